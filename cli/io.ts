@@ -1,0 +1,42 @@
+/**
+ * The little a subcommand needs from the process: two output streams. Subcommands return
+ * their exit code instead of calling `Deno.exit`, so tests can run them in-process with a
+ * recording `CliIo` and the compiled binary behaves the same.
+ *
+ * @module
+ */
+
+/** Where a subcommand writes. Writes are synchronous so output order matches the C tools. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** A subcommand entry point: arguments after the subcommand name in, exit code out. */
+export type SubcommandMain = (args: string[], io: CliIo) => Promise<number>;
+
+const encoder = new TextEncoder();
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+}
+
+/** The process's real stdout and stderr. */
+export const processIo: CliIo = {
+  out: (text) => writeAll(Deno.stdout, text),
+  err: (text) => writeAll(Deno.stderr, text),
+};
+
+/** A `CliIo` that records everything, for tests. */
+export class RecordingIo implements CliIo {
+  stdout = "";
+  stderr = "";
+  // Arrow properties, so `io.out` can be passed around unbound like processIo's.
+  out = (text: string): void => {
+    this.stdout += text;
+  };
+  err = (text: string): void => {
+    this.stderr += text;
+  };
+}

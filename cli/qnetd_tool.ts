@@ -1,0 +1,7 @@
+import type { CliIo } from "./io.ts";
+
+/** Placeholder until the subcommand lands. */
+export function main(_args: string[], io: CliIo): Promise<number> {
+  io.err("qnet: qnetd_tool is not implemented yet\n");
+  return Promise.resolve(1);
+}
