@@ -1,0 +1,148 @@
+/**
+ * The daemon's logging at the edge: the core's `Log` function goes through LogTape (so other
+ * sinks can be attached later) to a sink that writes what C log_vprintf() (qdevices/log.c)
+ * writes. On stderr, only in the foreground (`-f`):
+ * `%b %02d %02d:%02d:%02d %-7s <message>` in local time with English month names, e.g.
+ * `Nov 02 23:23:11 debug   Initializing nss`. Debug messages are dropped unless debug is on.
+ * The priority bump of `-dd` applies to syslog only (stderr keeps the real level).
+ *
+ * Not done yet: syslog (C logs there always, ident `corosync-qnetd`, facility daemon). Without
+ * `-f` nothing is written until a syslog sink is passed in as `syslog`.
+ *
+ * @module
+ */
+import {
+  configureSync,
+  getLogger,
+  type LogLevel,
+  type LogRecord,
+  resetSync,
+} from "@logtape/logtape";
+import { type Log, Priority, PRIORITY_NAMES } from "../core/log.ts";
+import { processIo } from "./io.ts";
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+const pad2 = (n: number): string => String(n).padStart(2, "0");
+
+/** One stderr line as log_vprintf() prints it, `date` taken in local time. */
+export function formatLogLine(date: Date, priority: Priority, message: string): string {
+  const name = PRIORITY_NAMES[priority] ?? "none";
+  return `${MONTHS[date.getMonth()]} ${pad2(date.getDate())} ${pad2(date.getHours())}:` +
+    `${pad2(date.getMinutes())}:${pad2(date.getSeconds())} ${name.padEnd(7)} ${message}\n`;
+}
+
+/** The priority a message gets in syslog: with the bump (`-dd`), anything above info is info. */
+export function syslogPriority(priority: Priority, bump: boolean): Priority {
+  return bump && priority > Priority.Info ? Priority.Info : priority;
+}
+
+/** Debug level as on the command line: 0 off, 1 `-d`, 2 `-dd` (debug plus priority bump). */
+export type DebugLevel = 0 | 1 | 2;
+
+/** Where and how to log. */
+export interface LoggingOptions {
+  /** `-f`: also write to stderr. */
+  readonly foreground: boolean;
+  /** Initial debug level. */
+  readonly debugLevel: DebugLevel;
+  /** Writes stderr text (default: the process's stderr). */
+  readonly writeStderr?: (text: string) => void;
+  /** Wall-clock time in ms since the epoch, for timestamps (default `Date.now`). */
+  readonly now?: () => number;
+  /** A syslog writer; receives the (possibly bumped) priority. */
+  readonly syslog?: (priority: Priority, message: string) => void;
+}
+
+/** A configured logger: the core `Log`, and the run-time debug switch. */
+export interface Logging extends Disposable {
+  /** The function to hand to the core. */
+  readonly log: Log;
+  /** Changes the debug level at run time (the cmap store toggles it live). */
+  setDebug(level: DebugLevel): void;
+  /** The current debug level. */
+  readonly debugLevel: DebugLevel;
+}
+
+const CATEGORY = ["qnet", "qnetd"];
+
+/** LogTape level for a syslog priority (the sink uses the exact priority from the record). */
+const LEVEL_OF: Readonly<Record<Priority, LogLevel>> = {
+  [Priority.Emerg]: "fatal",
+  [Priority.Alert]: "fatal",
+  [Priority.Crit]: "fatal",
+  [Priority.Err]: "error",
+  [Priority.Warning]: "warning",
+  [Priority.Notice]: "info",
+  [Priority.Info]: "info",
+  [Priority.Debug]: "debug",
+};
+
+/** Syslog priority for records that did not come through `log` (LogTape's own meta logger). */
+const PRIORITY_OF: Readonly<Record<LogLevel, Priority>> = {
+  trace: Priority.Debug,
+  debug: Priority.Debug,
+  info: Priority.Info,
+  warning: Priority.Warning,
+  error: Priority.Err,
+  fatal: Priority.Crit,
+};
+
+function recordPriority(record: LogRecord): Priority {
+  const p = record.properties["priority"];
+  return typeof p === "number" && p >= 0 && p <= 7 ? p as Priority : PRIORITY_OF[record.level];
+}
+
+function recordText(record: LogRecord): string {
+  return record.message.map((part) => typeof part === "string" ? part : String(part)).join("");
+}
+
+/**
+ * Configures LogTape (replacing any earlier configuration) and returns the daemon's `Log`.
+ * Port of log_init(), log_set_debug() and log_set_priority_bump() in qdevices/log.c.
+ * Dispose it (or call LogTape's `resetSync()`) to tear the configuration down.
+ */
+export function setupLogging(options: LoggingOptions): Logging {
+  const writeStderr = options.writeStderr ?? processIo.err;
+  const now = options.now ?? Date.now;
+  let level: DebugLevel = options.debugLevel;
+
+  const sink = (record: LogRecord): void => {
+    const priority = recordPriority(record);
+    const message = recordText(record);
+    if (options.foreground) {
+      writeStderr(formatLogLine(new Date(record.timestamp), priority, message));
+    }
+    options.syslog?.(syslogPriority(priority, level === 2), message);
+  };
+  configureSync({
+    reset: true,
+    sinks: { qnetd: sink },
+    loggers: [
+      { category: CATEGORY, sinks: ["qnetd"], lowestLevel: "trace" },
+      { category: ["logtape", "meta"], sinks: ["qnetd"], lowestLevel: "warning" },
+    ],
+  });
+  const logger = getLogger(CATEGORY);
+
+  const log: Log = (priority, message) => {
+    if (priority === Priority.Debug && level === 0) return;
+    logger.emit({
+      level: LEVEL_OF[priority],
+      timestamp: now(),
+      message: [message],
+      rawMessage: message,
+      properties: { priority },
+    });
+  };
+  return {
+    log,
+    setDebug: (next) => {
+      level = next;
+    },
+    get debugLevel() {
+      return level;
+    },
+    [Symbol.dispose]: () => resetSync(),
+  };
+}

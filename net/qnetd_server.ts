@@ -1,0 +1,258 @@
+/**
+ * The TCP side of the daemon: the listener, the connections, and the one timer that drives
+ * the arbiter's dead-peer and algorithm timers.
+ *
+ * The arbiter is pure and returns actions; this module carries them out. Everything the
+ * arbiter decides while handling one event is applied before the next event is read, which
+ * gives the same reply order as the C daemon's single-threaded poll loop.
+ *
+ * @module
+ */
+import type { Action, Arbiter } from "../core/arbiter/arbiter.ts";
+import type { DecodeResult } from "../core/protocol/types.ts";
+import type { FrameEvent } from "../core/protocol/frame_decoder.ts";
+import { encodeServerMsg } from "../core/protocol/encode_server.ts";
+import { MSG_TYPE_NAMES } from "../core/protocol/constants.ts";
+import { type Log, Priority } from "../core/log.ts";
+import { ClientConnection, type ConnectionHost } from "./client_connection.ts";
+import type { TlsServerContext } from "./tls_server.ts";
+
+/** How the server listens and what it enforces per client. */
+export interface QnetdServerOptions {
+  /** Address to bind: "::" (default, dual stack), "0.0.0.0" with -4, or the -l address. */
+  readonly hostname: string;
+  readonly port: number;
+  readonly arbiter: Arbiter;
+  readonly log: Log;
+  readonly tls?: TlsServerContext;
+  /** Live limits (cmap may change them while the daemon runs). */
+  readonly limits: {
+    maxClientSendBuffers: number;
+    maxClientSendSize: number;
+    maxClientReceiveSize: number;
+  };
+}
+
+/** Thrown when the listening socket cannot be created; carries the C daemon's wording. */
+export class ListenError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ListenError";
+  }
+}
+
+/** The daemon's TCP server. `serve()` runs until `close()`. */
+export class QnetdServer implements ConnectionHost, AsyncDisposable {
+  readonly log: Log;
+  readonly tls: TlsServerContext | undefined;
+  readonly #arbiter: Arbiter;
+  readonly #listener: Deno.TcpListener;
+  readonly #limits: QnetdServerOptions["limits"];
+  readonly #connections = new Map<number, ClientConnection>();
+  readonly #tasks = new Set<Promise<void>>();
+  #timer: number | undefined;
+  #timerDeadline = Infinity;
+  #closing = false;
+  #served: Promise<void> | undefined;
+
+  private constructor(options: QnetdServerOptions, listener: Deno.TcpListener) {
+    this.log = options.log;
+    this.tls = options.tls;
+    this.#arbiter = options.arbiter;
+    this.#limits = options.limits;
+    this.#listener = listener;
+  }
+
+  /** Binds the listening socket (SO_REUSEADDR is Deno's default, as in C). */
+  static listen(options: QnetdServerOptions): QnetdServer {
+    let listener: Deno.TcpListener;
+    try {
+      listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
+      throw new ListenError(
+        `Can't create listening socket on ${options.hostname}:${options.port}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    }
+    return new QnetdServer(options, listener);
+  }
+
+  /** The bound address (useful with port 0 in tests). */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /** Accepts clients until the server is closed. */
+  serve(): Promise<void> {
+    this.#served ??= this.#acceptLoop();
+    return this.#served;
+  }
+
+  async #acceptLoop(): Promise<void> {
+    this.#armTimer();
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closing) return;
+        if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+          return;
+        }
+        // Out of file descriptors and similar: keep serving the clients we have.
+        this.log(Priority.Err, `Can't accept connection: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      this.#accepted(conn);
+    }
+  }
+
+  #accepted(conn: Deno.TcpConn): void {
+    const remote = conn.remoteAddr;
+    const address = `${remote.hostname}:${remote.port}`;
+    const accepted = this.#arbiter.accept(address);
+    if (accepted === undefined) {
+      conn.close();
+      return;
+    }
+    conn.setNoDelay(true);
+    const client = new ClientConnection(
+      accepted.clientId,
+      address,
+      conn,
+      this,
+      this.#limits.maxClientReceiveSize,
+    );
+    this.#connections.set(client.id, client);
+    this.#apply(accepted.actions);
+    const task = client.run().finally(() => this.#tasks.delete(task));
+    this.#tasks.add(task);
+    this.#armTimer();
+  }
+
+  maxClientSendBuffers(): number {
+    return this.#limits.maxClientSendBuffers;
+  }
+
+  maxClientSendSize(): number {
+    return this.#limits.maxClientSendSize;
+  }
+
+  frame(conn: ClientConnection, event: FrameEvent, decoded?: DecodeResult): void {
+    switch (event.kind) {
+      case "skipStarted":
+        this.#arbiter.skipStarted(conn.id, event.reason, event.msgType, event.length);
+        return;
+      case "skipped":
+        this.#apply(this.#arbiter.skipped(conn.id, event.reason));
+        break;
+      case "message":
+        this.#apply(this.#arbiter.received(conn.id, event.bytes, decoded!));
+        break;
+    }
+    this.#armTimer();
+  }
+
+  tlsEstablished(conn: ClientConnection, peerCertNames: string[] | undefined): void {
+    this.#arbiter.tlsEstablished(conn.id, peerCertNames);
+  }
+
+  gone(conn: ClientConnection): void {
+    if (!this.#connections.delete(conn.id)) return;
+    this.#apply(this.#arbiter.closed(conn.id));
+    this.#armTimer();
+  }
+
+  /** Carries out the arbiter's decisions, in order. */
+  #apply(actions: readonly Action[]): void {
+    for (const action of actions) {
+      const conn = this.#connections.get(action.clientId);
+      if (conn === undefined) continue;
+      switch (action.kind) {
+        case "send": {
+          const bytes = encodeServerMsg(action.msg);
+          if (!conn.send(bytes)) {
+            this.log(
+              Priority.Err,
+              `Can't alloc ${
+                MSG_TYPE_NAMES[action.msg.type].toLowerCase()
+              } msg from list. Disconnecting client connection.`,
+            );
+            this.#drop(conn);
+          }
+          break;
+        }
+        case "startTls":
+          if (!conn.startTls()) {
+            // The C daemon fails in NSS here when it has no server certificate (-s off).
+            this.log(
+              Priority.Err,
+              "Can't start TLS. Disconnecting client. (-8187): security library: invalid arguments.",
+            );
+            this.#drop(conn);
+          }
+          break;
+        case "disconnect":
+          this.#connections.delete(conn.id);
+          conn.close();
+          break;
+      }
+    }
+  }
+
+  /** Closes a connection on our initiative and runs the arbiter's disconnect path. */
+  #drop(conn: ClientConnection): void {
+    conn.close();
+    this.gone(conn);
+  }
+
+  /** One timer for all clients: the arbiter's timer heap says when the next one is due. */
+  #armTimer(): void {
+    if (this.#closing) return;
+    const ms = this.#arbiter.msUntilNextTimer();
+    const deadline = ms === undefined ? Infinity : performance.now() + ms;
+    // Re-arming on every message would cost a clearTimeout/setTimeout pair each time; only
+    // do it when the next deadline moved earlier or the pending timer is gone.
+    if (this.#timer !== undefined && deadline >= this.#timerDeadline) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDeadline = deadline;
+    if (ms === undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerDeadline = Infinity;
+      this.#apply(this.#arbiter.expireTimers());
+      this.#armTimer();
+    }, Math.max(0, Math.ceil(ms)));
+  }
+
+  /** Number of open TCP connections. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Stops accepting, disconnects every client as the C daemon does on shutdown. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    this.log(Priority.Debug, "Closing server socket");
+    this.#apply(this.#arbiter.shutdown());
+    for (const conn of this.#connections.values()) conn.close();
+    this.#connections.clear();
+    await Promise.allSettled([...this.#tasks, this.#served ?? Promise.resolve()]);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,420 @@
+/**
+ * Server-side TLS for QNet's StartTLS upgrade, done by OpenSSL over memory BIOs: the daemon
+ * keeps its plain `Deno.Conn`, feeds what it reads to {@link TlsSession.receive} and writes
+ * what {@link TlsSession.takeOutgoing} returns. It takes the place of the NSS setup in
+ * qnetd's `qnetd_instance_init_certs()` / `nss_sock_start_ssl_as_server()` and of the
+ * handshake driving in `qnetd_client_net_read()` (qdevices/, v3.0.3).
+ *
+ * What matches the C daemon (reference/qnetd-protocol.md §6.2): TLS 1.2 and 1.3 only; no
+ * session cache and no tickets; with client certificates required, the client must present
+ * a certificate chaining to the QNet CA, checked by the library (chain and validity, no
+ * expiry tolerance), otherwise the handshake fails; the SNI name "Qnetd Server" sent by the
+ * real qdevice is accepted (no SNI callback is installed). Matching the cluster name against
+ * the certificate is the caller's job, with {@link TlsSession.peerCertificateNames}.
+ *
+ * @module
+ */
+
+import {
+  asn1ToString,
+  cString,
+  drainErrorQueue,
+  liveOpenSslObjects as live,
+  openSsl,
+  type OpenSslSymbols,
+  readCString,
+  Ssl,
+} from "./openssl_ffi.ts";
+
+/** Key material and policy for {@link TlsServerContext.create}. */
+export interface TlsServerConfig {
+  /** PEM server certificate (optionally followed by its chain). */
+  certFile: string;
+  /** PEM private key of the server certificate. */
+  keyFile: string;
+  /** PEM QNet CA: trust anchor for client certificates and the CA list sent to clients. */
+  caFile: string;
+  /** The `-c` option: request and require a client certificate. */
+  requireClientCert: boolean;
+  /** Absolute path of libssl.so.3; default: the usual distribution paths. */
+  libraryPath?: string;
+}
+
+/** A TLS failure, with OpenSSL's error queue as text in the message. */
+export class TlsError extends Error {
+  /** OpenSSL's packed error codes (`ERR_get_error()`), oldest first. */
+  readonly opensslCodes: readonly bigint[];
+  /** `SSL_get_verify_result()` at the time of the failure (0 = X509_V_OK). */
+  readonly verifyResult: number;
+
+  constructor(
+    message: string,
+    details: { opensslCodes?: readonly bigint[]; verifyResult?: number } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "TlsError";
+    this.opensslCodes = details.opensslCodes ?? [];
+    this.verifyResult = details.verifyResult ?? 0;
+  }
+}
+
+function failure(lib: OpenSslSymbols, what: string, verifyResult = 0): TlsError {
+  const { codes, lines } = drainErrorQueue(lib);
+  let text = what;
+  if (verifyResult !== 0) {
+    const reason = readCString(lib.X509_verify_cert_error_string(BigInt(verifyResult)));
+    text += ` (certificate verification: ${reason ?? verifyResult})`;
+  }
+  if (lines.length > 0) text += `: ${lines.join("; ")}`;
+  return new TlsError(text, { opensslCodes: codes, verifyResult });
+}
+
+/**
+ * An OpenSSL `SSL_CTX` set up like the C daemon's NSS server socket. Sessions keep their own
+ * reference to the context, so disposing it while sessions are open is safe.
+ */
+export class TlsServerContext implements Disposable {
+  readonly #lib: OpenSslSymbols;
+  #ctx: Deno.PointerValue;
+
+  private constructor(lib: OpenSslSymbols, ctx: Deno.PointerObject) {
+    this.#lib = lib;
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Loads libssl (on first use) and builds the context from PEM files.
+   *
+   * @throws {OpenSslLoadError} when libssl.so.3 cannot be loaded.
+   * @throws {TlsError} when a file cannot be loaded or the key does not match the certificate.
+   */
+  static create(cfg: TlsServerConfig): TlsServerContext {
+    const lib = openSsl(cfg.libraryPath);
+    lib.ERR_clear_error();
+    const ctx = lib.SSL_CTX_new(lib.TLS_server_method());
+    if (ctx === null) throw failure(lib, "Cannot create an OpenSSL context");
+    live.created("SSL_CTX");
+    const context = new TlsServerContext(lib, ctx);
+    try {
+      context.#configure(cfg);
+    } catch (error) {
+      context[Symbol.dispose]();
+      throw error;
+    }
+    return context;
+  }
+
+  #configure(cfg: TlsServerConfig): void {
+    const lib = this.#lib;
+    const ctx = this.#ctx;
+    const check = (ok: boolean, what: string) => {
+      if (!ok) throw failure(lib, what);
+    };
+    check(
+      lib.SSL_CTX_ctrl(ctx, Ssl.CtrlSetMinProtoVersion, BigInt(Ssl.Tls12Version), null) === 1n &&
+        lib.SSL_CTX_ctrl(ctx, Ssl.CtrlSetMaxProtoVersion, BigInt(Ssl.Tls13Version), null) === 1n,
+      "Cannot restrict the TLS versions to 1.2-1.3",
+    );
+    // NSS qnetd runs without a session ID cache; no tickets either, so nothing outlives a
+    // connection. Idle connections give their record buffers back.
+    lib.SSL_CTX_ctrl(ctx, Ssl.CtrlSetSessCacheMode, BigInt(Ssl.SessCacheOff), null);
+    lib.SSL_CTX_set_options(ctx, Ssl.OpNoTicket);
+    check(lib.SSL_CTX_set_num_tickets(ctx, 0n) === 1, "Cannot turn off TLS 1.3 tickets");
+    lib.SSL_CTX_ctrl(ctx, Ssl.CtrlMode, BigInt(Ssl.ModeReleaseBuffers), null);
+
+    check(
+      lib.SSL_CTX_use_certificate_chain_file(ctx, cString(cfg.certFile)) === 1,
+      `Cannot load the server certificate from '${cfg.certFile}'`,
+    );
+    check(
+      lib.SSL_CTX_use_PrivateKey_file(ctx, cString(cfg.keyFile), Ssl.FiletypePem) === 1,
+      `Cannot load the server private key from '${cfg.keyFile}'`,
+    );
+    check(
+      lib.SSL_CTX_check_private_key(ctx) === 1,
+      `The private key in '${cfg.keyFile}' does not match the certificate in '${cfg.certFile}'`,
+    );
+    check(
+      lib.SSL_CTX_load_verify_locations(ctx, cString(cfg.caFile), null) === 1,
+      `Cannot load the CA certificate from '${cfg.caFile}'`,
+    );
+    if (cfg.requireClientCert) {
+      const names = lib.SSL_load_client_CA_file(cString(cfg.caFile));
+      check(names !== null, `Cannot read the CA names from '${cfg.caFile}'`);
+      lib.SSL_CTX_set_client_CA_list(ctx, names); // the context owns the list from here
+      lib.SSL_CTX_set_verify(ctx, Ssl.VerifyPeer | Ssl.VerifyFailIfNoPeerCert, null);
+    } else {
+      lib.SSL_CTX_set_verify(ctx, Ssl.VerifyNone, null);
+    }
+  }
+
+  /** A new server-side connection state (`SSL` with a read and a write memory BIO). */
+  newSession(): TlsSession {
+    if (this.#ctx === null) throw new TlsError("Cannot start a session on a disposed context");
+    return new TlsSession(this.#lib, this.#ctx);
+  }
+
+  /** Releases this reference to the `SSL_CTX` (live sessions hold their own). Idempotent. */
+  [Symbol.dispose](): void {
+    if (this.#ctx === null) return;
+    this.#lib.SSL_CTX_free(this.#ctx);
+    this.#ctx = null;
+    live.freed("SSL_CTX");
+  }
+}
+
+/** Shared buffer for SSL_read/BIO_read: calls are synchronous, so one suffices. */
+const scratch = new Uint8Array(16 * 1024);
+const EMPTY = new Uint8Array(0);
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 0) return EMPTY;
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * One TLS connection, server side. The caller moves bytes between the socket and the session;
+ * the session never touches the socket. After {@link receive} throws, the session is dead,
+ * but {@link takeOutgoing} still returns the alert OpenSSL wants the peer to see.
+ */
+export class TlsSession implements Disposable {
+  readonly #lib: OpenSslSymbols;
+  #ssl: Deno.PointerValue;
+  readonly #rbio: Deno.PointerObject;
+  readonly #wbio: Deno.PointerObject;
+  #handshakeComplete = false;
+  #failed: TlsError | undefined;
+  #peerClosed = false;
+  #shutdownSent = false;
+  #queued: Uint8Array[] = [];
+
+  /** Use {@link TlsServerContext.newSession}. */
+  constructor(lib: OpenSslSymbols, ctx: Deno.PointerObject) {
+    this.#lib = lib;
+    lib.ERR_clear_error();
+    const ssl = lib.SSL_new(ctx);
+    if (ssl === null) throw failure(lib, "Cannot create an OpenSSL connection");
+    live.created("SSL");
+    const rbio = lib.BIO_new(lib.BIO_s_mem());
+    const wbio = rbio === null ? null : lib.BIO_new(lib.BIO_s_mem());
+    if (rbio === null || wbio === null) {
+      if (rbio !== null) lib.BIO_free(rbio);
+      lib.SSL_free(ssl);
+      live.freed("SSL");
+      throw failure(lib, "Cannot create memory BIOs");
+    }
+    live.created("BIO");
+    live.created("BIO");
+    lib.SSL_set_bio(ssl, rbio, wbio); // the SSL owns both BIOs from here
+    lib.SSL_set_accept_state(ssl);
+    this.#ssl = ssl;
+    this.#rbio = rbio;
+    this.#wbio = wbio;
+  }
+
+  /** The handshake has finished (and client verification, if required, passed). */
+  get handshakeComplete(): boolean {
+    return this.#handshakeComplete;
+  }
+
+  /** The peer sent close_notify. */
+  get peerClosed(): boolean {
+    return this.#peerClosed;
+  }
+
+  /** The negotiated protocol, e.g. "TLSv1.3"; undefined before the handshake completes. */
+  get protocol(): string | undefined {
+    if (!this.#handshakeComplete || this.#ssl === null) return undefined;
+    return readCString(this.#lib.SSL_get_version(this.#ssl));
+  }
+
+  /** `SSL_get_verify_result()`: 0 (X509_V_OK) when the client certificate verified. */
+  get verifyResult(): number {
+    return this.#ssl === null ? 0 : Number(this.#lib.SSL_get_verify_result(this.#ssl));
+  }
+
+  #live(): Deno.PointerObject {
+    if (this.#failed !== undefined) throw this.#failed;
+    if (this.#ssl === null) throw new TlsError("Cannot use a disposed TLS session");
+    return this.#ssl;
+  }
+
+  /**
+   * Feeds bytes received from the socket. Returns the decrypted application bytes (maybe
+   * none) and whether the handshake completed during this call.
+   *
+   * @throws {TlsError} on a fatal alert, a handshake failure or a bad record; the session
+   *   cannot be used afterwards.
+   */
+  receive(cipher: Uint8Array): { plaintext: Uint8Array; handshakeDone: boolean } {
+    const ssl = this.#live();
+    const lib = this.#lib;
+    lib.ERR_clear_error();
+    if (cipher.length > 0 && lib.BIO_write(this.#rbio, cipher, cipher.length) !== cipher.length) {
+      throw this.#fail("Cannot buffer received TLS bytes");
+    }
+    let handshakeDone = false;
+    if (!this.#handshakeComplete) {
+      const rc = lib.SSL_do_handshake(ssl);
+      if (rc !== 1) {
+        this.#check(rc, "TLS handshake failed");
+        return { plaintext: EMPTY, handshakeDone: false };
+      }
+      this.#handshakeComplete = true;
+      handshakeDone = true;
+      const queued = this.#queued;
+      this.#queued = [];
+      for (const plain of queued) this.#write(ssl, plain);
+    }
+    const parts: Uint8Array[] = [];
+    while (!this.#peerClosed) {
+      const n = lib.SSL_read(ssl, scratch, scratch.length);
+      if (n <= 0) {
+        this.#check(n, "Cannot read TLS data");
+        break;
+      }
+      parts.push(scratch.slice(0, n));
+    }
+    return { plaintext: concat(parts), handshakeDone };
+  }
+
+  /** Encrypts application bytes; before the handshake completes they are queued. */
+  send(plain: Uint8Array): void {
+    const ssl = this.#live();
+    if (plain.length === 0) return;
+    if (!this.#handshakeComplete) {
+      this.#queued.push(plain.slice());
+      return;
+    }
+    this.#lib.ERR_clear_error();
+    this.#write(ssl, plain);
+  }
+
+  #write(ssl: Deno.PointerObject, plain: Uint8Array): void {
+    // Memory BIOs never block and partial writes are off, so SSL_write takes it all.
+    const n = this.#lib.SSL_write(ssl, plain, plain.length);
+    if (n !== plain.length) {
+      this.#check(n, "Cannot encrypt TLS data");
+      throw this.#fail("Cannot encrypt TLS data");
+    }
+  }
+
+  /**
+   * Queues a close_notify alert (SSL_shutdown), as NSS does when qnetd closes a TLS socket;
+   * {@link takeOutgoing} then returns it. Does nothing before the handshake completed or
+   * after a failure. Idempotent.
+   */
+  shutdown(): void {
+    if (this.#ssl === null || !this.#handshakeComplete || this.#failed !== undefined) return;
+    if (this.#shutdownSent) return;
+    this.#shutdownSent = true;
+    this.#lib.ERR_clear_error();
+    this.#lib.SSL_shutdown(this.#ssl); // 0: sent, the peer's close_notify not awaited
+    this.#lib.ERR_clear_error();
+  }
+
+  /** Bytes OpenSSL wants on the wire (handshake records, encrypted data, alerts). */
+  takeOutgoing(): Uint8Array {
+    if (this.#ssl === null) return EMPTY;
+    const lib = this.#lib;
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const pending = Number(lib.BIO_ctrl_pending(this.#wbio));
+      if (pending <= 0) break;
+      const n = lib.BIO_read(this.#wbio, scratch, Math.min(pending, scratch.length));
+      if (n <= 0) break;
+      parts.push(scratch.slice(0, n));
+    }
+    return concat(parts);
+  }
+
+  /** Classifies a non-positive return of SSL_*: returns if OpenSSL just needs more input. */
+  #check(rc: number, what: string): void {
+    const ssl = this.#ssl!;
+    switch (this.#lib.SSL_get_error(ssl, rc)) {
+      case Ssl.ErrorWantRead:
+      case Ssl.ErrorWantWrite:
+        return;
+      case Ssl.ErrorZeroReturn:
+        this.#peerClosed = true;
+        return;
+      default:
+        throw this.#fail(what);
+    }
+  }
+
+  #fail(what: string): TlsError {
+    const ssl = this.#ssl!;
+    const verify = this.#handshakeComplete ? 0 : Number(this.#lib.SSL_get_verify_result(ssl));
+    this.#failed = failure(this.#lib, what, verify);
+    return this.#failed;
+  }
+
+  /**
+   * Names to match the cluster name against, read the way NSS's `CERT_VerifyCertName()`
+   * does: the SAN dNSNames when the certificate has a subjectAltName extension, else the
+   * (first) subject CN. Undefined when the peer sent no certificate.
+   */
+  peerCertificateNames(): string[] | undefined {
+    if (this.#ssl === null) return undefined;
+    const lib = this.#lib;
+    const x509 = lib.SSL_get1_peer_certificate(this.#ssl);
+    if (x509 === null) return undefined;
+    live.created("X509");
+    try {
+      const crit = new Int32Array(1);
+      const sans = lib.X509_get_ext_d2i(x509, Ssl.NidSubjectAltName, crit, null);
+      if (sans !== null) {
+        live.created("GENERAL_NAMES");
+        try {
+          return dnsNames(lib, sans);
+        } finally {
+          lib.GENERAL_NAMES_free(sans);
+          live.freed("GENERAL_NAMES");
+        }
+      }
+      // crit -1: no SAN at all; otherwise the SAN exists but is unusable, so nothing matches.
+      if (crit[0] !== -1) return [];
+      const subject = lib.X509_get_subject_name(x509);
+      const index = lib.X509_NAME_get_index_by_NID(subject, Ssl.NidCommonName, -1);
+      if (index < 0) return [];
+      const entry = lib.X509_NAME_get_entry(subject, index);
+      const cn = asn1ToString(lib, lib.X509_NAME_ENTRY_get_data(entry));
+      return cn === undefined ? [] : [cn];
+    } finally {
+      lib.X509_free(x509);
+      live.freed("X509");
+    }
+  }
+
+  /** Frees the `SSL` and its two BIOs. Idempotent. */
+  [Symbol.dispose](): void {
+    if (this.#ssl === null) return;
+    this.#lib.SSL_free(this.#ssl);
+    this.#ssl = null;
+    this.#queued = [];
+    live.freed("SSL");
+    live.freed("BIO", 2);
+  }
+}
+
+function dnsNames(lib: OpenSslSymbols, names: Deno.PointerObject): string[] {
+  const out: string[] = [];
+  const type = new Int32Array(1);
+  const count = lib.OPENSSL_sk_num(names);
+  for (let i = 0; i < count; i++) {
+    const value = lib.GENERAL_NAME_get0_value(lib.OPENSSL_sk_value(names, i), type);
+    if (type[0] !== Ssl.GenDns) continue;
+    const name = asn1ToString(lib, value);
+    if (name !== undefined) out.push(name);
+  }
+  return out;
+}
