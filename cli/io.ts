@@ -10,6 +10,9 @@
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Raw bytes, for output that need not be UTF-8 (cluster names are bytes on the wire). */
+  outBytes?(bytes: Uint8Array): void;
+  errBytes?(bytes: Uint8Array): void;
 }
 
 /** A subcommand entry point: arguments after the subcommand name in, exit code out. */
@@ -17,8 +20,8 @@ export type SubcommandMain = (args: string[], io: CliIo) => Promise<number>;
 
 const encoder = new TextEncoder();
 
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  let bytes = encoder.encode(text);
+function writeAll(file: { writeSync(p: Uint8Array): number }, data: string | Uint8Array): void {
+  let bytes = typeof data === "string" ? encoder.encode(data) : data;
   while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
 }
 
@@ -26,6 +29,8 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): voi
 export const processIo: CliIo = {
   out: (text) => writeAll(Deno.stdout, text),
   err: (text) => writeAll(Deno.stderr, text),
+  outBytes: (bytes) => writeAll(Deno.stdout, bytes),
+  errBytes: (bytes) => writeAll(Deno.stderr, bytes),
 };
 
 /** A `CliIo` that records everything, for tests. */

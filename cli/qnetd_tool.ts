@@ -1,7 +1,221 @@
+/**
+ * `qnet qnetd-tool`: corosync-qnetd-tool. Asks a running daemon over its local socket for
+ * its status (-s), its clusters (-l) or to shut down (-H).
+ *
+ * Port of qdevices/corosync-qnetd-tool.c (3.0.3): the same options (GNU getopt rules), the
+ * same request bytes, exit codes (1 usage, 2 internal, 3 socket or bad reply, 4 the daemon
+ * answered Error) and messages. Our extension: `--json` with -s or -l asks for the JSON
+ * form, which only qnet's daemon serves.
+ *
+ * @module
+ */
 import type { CliIo } from "./io.ts";
+import { IpcClientConnection, IpcConnectError } from "../ipc/client.ts";
 
-/** Placeholder until the subcommand lands. */
-export function main(_args: string[], io: CliIo): Promise<number> {
-  io.err("qnet: qnetd_tool is not implemented yet\n");
-  return Promise.resolve(1);
+const PROGRAM = "corosync-qnetd-tool";
+/** QNETD_DEFAULT_LOCAL_SOCKET_FILE. */
+export const DEFAULT_SOCKET_PATH = "/var/run/corosync-qnetd/corosync-qnetd.sock";
+/** The C tool builds its request in a buffer of QNETD_DEFAULT_IPC_MAX_RECEIVE_SIZE bytes. */
+const REQUEST_MAX = 4096;
+/** The C tool's status-line buffer (IPC_READ_BUF_SIZE), NUL included. */
+const STATUS_LINE_MAX = 512;
+
+const USAGE = `usage: ${PROGRAM} [-Hhlsv] [-c cluster_name] [-p qnetd_ipc_socket_path]\n`;
+
+const HELP = `${USAGE}
+  -H        shut the daemon down
+  -l        list the clusters and their nodes
+  -s        show the daemon's status
+  -v        verbose (-s: limits; -l: heartbeat, ring id, heuristics, TLS)
+  -c NAME   with -l: only the cluster NAME
+  -p PATH   the daemon's IPC socket (default ${DEFAULT_SOCKET_PATH})
+  --json    with -s or -l: print the same facts as one JSON object. Only qnet's daemon
+            serves this; corosync-qnetd answers "Unknown command 'json'" (exit 4).
+  --help    this help
+`;
+
+/** Exit codes of the C tool (enum qnetd_tool_exit_code). */
+export const ToolExit = {
+  Ok: 0,
+  Usage: 1,
+  InternalError: 2,
+  SocketConnect: 3,
+  QnetdReturnedError: 4,
+} as const;
+
+type Operation = "none" | "shutdown" | "status" | "list";
+
+interface ToolOptions {
+  operation: Operation;
+  verbose: boolean;
+  json: boolean;
+  cluster?: string;
+  socketPath: string;
+}
+
+/** cli_parse() with GNU getopt("Hhlsvc:p:") rules; a number is the exit code to stop with. */
+function parseArgs(args: string[], io: CliIo): ToolOptions | number | "help" {
+  const options: ToolOptions = {
+    operation: "none",
+    verbose: false,
+    json: false,
+    socketPath: DEFAULT_SOCKET_PATH,
+  };
+  const usageError = (message: string): number => {
+    io.err(`${PROGRAM}: ${message}\n`);
+    io.out(USAGE);
+    return ToolExit.Usage;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") break;
+    if (arg === "--json") {
+      options.json = true;
+      continue;
+    }
+    if (arg === "--help") return "help";
+    // GNU getopt permutes: words that are not options are skipped.
+    if (!arg.startsWith("-") || arg === "-") continue;
+    for (let j = 1; j < arg.length; j++) {
+      const flag = arg[j]!;
+      switch (flag) {
+        case "H":
+          options.operation = "shutdown";
+          break;
+        case "l":
+          options.operation = "list";
+          break;
+        case "s":
+          options.operation = "status";
+          break;
+        case "v":
+          options.verbose = true;
+          break;
+        case "c":
+        case "p": {
+          let value = arg.slice(j + 1);
+          if (value === "") {
+            if (i + 1 >= args.length) return usageError(`option requires an argument -- '${flag}'`);
+            value = args[++i]!;
+          }
+          if (flag === "c") options.cluster = value;
+          else options.socketPath = value;
+          j = arg.length;
+          break;
+        }
+        case "h":
+          io.out(USAGE);
+          return ToolExit.Usage;
+        default:
+          return usageError(`invalid option -- '${flag}'`);
+      }
+    }
+  }
+  if (options.operation === "none") {
+    io.out(USAGE);
+    return ToolExit.Usage;
+  }
+  return options;
+}
+
+/** dynar_str_quote_cat(): the name in double quotes, `"` and `\` escaped. */
+function quote(name: string): string {
+  return `"${name.replace(/["\\]/g, (ch) => `\\${ch}`)}"`;
+}
+
+/**
+ * The request line, exactly as store_command() builds it (`list verbose cluster "x" \n`);
+ * with `json`, prefixed by `json ` (a request corosync-qnetd rejects).
+ */
+export function buildRequest(
+  operation: Exclude<Operation, "none">,
+  options: { verbose: boolean; cluster?: string; json?: boolean },
+): string {
+  let line = options.json ? "json " : "";
+  line += `${operation} `;
+  if (options.verbose) line += "verbose ";
+  if (options.cluster !== undefined) line += `cluster ${quote(options.cluster)} `;
+  return line + "\n";
+}
+
+/** Writes reply bytes; a CliIo with `outBytes`/`errBytes` gets them unchanged. */
+function emit(io: CliIo, stream: "out" | "err", bytes: Uint8Array): void {
+  if (bytes.length === 0) return;
+  const raw = (io as Partial<Record<"outBytes" | "errBytes", (b: Uint8Array) => void>>)[
+    stream === "out" ? "outBytes" : "errBytes"
+  ];
+  if (raw !== undefined) raw(bytes);
+  else io[stream](new TextDecoder().decode(bytes));
+}
+
+/**
+ * read_ipc_reply(): the status line (CRs dropped, compared case-insensitively up to a NUL)
+ * decides where the rest goes. No newline at all (the daemon closed without a reply) is
+ * success with no output, as in C.
+ */
+function printReply(reply: Uint8Array, io: CliIo): number {
+  const newline = reply.indexOf(0x0a);
+  if (newline < 0) {
+    if (reply.filter((byte) => byte !== 0x0d).length > STATUS_LINE_MAX) {
+      io.err(`${PROGRAM}: Internal error during IPC status line read\n`);
+      return ToolExit.InternalError;
+    }
+    return ToolExit.Ok;
+  }
+  const statusBytes = reply.subarray(0, newline).filter((byte) => byte !== 0x0d);
+  if (statusBytes.length + 1 > STATUS_LINE_MAX) {
+    io.err(`${PROGRAM}: Internal error during IPC status line read\n`);
+    return ToolExit.InternalError;
+  }
+  const nul = statusBytes.indexOf(0);
+  const status = String.fromCharCode(...(nul < 0 ? statusBytes : statusBytes.subarray(0, nul)))
+    .toLowerCase();
+  const rest = reply.subarray(newline + 1);
+  if (status === "ok") {
+    emit(io, "out", rest);
+    return ToolExit.Ok;
+  }
+  if (status === "error") {
+    io.err("Error: ");
+    emit(io, "err", rest);
+    return ToolExit.QnetdReturnedError;
+  }
+  io.err(`${PROGRAM}: Unknown status line returned by IPC server\n`);
+  return ToolExit.SocketConnect;
+}
+
+/** `qnet qnetd-tool [-Hhlsv] [-c cluster_name] [-p socket] [--json]`. */
+export async function main(args: string[], io: CliIo): Promise<number> {
+  const options = parseArgs(args, io);
+  if (options === "help") {
+    io.out(HELP);
+    return ToolExit.Ok;
+  }
+  if (typeof options === "number") return options;
+  if (options.operation === "none") return ToolExit.Usage;
+  if (options.json && options.operation === "shutdown") {
+    io.err(`${PROGRAM}: --json needs -s or -l\n`);
+    io.out(USAGE);
+    return ToolExit.Usage;
+  }
+  let connection: IpcClientConnection;
+  try {
+    connection = await IpcClientConnection.connect(options.socketPath);
+  } catch (error) {
+    if (!(error instanceof IpcConnectError)) throw error;
+    io.err(`${PROGRAM}: Can't connect to qnetd socket (is QNetd running?): ${error.reason}\n`);
+    return ToolExit.SocketConnect;
+  }
+  let reply: Uint8Array;
+  try {
+    const request = new TextEncoder().encode(buildRequest(options.operation, options));
+    if (request.length + 1 > REQUEST_MAX) {
+      io.err(`${PROGRAM}: Can't store command\n`);
+      return ToolExit.InternalError;
+    }
+    reply = await connection.exchange(request);
+  } finally {
+    connection.close();
+  }
+  return printReply(reply, io);
 }
