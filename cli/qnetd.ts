@@ -1,7 +1,173 @@
+/**
+ * `qnet qnetd`: the arbiter daemon, started as corosync-qnetd starts (corosync-qnetd.c main()):
+ * parse the command line, set up logging, check the key directory, take the lock file, load
+ * the TLS keys, open the local socket, open the TCP listener, then serve until SIGTERM,
+ * SIGINT or the IPC `shutdown` command.
+ *
+ * @module
+ */
+import { Arbiter } from "../core/arbiter/arbiter.ts";
+import type { ArbiterSettings } from "../core/arbiter/settings.ts";
+import { systemClock } from "../core/clock.ts";
+import { type Log, Priority } from "../core/log.ts";
+import { TlsSupported } from "../core/protocol/constants.ts";
+import type { QnetdSettings } from "../core/settings.ts";
+import { IpcServer } from "../ipc/server.ts";
+import { qnetdIpcHandlers } from "../ipc/commands.ts";
+import { acquireLockFile, LockFileError } from "../net/lock_file.ts";
+import { osErrorSuffix } from "../net/os_error.ts";
+import { ListenError, QnetdServer } from "../net/qnetd_server.ts";
+import type { TlsServerContext } from "../net/tls_server.ts";
 import type { CliIo } from "./io.ts";
+import { setupLogging } from "./logging.ts";
+import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
+import { serverKeyFiles } from "./tls_files.ts";
 
-/** Placeholder until the subcommand lands. */
-export function main(_args: string[], io: CliIo): Promise<number> {
-  io.err("qnet: qnetd is not implemented yet\n");
-  return Promise.resolve(1);
+/** The one object holding every live setting: the arbiter, the server and cmap share it. */
+export type LiveSettings = QnetdSettings & ArbiterSettings;
+
+/** Runs the daemon; resolves with the exit code once it has stopped. */
+export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME): Promise<number> {
+  const parsed = parseQnetdArgs(args, { argv0 });
+  if (!parsed.ok) {
+    io.out(parsed.stdout);
+    io.err(parsed.stderr);
+    return parsed.exitCode;
+  }
+  io.err(parsed.stderr);
+  const options = parsed.options;
+  // Deno has no fork(): the daemon never detaches. Without -f it still logs to stderr, since
+  // there is no syslog writer yet; under systemd use Type=simple and -f (see README).
+  using logging = setupLogging({ foreground: true, debugLevel: options.debugLevel });
+  return await runDaemon(options, logging.log);
+}
+
+/** Everything after argument parsing, with the C daemon's order of steps and exit codes. */
+export async function runDaemon(options: QnetdOptions, log: Log): Promise<number> {
+  const settings: LiveSettings = Object.assign(options.settings, {
+    tlsSupported: options.tls,
+    tlsClientCertRequired: options.clientCertRequired,
+    maxClients: options.maxClients,
+  });
+  const tlsOn = options.tls !== TlsSupported.Unsupported;
+
+  if (tlsOn) {
+    try {
+      if (!Deno.statSync(settings.nssDbDir).isDirectory) throw new Deno.errors.NotADirectory();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
+      log(Priority.Err, `Can't open NSS DB directory ${osErrorSuffix(error)}`);
+      return 1;
+    }
+  }
+
+  let lockFile: Deno.FsFile;
+  try {
+    lockFile = acquireLockFile(settings.lockFile);
+  } catch (error) {
+    if (!(error instanceof LockFileError)) throw error;
+    log(Priority.Err, error.message);
+    return 1;
+  }
+  using _lock = lockFile;
+
+  log(Priority.Debug, "Initializing nss");
+  let tls: TlsServerContext | undefined;
+  if (tlsOn) {
+    try {
+      const { TlsServerContext } = await import("../net/tls_server.ts");
+      tls = TlsServerContext.create({
+        ...serverKeyFiles(settings.nssDbDir, settings.certNickname),
+        requireClientCert: settings.tlsClientCertRequired,
+      });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
+      log(Priority.Crit, `Can't load TLS key material: ${messageOf(error)}`);
+      return 1;
+    }
+  }
+  using _tls = tls ?? { [Symbol.dispose]() {} };
+
+  const arbiter = new Arbiter({ settings, clock: systemClock, log });
+  const listenAddress = options.listenAddr ?? "*";
+  const stopped = Promise.withResolvers<void>();
+
+  log(Priority.Debug, "Initializing local socket");
+  let ipc: IpcServer;
+  try {
+    ipc = IpcServer.listen({
+      path: settings.localSocketFile,
+      handlers: qnetdIpcHandlers({
+        snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
+        shutdown: () => stopped.resolve(),
+        log,
+      }),
+      maxClients: settings.ipcMaxClients,
+      maxReceiveSize: settings.ipcMaxReceiveSize,
+      maxSendSize: settings.ipcMaxSendSize,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    log(
+      Priority.Err,
+      `Can't create unix socket ${
+        osErrorSuffix(error instanceof Error ? error.cause ?? error : error)
+      }`,
+    );
+    return 1;
+  }
+
+  log(Priority.Debug, "Creating listening socket");
+  let server: QnetdServer;
+  try {
+    server = QnetdServer.listen({
+      hostname: listenHostname(options),
+      port: options.port,
+      arbiter,
+      log,
+      limits: settings,
+      ...(tls === undefined ? {} : { tls }),
+    });
+  } catch (error) {
+    await ipc.close();
+    if (!(error instanceof ListenError)) throw error;
+    log(Priority.Crit, error.message);
+    return 1;
+  }
+
+  const onSignal = (name: string) => () => {
+    log(Priority.Debug, `${name} received - closing server IPC socket`);
+    stopped.resolve();
+  };
+  const onInt = onSignal("SIGINT");
+  const onTerm = onSignal("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+
+  log(Priority.Debug, "Registering algorithms");
+  log(Priority.Debug, "QNetd ready to provide service");
+  log(Priority.Debug, "Running QNetd main loop");
+  const serving = server.serve();
+
+  await stopped.promise;
+  Deno.removeSignalListener("SIGINT", onInt);
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  log(Priority.Debug, "Listening socket is closed");
+  log(Priority.Debug, "Destroying qnetd ipc");
+  await ipc.close();
+  await server.close();
+  await serving;
+  log(Priority.Debug, "Closing log");
+  return 0;
+}
+
+/** -l wins; otherwise the wildcard of the chosen family (dual stack by default, as C). */
+function listenHostname(options: QnetdOptions): string {
+  if (options.listenAddr !== undefined) return options.listenAddr;
+  return options.addressFamily === "ipv4" ? "0.0.0.0" : "::";
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -50,7 +50,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   readonly #limits: QnetdServerOptions["limits"];
   readonly #connections = new Map<number, ClientConnection>();
   readonly #tasks = new Set<Promise<void>>();
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDeadline = Infinity;
   #closing = false;
   #served: Promise<void> | undefined;
