@@ -4,7 +4,12 @@
  * connection outcome as recorded from the C daemon.
  */
 import assert from "node:assert/strict";
-import { bytesToHex, loadMalformed } from "../support/vectors.ts";
+import {
+  bytesToHex,
+  loadFullSession,
+  loadMalformed,
+  type VectorEvent,
+} from "../support/vectors.ts";
 import { type ArbiterKind, haveCQnetd, startArbiter } from "../support/daemons.ts";
 import { WireConn } from "../support/wire_conn.ts";
 import { encodePreinit } from "../../core/protocol/encode_client.ts";
@@ -12,6 +17,26 @@ import { encodeServerMsg } from "../../core/protocol/encode_server.ts";
 import { MsgType, TlsSupported } from "../../core/protocol/constants.ts";
 
 const cases = await loadMalformed();
+const session = await loadFullSession();
+
+/** Writes the client's bytes and checks the server's, event by event. */
+async function replay(conn: WireConn, events: readonly VectorEvent[]): Promise<void> {
+  for (const [i, event] of events.entries()) {
+    if (event.dir === "C->S") {
+      await conn.write(event.bytes);
+    } else if (event.eof) {
+      assert.ok(await conn.expectEof(), `event ${i}: expected the server to close`);
+    } else {
+      const got = await conn.readExactly(event.bytes.length);
+      assert.equal(got.kind, "data", `event ${i}: expected a reply (${event.note})`);
+      assert.equal(
+        bytesToHex(got.kind === "data" ? got.bytes : new Uint8Array()),
+        bytesToHex(event.bytes),
+        `event ${i}: reply bytes (${event.note})`,
+      );
+    }
+  }
+}
 
 /**
  * Cases that end inside a message (a partial header, or a body being skipped): a probe
@@ -33,24 +58,14 @@ for (const kind of ["qnet", "c"] as const) {
         args: ["-s", "off"],
         settings: { dpd_enabled: "off" },
       });
+      await t.step(`full session: ${session.title}`, async () => {
+        using conn = await WireConn.connect(daemon.port);
+        await replay(conn, session.events);
+      });
       for (const c of cases) {
         await t.step(c.title, async () => {
           using conn = await WireConn.connect(daemon.port);
-          for (const [i, event] of c.events.entries()) {
-            if (event.dir === "C->S") {
-              await conn.write(event.bytes);
-            } else if (event.eof) {
-              assert.ok(await conn.expectEof(), `event ${i}: expected the server to close`);
-            } else {
-              const got = await conn.readExactly(event.bytes.length);
-              assert.equal(got.kind, "data", `event ${i}: expected a reply (${event.note})`);
-              assert.equal(
-                bytesToHex(got.kind === "data" ? got.bytes : new Uint8Array()),
-                bytesToHex(event.bytes),
-                `event ${i}: reply bytes (${event.note})`,
-              );
-            }
-          }
+          await replay(conn, c.events);
           const closedInCapture = c.events.at(-1)?.eof ?? false;
           assert.equal(!closedInCapture, c.connectionOpenAfter);
           if (c.connectionOpenAfter && !NO_PROBE.has(c.case)) {
