@@ -1,7 +1,557 @@
+/**
+ * `qnet cmapctl`: corosync-cmapctl (corosync `tools/corosync-cmapctl.c`, v3.1.7) against the
+ * daemon's cmap, through a {@link CmapBackend}. Same options, output bytes, messages and exit
+ * statuses as the C tool, except where the C tool is a trap:
+ *
+ * - a negative number operand (`-s k i8 -128`) is an operand here; getopt made it an option
+ *   cluster (`invalid option -- '1'`). Tokens `-<digit>...`, `-.<digit>...`, `-inf`,
+ *   `-infinity` and `-nan` count as operands; `--` still works;
+ * - number parsing is strict (`12abc`, `0x10`, `1,5`, out-of-range i64/u64 and negative u64
+ *   are rejected; see core/cmap/parse_value.ts);
+ * - `-p FILE` is all-or-nothing and rejects over-long lines and bare `^`/`^^` (see
+ *   core/cmap/load_file.ts), and a file that cannot be opened exits 1 (C: 0);
+ * - `-s KEY bin FILE` with an empty file stores an empty binary (C sends a NULL pointer and
+ *   fails with CS_ERR_INVALID_PARAM).
+ *
+ * Kept on purpose, for scripts that parse the output: `\xFFFFFF80` escapes of high bytes and
+ * the `bin)` lines of `-q` (core/cmap/format.ts).
+ *
+ * @module
+ */
+import type { CmapBackend, CmapConnect, CmapMapName, LoadOp } from "../core/cmap/backend.ts";
+import { CmapError, CmapLoadError, CsError, csStrerror } from "../core/cmap/errors.ts";
+import { formatKeyLine, type PrintOptions } from "../core/cmap/format.ts";
+import { parseLoadFile } from "../core/cmap/load_file.ts";
+import { parseValue } from "../core/cmap/parse_value.ts";
+import { TrackFlag } from "../core/cmap/track.ts";
+import type { CmapValue } from "../core/cmap/value.ts";
 import type { CliIo } from "./io.ts";
 
-/** Placeholder until the subcommand lands. */
-export function main(_args: string[], io: CliIo): Promise<number> {
-  io.err("qnet: cmapctl is not implemented yet\n");
-  return Promise.resolve(1);
+/** The name getopt messages carry, as the C tool's argv[0]. */
+const PROGRAM = "corosync-cmapctl";
+
+/** Standard input, as the tool uses it: `bin -` values, and `q` while tracking. */
+export interface CmapctlInput {
+  /** The next line without its newline, or null at end of input. */
+  readLine(): Promise<string | null>;
+  /** Everything left. */
+  readAll(): Promise<Uint8Array>;
+  /** Drops a pending read, so that a read nobody waits for does not keep the process alive. */
+  cancel?(): void;
+}
+
+/** What the tool needs from its surroundings; tests pass in-memory versions. */
+export interface CmapctlDeps {
+  readonly connect: CmapConnect;
+  /** Reads a whole file; rejects with an error whose message starts with the OS error text. */
+  readonly readFile: (path: string) => Promise<Uint8Array>;
+  readonly stdin: CmapctlInput;
+}
+
+type Action = "get" | "set" | "delete" | "deletePrefix" | "print" | "track" | "load" | "clear";
+
+const OPTIONS_WITH_ARGUMENT = new Set(["m", "p", "C"]);
+const OPTIONS = new Set([..."hqgsdDtTb", ...OPTIONS_WITH_ARGUMENT]);
+const CLEAR_TARGETS = new Set(["knet", "totem", "ipc", "schedmiss", "all"]);
+const NEGATIVE_NUMBER = /^-([0-9]|\.[0-9]|inf$|infinity$|nan$)/i;
+
+const HELP = `
+usage:  corosync-cmapctl [-b] [-DdghsqTCt] [-p filename] [-m map] [params...]
+
+    -b show binary values
+
+    -m select map to use
+          The  default  map is 'icmap' which contains configuration information and some runtime variables used by corosync. 
+          A 'stats' map is also available which displays network statistics - in great detail when knet is used as the transport.
+Set key:
+    corosync-cmapctl -s key_name type value
+
+    where type is one of ([i|u][8|16|32|64] | flt | dbl | str | bin)
+    for bin, value is file name (or - for stdin)
+
+    map can be either 'icmap' (the default) which contains corosync
+    configuration information, or 'stats' which contains statistics
+    about the networking and IPC traffic in some detail.
+
+Clear stats:
+    corosync-cmapctl -C [knet|ipc|totem|schedmiss|all]
+    The 'stats' map is implied
+
+Load settings from a file:
+    corosync-cmapctl -p filename
+
+    the format of the file is:
+    [^[^]]<key_name>[ <type> <value>]
+    Keys prefixed with single caret ('^') are deleted (see -d).
+    Keys (actually prefixes) prefixed with double caret ('^^') are deleted by prefix (see -D).
+    <type> and <value> are optional (not checked) in above cases.
+    Other keys are set (see -s) so both <type> and <value> are required.
+
+Delete key:
+    corosync-cmapctl -d key_name...
+
+Delete multiple keys with prefix:
+    corosync-cmapctl -D key_prefix...
+
+Get key:
+    corosync-cmapctl [-b] -g key_name...
+
+Quiet mode:
+    corosync-cmapctl [-b] -q -g key_name...
+
+Display all keys:
+    corosync-cmapctl [-b]
+
+Display keys with prefix key_name:
+    corosync-cmapctl [-b] key_name...
+
+Track changes on keys with key_name:
+    corosync-cmapctl [-b] -t key_name
+
+Track changes on keys with key prefix:
+    corosync-cmapctl [-b] -T key_prefix
+
+`;
+
+/** Parsed command line. */
+interface Invocation {
+  action: Action;
+  map: CmapMapName;
+  trackPrefix: boolean;
+  print: { showBinary: boolean; quiet: boolean };
+  settingsFile: string;
+  clearTarget: string;
+  operands: string[];
+}
+
+/** A message for stderr plus exit status, or the parsed command line. */
+type ParseResult = { exit: number } | Invocation;
+
+/**
+ * The C tool's getopt loop ("m:hqgsdDtTbp:C:", GNU permutation): options act in order, the
+ * last action wins, `-h` prints help and ends at once, errors end at once.
+ */
+function parseArgs(args: readonly string[], io: CliIo): ParseResult {
+  const inv: Invocation = {
+    action: "print",
+    map: "icmap",
+    trackPrefix: true,
+    print: { showBinary: false, quiet: false },
+    settingsFile: "",
+    clearTarget: "",
+    operands: [],
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      inv.operands.push(...args.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-" || NEGATIVE_NUMBER.test(arg)) {
+      inv.operands.push(arg);
+      continue;
+    }
+    for (let j = 1; j < arg.length; j++) {
+      const c = arg[j]!;
+      if (!OPTIONS.has(c)) {
+        io.err(`${PROGRAM}: invalid option -- '${c}'\n`);
+        return { exit: 1 };
+      }
+      let optarg = "";
+      if (OPTIONS_WITH_ARGUMENT.has(c)) {
+        if (j + 1 < arg.length) optarg = arg.slice(j + 1);
+        else if (i + 1 < args.length) optarg = args[++i]!;
+        else {
+          io.err(`${PROGRAM}: option requires an argument -- '${c}'\n`);
+          return { exit: 1 };
+        }
+        j = arg.length;
+      }
+      switch (c) {
+        case "h":
+          io.out(HELP);
+          return { exit: 0 };
+        case "b":
+          inv.print.showBinary = true;
+          break;
+        case "q":
+          inv.print.quiet = true;
+          break;
+        case "g":
+          inv.action = "get";
+          break;
+        case "s":
+          inv.action = "set";
+          break;
+        case "d":
+          inv.action = "delete";
+          break;
+        case "D":
+          inv.action = "deletePrefix";
+          break;
+        case "p":
+          inv.action = "load";
+          inv.settingsFile = optarg;
+          break;
+        case "C":
+          if (!CLEAR_TARGETS.has(optarg)) {
+            io.err("argument to -C should be 'knet', 'totem', 'ipc', 'schedmiss' or 'all'\n");
+            return { exit: 1 };
+          }
+          inv.action = "clear";
+          inv.clearTarget = optarg;
+          inv.map = "stats";
+          break;
+        case "t":
+          inv.action = "track";
+          inv.trackPrefix = false;
+          break;
+        case "T":
+          inv.action = "track";
+          break;
+        case "m":
+          if (optarg === "icmap" || optarg === "default") inv.map = "icmap";
+          else if (optarg === "stats") inv.map = "stats";
+          else {
+            io.err("invalid map name, must be 'default', 'icmap' or 'stats'\n");
+            return { exit: 1 };
+          }
+          break;
+      }
+    }
+  }
+  return inv;
+}
+
+/** The text of an OS error as C's strerror() gives it ("No such file or directory"). */
+function osErrorText(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /^(.*?) \(os error \d+\)/.exec(message)?.[1] ?? message;
+}
+
+/** The cs_error_t of a backend failure; anything else is a bug and propagates. */
+function codeOf(error: unknown): CsError {
+  if (error instanceof CmapError) return error.code;
+  throw error;
+}
+
+/** The tool's exit: a status, after its message went to stderr. */
+class Exit {
+  constructor(readonly status: number) {}
+}
+
+/** Runs corosync-cmapctl with `deps`; returns the exit status. */
+export async function run(args: string[], io: CliIo, deps: CmapctlDeps): Promise<number> {
+  const inv = parseArgs(args, io);
+  if ("exit" in inv) return inv.exit;
+  const { action, operands } = inv;
+  if (operands.length === 0 && action !== "load" && action !== "clear" && action !== "print") {
+    io.err("Expected key after options\n");
+    return 1;
+  }
+  let backend: CmapBackend;
+  try {
+    backend = await deps.connect(inv.map);
+  } catch (error) {
+    io.err(`Failed to initialize the cmap API. Error ${csStrerror(codeOf(error))}\n`);
+    return 1;
+  }
+  const fail = (message: string, status = 1): Exit => {
+    io.err(`${message}\n`);
+    return new Exit(status);
+  };
+  let status = 0;
+  try {
+    status = await ACTIONS[action](inv, backend, io, deps, fail);
+  } catch (error) {
+    if (!(error instanceof Exit)) throw error;
+    // The C tool exit()s here without finalizing; closing is harmless and frees the socket.
+    await backend.close().catch(() => {});
+    return error.status;
+  }
+  try {
+    await backend.close();
+  } catch (error) {
+    io.err(`Failed to finalize the cmap API. Error ${csStrerror(codeOf(error))}\n`);
+    return 1;
+  }
+  return status;
+}
+
+type Fail = (message: string, status?: number) => Exit;
+type ActionFn = (
+  inv: Invocation,
+  backend: CmapBackend,
+  io: CliIo,
+  deps: CmapctlDeps,
+  fail: Fail,
+) => Promise<number>;
+
+/** print_iter(): the entries under `prefix`; true if there were none. */
+async function printPrefix(
+  backend: CmapBackend,
+  prefix: string,
+  io: CliIo,
+  print: PrintOptions,
+  fail: Fail,
+): Promise<boolean> {
+  let entries;
+  try {
+    entries = await backend.iter(prefix);
+  } catch (error) {
+    throw fail(`Failed to initialize iteration. Error ${csStrerror(codeOf(error))}`);
+  }
+  for (const { key, value } of entries) io.out(formatKeyLine(key, value, print));
+  return entries.length === 0;
+}
+
+/** delete_with_prefix(): deletes each key under `prefix`, reporting failures and going on. */
+async function deletePrefix(
+  backend: CmapBackend,
+  prefix: string,
+  io: CliIo,
+  fail: Fail,
+): Promise<void> {
+  let entries;
+  try {
+    entries = await backend.iter(prefix);
+  } catch (error) {
+    throw fail(`Failed to initialize iteration. Error ${csStrerror(codeOf(error))}`);
+  }
+  for (const { key } of entries) {
+    try {
+      await backend.delete(key);
+    } catch (error) {
+      io.err(`Can't delete key ${key}. Error ${csStrerror(codeOf(error))}\n`);
+    }
+  }
+}
+
+/**
+ * set_key()'s parsing: the value for `-s`/load, or an Exit after the C tool's message. A bin
+ * value names a file (`-` is standard input).
+ */
+async function valueFor(type: string, text: string, deps: CmapctlDeps, fail: Fail) {
+  if (type === "bin") {
+    try {
+      const bytes = text === "-" ? await deps.stdin.readAll() : await deps.readFile(text);
+      return { type: "bin", value: bytes } satisfies CmapValue;
+    } catch (error) {
+      throw fail(`Can't open input file: ${osErrorText(error)}`);
+    }
+  }
+  const parsed = parseValue(type, text);
+  if (!parsed.ok) throw fail(parsed.message);
+  return parsed.value;
+}
+
+/** track_changes(): prints notifications until `q`, end of input, or a dispatch error. */
+async function track(inv: Invocation, backend: CmapBackend, io: CliIo, deps: CmapctlDeps) {
+  const flags = TrackFlag.Add | TrackFlag.Delete | TrackFlag.Modify |
+    (inv.trackPrefix ? TrackFlag.Prefix : 0);
+  let tracker;
+  try {
+    tracker = await backend.track(inv.operands, flags);
+  } catch (error) {
+    io.err(`Failed to add tracking function. Error ${csStrerror(codeOf(error))}\n`);
+    return 1;
+  }
+  await using _tracker = tracker;
+  io.out('Type "q" to finish\n');
+  const quit = (async () => {
+    for (;;) {
+      const line = await deps.stdin.readLine();
+      if (line === null || line.startsWith("q")) return "quit" as const;
+    }
+  })();
+  const events = tracker.events[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await Promise.race([quit, events.next()]);
+      if (next === "quit") break;
+      if (next.done) throw new CmapError(CsError.Library, "Tracking ended");
+      const { event, key, newValue, oldValue } = next.value;
+      const shown = event === TrackFlag.Delete ? oldValue : newValue;
+      const label = event === TrackFlag.Add
+        ? "create> "
+        : event === TrackFlag.Delete
+        ? "delete> "
+        : "modify> ";
+      io.out(
+        shown === undefined ? "unknown change> " : label + formatKeyLine(key, shown, inv.print),
+      );
+    }
+  } catch (error) {
+    io.err(`Dispatch error ${csStrerror(codeOf(error))}\n`);
+  } finally {
+    deps.stdin.cancel?.();
+  }
+  return 0;
+}
+
+const ACTIONS: Readonly<Record<Action, ActionFn>> = {
+  async print(inv, backend, io, _deps, fail) {
+    const prefixes = inv.operands.length === 0 ? [""] : inv.operands;
+    let empty = 0;
+    for (const prefix of prefixes) {
+      if (await printPrefix(backend, prefix, io, inv.print, fail)) empty++;
+    }
+    return empty > 0 && empty >= inv.operands.length ? 1 : 0;
+  },
+
+  async get(inv, backend, io, _deps, fail) {
+    for (const key of inv.operands) {
+      try {
+        io.out(formatKeyLine(key, await backend.get(key), inv.print));
+      } catch (error) {
+        throw fail(`Can't get key ${key}. Error ${csStrerror(codeOf(error))}`);
+      }
+    }
+    return 0;
+  },
+
+  async delete(inv, backend, _io, _deps, fail) {
+    for (const key of inv.operands) {
+      try {
+        await backend.delete(key);
+      } catch (error) {
+        throw fail(`Can't delete key ${key}. Error ${csStrerror(codeOf(error))}`);
+      }
+    }
+    return 0;
+  },
+
+  async deletePrefix(inv, backend, io, _deps, fail) {
+    for (const prefix of inv.operands) await deletePrefix(backend, prefix, io, fail);
+    return 0;
+  },
+
+  async set(inv, backend, _io, deps, fail) {
+    const [key, type, text] = inv.operands;
+    if (key === undefined || type === undefined || text === undefined) {
+      throw fail("At least 3 parameters are expected for set");
+    }
+    const value = await valueFor(type, text, deps, fail);
+    try {
+      await backend.set(key, value);
+    } catch (error) {
+      throw fail(`Failed to set key ${key}. Error ${csStrerror(codeOf(error))}`);
+    }
+    return 0;
+  },
+
+  async load(inv, backend, io, deps, fail) {
+    let bytes;
+    try {
+      bytes = await deps.readFile(inv.settingsFile);
+    } catch (error) {
+      throw fail(`Couldn't open file.: ${osErrorText(error)}`);
+    }
+    const parsed = parseLoadFile(bytes);
+    if (!parsed.ok) throw fail(parsed.message);
+    const ops: LoadOp[] = [];
+    for (const line of parsed.lines) {
+      if (line.kind === "set") {
+        ops.push({
+          op: "set",
+          key: line.key,
+          value: await valueFor(line.type, line.value, deps, fail),
+        });
+      } else if (line.kind === "delete") ops.push({ op: "delete", key: line.key });
+      else ops.push({ op: "deletePrefix", prefix: line.prefix });
+    }
+    try {
+      for (const { key, error } of await backend.load(ops)) {
+        io.err(`Can't delete key ${key}. Error ${csStrerror(error.code)}\n`);
+      }
+    } catch (error) {
+      const code = codeOf(error);
+      const op = error instanceof CmapLoadError ? ops[error.index] : undefined;
+      throw fail(
+        op?.op === "set"
+          ? `Failed to set key ${op.key}. Error ${csStrerror(code)}`
+          : op?.op === "deletePrefix"
+          ? `Failed to initialize iteration. Error ${csStrerror(code)}`
+          : `Failed to load ${inv.settingsFile}. Error ${csStrerror(code)}`,
+      );
+    }
+    return 0;
+  },
+
+  async track(inv, backend, io, deps) {
+    return await track(inv, backend, io, deps);
+  },
+
+  async clear(inv, backend) {
+    // clear_stats(): the result of the set is ignored, as in C.
+    await backend.set(`stats.clear.${inv.clearTarget}`, { type: "u32", value: 1 }).catch(() => {});
+    return 0;
+  },
+};
+
+/** Reads standard input in lines or whole, sharing one buffer. */
+class StdinReader implements CmapctlInput {
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #buffer = new Uint8Array(0);
+  #eof = false;
+
+  async #fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    this.#reader ??= Deno.stdin.readable.getReader();
+    const { done, value } = await this.#reader.read();
+    if (done) {
+      this.#eof = true;
+      return false;
+    }
+    const merged = new Uint8Array(this.#buffer.length + value.length);
+    merged.set(this.#buffer);
+    merged.set(value, this.#buffer.length);
+    this.#buffer = merged;
+    return true;
+  }
+
+  async readLine(): Promise<string | null> {
+    for (;;) {
+      const newline = this.#buffer.indexOf(0x0a);
+      if (newline >= 0) {
+        const line = this.#buffer.subarray(0, newline);
+        this.#buffer = this.#buffer.slice(newline + 1);
+        return new TextDecoder().decode(line);
+      }
+      if (!(await this.#fill())) {
+        if (this.#buffer.length === 0) return null;
+        const rest = this.#buffer;
+        this.#buffer = new Uint8Array(0);
+        return new TextDecoder().decode(rest);
+      }
+    }
+  }
+
+  cancel(): void {
+    this.#eof = true;
+    this.#reader?.cancel().catch(() => {});
+  }
+
+  async readAll(): Promise<Uint8Array> {
+    while (await this.#fill()) { /* keep reading */ }
+    const all = this.#buffer;
+    this.#buffer = new Uint8Array(0);
+    return all;
+  }
+}
+
+/**
+ * Connects to the daemon's cmap. Until the daemon's IPC transport for cmap is wired in, there
+ * is nothing to connect to, which the C tool reports as CS_ERR_LIBRARY.
+ */
+const connectToDaemon: CmapConnect = () =>
+  Promise.reject(new CmapError(CsError.Library, "No cmap transport is available"));
+
+/** Entry point of `qnet cmapctl` / `corosync-cmapctl`. */
+export function main(args: string[], io: CliIo): Promise<number> {
+  return run(args, io, {
+    connect: connectToDaemon,
+    readFile: (path) => Deno.readFile(path),
+    stdin: new StdinReader(),
+  });
 }
