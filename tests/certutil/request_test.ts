@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { parseCertificateRequest } from "../../core/certs/request.ts";
+import { CertificateRequestError } from "../../core/certs/errors.ts";
+import { haveRealTools, run, Scratch } from "./_tools.ts";
+
+const ignore = !haveRealTools();
+
+/** A real node request: qnetd `-i`, node `-i -c` and `-r -n Cluster1` with the C tools. */
+async function realRequest(s: Scratch): Promise<Uint8Array<ArrayBuffer>> {
+  for (
+    const r of [
+      await s.qnetd("-i"),
+      await s.node("-i", "-c", `${s.realDb}/qnetd-cacert.crt`),
+      await s.node("-r", "-n", "Cluster1"),
+    ]
+  ) assert.equal(r.code, 0, r.stderr);
+  return await Deno.readFile(`${s.nodeDb}/qdevice-net-node.crq`);
+}
+
+function rejects(message: RegExp): (e: unknown) => boolean {
+  return (e) => e instanceof CertificateRequestError && message.test(e.message);
+}
+
+Deno.test({
+  name: "parseCertificateRequest() reads and verifies the DER request of the real node tool",
+  ignore,
+  async fn() {
+    await using s = await Scratch.create();
+    const request = await parseCertificateRequest(await realRequest(s), "node.crq");
+    assert.equal(request.subject, "CN=Cluster1");
+  },
+});
+
+Deno.test({
+  name: "parseCertificateRequest() rejects a PEM request and says how to convert it",
+  ignore,
+  async fn() {
+    await using s = await Scratch.create();
+    await realRequest(s);
+    const crq = `${s.nodeDb}/qdevice-net-node.crq`;
+    const r = await run("openssl", [
+      "req",
+      "-inform",
+      "DER",
+      "-in",
+      crq,
+      "-out",
+      `${s.root}/req.pem`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    await assert.rejects(
+      parseCertificateRequest(await Deno.readFile(`${s.root}/req.pem`), "req.pem"),
+      rejects(/req\.pem is PEM.*openssl req -inform PEM -outform DER/),
+    );
+  },
+});
+
+Deno.test({
+  name: "parseCertificateRequest() rejects a request whose signature does not verify",
+  ignore,
+  async fn() {
+    await using s = await Scratch.create();
+    const der = await realRequest(s);
+    const damaged = der.slice();
+    damaged[damaged.length - 1]! ^= 0x01; // last byte of the signature
+    await assert.rejects(
+      parseCertificateRequest(damaged, "bad.crq"),
+      rejects(/signature of certificate request bad\.crq does not verify/),
+    );
+    const otherSubject = der.slice();
+    const at = new TextDecoder("latin1").decode(der).indexOf("Cluster1");
+    otherSubject[at] = "K".charCodeAt(0); // signed data changed, signature kept
+    await assert.rejects(
+      parseCertificateRequest(otherSubject, "k.crq"),
+      rejects(/does not verify/),
+    );
+  },
+});
+
+Deno.test("parseCertificateRequest() rejects empty, garbage and truncated input", async () => {
+  await assert.rejects(parseCertificateRequest(new Uint8Array(), "e.crq"), rejects(/is empty/));
+  await assert.rejects(
+    parseCertificateRequest(new TextEncoder().encode("not a request at all"), "g.crq"),
+    rejects(/Cannot parse certificate request g\.crq/),
+  );
+  await assert.rejects(
+    parseCertificateRequest(Uint8Array.of(0x30, 0x82, 0x02, 0x58, 0x30), "t.crq"),
+    rejects(/Cannot parse certificate request t\.crq/),
+  );
+});
