@@ -37,10 +37,37 @@ export interface ConnectionHost {
   gone(conn: ClientConnection): void;
 }
 
+/**
+ * Counters for one connection, in the spirit of corosync's `runtime.connections.*` keys:
+ * what came in, what went out, and how often the limits or the socket pushed back.
+ */
+export interface ConnectionStats {
+  /** Complete messages received (skipped ones included). */
+  requests: number;
+  /** Messages queued to the client. */
+  responses: number;
+  /** Messages that were skipped (unknown type, too long) or could not be decoded. */
+  invalidRequests: number;
+  /** Times a message was refused because the send limits were reached. */
+  overload: number;
+  /** Writes the socket took only partly, so the rest had to be written again. */
+  sendRetries: number;
+  /** Messages queued and not yet fully written. */
+  queueSize: number;
+}
+
 /** A connected TCP client. Created by the server after the arbiter accepted it. */
 export class ClientConnection {
   readonly id: number;
   readonly address: string;
+  readonly stats: ConnectionStats = {
+    requests: 0,
+    responses: 0,
+    invalidRequests: 0,
+    overload: 0,
+    sendRetries: 0,
+    queueSize: 0,
+  };
   readonly #conn: Deno.TcpConn;
   readonly #host: ConnectionHost;
   readonly #decoder: FrameDecoder;
@@ -115,8 +142,14 @@ export class ClientConnection {
   /** Queues one encoded message; false when the C daemon's send limits would be exceeded. */
   send(bytes: Uint8Array): boolean {
     if (this.#closed) return true;
-    if (bytes.length > this.#host.maxClientSendSize()) return false;
-    if (this.#queue.length >= this.#host.maxClientSendBuffers()) return false;
+    if (
+      bytes.length > this.#host.maxClientSendSize() ||
+      this.#queue.length >= this.#host.maxClientSendBuffers()
+    ) {
+      this.stats.overload++;
+      return false;
+    }
+    this.stats.responses++;
     if (this.#tls !== undefined) {
       this.#tls.send(bytes);
       const out = this.#tls.takeOutgoing();
@@ -124,6 +157,7 @@ export class ClientConnection {
     } else {
       this.#queue.push(bytes);
     }
+    this.stats.queueSize = this.#queue.length;
     if (!this.#writing) void this.#flush();
     return true;
   }
@@ -133,6 +167,7 @@ export class ClientConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
+    this.stats.queueSize = 0;
     this.#tls?.[Symbol.dispose]();
     this.#tls = undefined;
     try {
@@ -184,8 +219,15 @@ export class ClientConnection {
       for (const event of events) {
         if (this.#closed) return;
         if (event.kind === "message") {
-          this.#host.frame(this, event, decodeMsg(event.bytes));
+          this.stats.requests++;
+          const decoded = decodeMsg(event.bytes);
+          if (!decoded.ok) this.stats.invalidRequests++;
+          this.#host.frame(this, event, decoded);
         } else {
+          if (event.kind === "skipped") {
+            this.stats.requests++;
+            this.stats.invalidRequests++;
+          }
           this.#host.frame(this, event);
         }
       }
@@ -211,10 +253,13 @@ export class ClientConnection {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         let bytes = this.#queue[0]!;
-        while (bytes.length > 0) {
+        for (;;) {
           bytes = bytes.subarray(await this.#conn.write(bytes));
+          if (bytes.length === 0) break;
+          this.stats.sendRetries++;
         }
         this.#queue.shift();
+        this.stats.queueSize = this.#queue.length;
       }
     } catch (error) {
       if (!this.#closed) {

@@ -230,6 +230,11 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     }, Math.max(0, Math.ceil(ms)));
   }
 
+  /** The open connections with their counters, for cmap's runtime.connections keys. */
+  connections(): Iterable<ClientConnection> {
+    return this.#connections.values();
+  }
+
   /** Number of open TCP connections. */
   get connectionCount(): number {
     return this.#connections.size;
