@@ -1,0 +1,324 @@
+/**
+ * Decision algorithm 3, "lms": last man standing for clusters of any size.
+ *
+ * Port of qdevices/qnetd-algo-lms.c and qnetd-algo-utils.c. Clients are grouped into
+ * partitions by stored ring id; the best score wins, then the largest partition, then the
+ * tie-breaker among the *connected* clients. While the members of the client's own
+ * partition disagree on the ring id, the answer is WAIT_FOR_REPLY and the algo timer
+ * (heartbeat/4) retries, sending the result as VOTE_INFO once decided.
+ *
+ * @module
+ */
+import { Priority } from "../log.ts";
+import { Heuristics, TieBreakerMode, Vote } from "../protocol/constants.ts";
+import type { RingId } from "../protocol/types.ts";
+import type { AlgoOutcome, Algorithm, AlgorithmContext } from "./algorithm.ts";
+import { type Client, hasNodeId, ringIdEquals, ZERO_RING_ID } from "./client.ts";
+import { asInt32, clusterNameText, ringIdText } from "./log_debug.ts";
+
+/** `struct qnetd_algo_lms_info`. */
+export class LmsClientData {
+  numConfigNodes = 0;
+  /** 0 (new), ACK, NACK or WAIT_FOR_REPLY. */
+  lastResult: Vote = 0;
+}
+
+/** `struct qnetd_algo_partition`. */
+interface Partition {
+  readonly ringId: RingId;
+  numNodes: number;
+  score: number;
+  /** Stands in for the `%p` of the partition in the dump. */
+  readonly pointer: string;
+}
+
+function dataOf(client: Client): LmsClientData {
+  if (!(client.algorithmData instanceof LmsClientData)) {
+    client.algorithmData = new LmsClientData();
+  }
+  return client.algorithmData as LmsClientData;
+}
+
+/** `qnetd_algo_all_ring_ids_match()`: false while a partition-mate reports another ring. */
+function allRingIdsMatch(ctx: AlgorithmContext, client: Client, ring: RingId): boolean {
+  for (const other of client.cluster?.clients ?? []) {
+    if (other === client) continue;
+    ctx.log(
+      Priority.Debug,
+      `algo-util: all_ring_ids_match: seen nodeid ${
+        asInt32(other.nodeId)
+      } (client ${other.pointer}) ring_id (${ringIdText(other.lastRingId)})`,
+    );
+    const inOurPartition = hasNodeId(client.lastMembershipNodeList, other.nodeId) ||
+      hasNodeId(other.lastMembershipNodeList, client.nodeId);
+    if (inOurPartition && !ringIdEquals(ring, other.lastRingId)) {
+      ctx.log(
+        Priority.Debug,
+        `algo-util: nodeid ${asInt32(other.nodeId)} in our partition has different ring_id (${
+          ringIdText(other.lastRingId)
+        }) to us (${ringIdText(ring)})`,
+      );
+      return false;
+    }
+  }
+  return true;
+}
+
+/** `qnetd_algo_create_partitions()`: by stored ring id, in first-seen order, seq 0 skipped. */
+function createPartitions(client: Client): Partition[] {
+  const partitions: Partition[] = [];
+  for (const other of client.cluster?.clients ?? []) {
+    if (other.lastRingId.seq === 0n) continue;
+    let partition = partitions.find((p) => ringIdEquals(p.ringId, other.lastRingId));
+    if (partition === undefined) {
+      partition = {
+        ringId: other.lastRingId,
+        numNodes: 0,
+        score: 0,
+        pointer: `0x${(0x55d0c1a00000 + partitions.length * 0x30).toString(16)}`,
+      };
+      partitions.push(partition);
+    }
+    partition.numNodes++;
+    partition.score++;
+    if (other.lastHeuristics === Heuristics.Pass) partition.score++;
+    else if (other.lastHeuristics === Heuristics.Fail) partition.score--;
+  }
+  return partitions;
+}
+
+/** The first partition with the highest value of `key`, and whether another one ties it. */
+function leader(
+  partitions: readonly Partition[],
+  key: (p: Partition) => number,
+): { best: Partition; joint: boolean } {
+  let best = partitions[0]!;
+  for (const p of partitions) if (key(best) < key(p)) best = p;
+  const joint = partitions.some((p) => p !== best && key(p) === key(best));
+  return { best, joint };
+}
+
+/** `do_lms_algorithm()`. */
+function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome {
+  const info = dataOf(client);
+  const settle = (vote: Vote): AlgoOutcome => {
+    info.lastResult = vote;
+    return { error: 0, vote };
+  };
+  ctx.abortAlgoTimer(client);
+
+  if (!allRingIdsMatch(ctx, client, ring)) {
+    ctx.log(
+      Priority.Debug,
+      `algo-lms: nodeid ${asInt32(client.nodeId)}: ring ID (${
+        ringIdText(ring)
+      }) not unique in this membership, waiting`,
+    );
+    ctx.scheduleAlgoTimer(client);
+    return settle(Vote.WaitForReply);
+  }
+
+  const partitions = createPartitions(client);
+  if (partitions.length === 0) {
+    ctx.log(Priority.Debug, "algo-lms: No partitions found");
+    ctx.scheduleAlgoTimer(client);
+    return settle(Vote.WaitForReply);
+  }
+  for (const p of partitions) {
+    ctx.log(
+      Priority.Debug,
+      `algo-util: partition (${ringIdText(p.ringId)}) (${p.pointer}) has ${p.numNodes} nodes`,
+    );
+  }
+  if (partitions.length === 1) {
+    ctx.log(Priority.Debug, "algo-lms: Only 1 partition. This is votequorum's problem, not ours");
+    return settle(Vote.Ack);
+  }
+
+  if (info.lastResult === 0) {
+    for (const other of client.cluster?.clients ?? []) {
+      if (!ringIdEquals(ring, other.lastRingId) && dataOf(other).lastResult === Vote.Ack) {
+        ctx.log(
+          Priority.Debug,
+          "algo-lms: we are a new partition and another active partition exists. NACK",
+        );
+        return { error: 0, vote: Vote.Nack };
+      }
+    }
+  }
+
+  const byScore = leader(partitions, (p) => p.score);
+  ctx.log(
+    Priority.Debug,
+    `algo-lms: best score partition is (${
+      ringIdText(byScore.best.ringId)
+    }) with score ${byScore.best.score}`,
+  );
+  if (!byScore.joint) {
+    if (ringIdEquals(byScore.best.ringId, ring)) {
+      ctx.log(Priority.Debug, "algo-lms: We are in the best score partition. ACK");
+      return settle(Vote.Ack);
+    }
+    ctx.log(Priority.Debug, "algo-lms: We are NOT in the best score partition. NACK");
+    return settle(Vote.Nack);
+  }
+
+  const bySize = leader(partitions, (p) => p.numNodes);
+  ctx.log(
+    Priority.Debug,
+    `algo-lms: largest partition is (${
+      ringIdText(bySize.best.ringId)
+    }) with ${bySize.best.numNodes} nodes`,
+  );
+  if (!bySize.joint) {
+    if (ringIdEquals(bySize.best.ringId, ring)) {
+      ctx.log(Priority.Debug, "algo-lms: We are in the largest partition. ACK");
+      return settle(Vote.Ack);
+    }
+    ctx.log(Priority.Debug, "algo-lms: We are NOT in the largest partition. NACK");
+    return settle(Vote.Nack);
+  }
+
+  const { nodeId: tbNodeId, ring: tbRing } = tieBreakerNode(ctx, client);
+  const where = `(${ringIdText(tbRing)}) as tie-breaker node id ${asInt32(tbNodeId)}`;
+  if (client.nodeId === tbNodeId || ringIdEquals(tbRing, ring)) {
+    ctx.log(Priority.Debug, `algo-lms: We are in the same partition ${where}. ACK`);
+    return settle(Vote.Ack);
+  }
+  ctx.log(Priority.Debug, `algo-lms: We are NOT in the same partition ${where}. NACK`);
+  return settle(Vote.Nack);
+}
+
+/**
+ * The tie-breaker node and the ring it is in, as C finds them: LOWEST starts at INT_MAX (so
+ * ids >= 2^31 never win), HIGHEST at 0; NODE_ID takes the ring of the *last* client when
+ * the client itself is the tie-breaker, else {0, 0} (a bug kept for compatibility).
+ */
+function tieBreakerNode(ctx: AlgorithmContext, client: Client): { nodeId: number; ring: RingId } {
+  const mode = client.tieBreaker.mode;
+  let nodeId: number;
+  let ring: RingId = ZERO_RING_ID;
+  if (mode === TieBreakerMode.Lowest) nodeId = 0x7fffffff;
+  else if (mode === TieBreakerMode.Highest) nodeId = 0;
+  else if (mode === TieBreakerMode.NodeId) nodeId = client.tieBreaker.nodeId;
+  else {
+    ctx.log(Priority.Debug, `algo-lms: denied vote because tie-breaker option is invalid: ${mode}`);
+    nodeId = 0xffffffff;
+  }
+  for (const other of client.cluster?.clients ?? []) {
+    if (mode === TieBreakerMode.Lowest) {
+      if (other.nodeId < nodeId) {
+        nodeId = other.nodeId;
+        ring = other.lastRingId;
+        ctx.log(
+          Priority.Debug,
+          `algo-lms: Looking for low node ID. found ${asInt32(nodeId)} (${ringIdText(ring)})`,
+        );
+      }
+    } else if (mode === TieBreakerMode.Highest) {
+      if (other.nodeId > nodeId) {
+        nodeId = other.nodeId;
+        ring = other.lastRingId;
+        ctx.log(
+          Priority.Debug,
+          `algo-lms: Looking for high node ID. found ${asInt32(nodeId)} (${ringIdText(ring)})`,
+        );
+      }
+    } else if (mode === TieBreakerMode.NodeId) {
+      if (client.tieBreaker.nodeId === client.nodeId) {
+        ring = other.lastRingId;
+        ctx.log(
+          Priority.Debug,
+          `algo-lms: Looking for nominated node ID. found ${asInt32(nodeId)} (${ringIdText(ring)})`,
+        );
+      }
+    } else {
+      ctx.log(
+        Priority.Debug,
+        `algo-lms: denied vote because tie-breaker option is invalid: ${mode}`,
+      );
+      ring = ZERO_RING_ID;
+    }
+  }
+  return { nodeId, ring };
+}
+
+function describe(client: Client): string {
+  return `Client ${client.pointer} (cluster ${clusterNameText(client.clusterName)}, node_id ${
+    client.nodeId >>> 0
+  })`;
+}
+
+/** The lms algorithm (`qnetd_algo_lms`). */
+export const lmsAlgorithm: Algorithm = {
+  init(_ctx, client) {
+    client.algorithmData = new LmsClientData();
+    return 0;
+  },
+
+  configNodeListReceived(ctx, client, _seq, _configVersion, nodes) {
+    dataOf(client).numConfigNodes = nodes.length;
+    ctx.log(
+      Priority.Debug,
+      `algo-lms: cluster ${
+        clusterNameText(client.clusterName)
+      } config_list has ${nodes.length} nodes`,
+    );
+    return { error: 0, vote: Vote.NoChange };
+  },
+
+  membershipNodeListReceived(ctx, client, _seq, ring) {
+    ctx.log(Priority.Debug, " ");
+    ctx.log(
+      Priority.Debug,
+      `algo-lms: membership list from node ${asInt32(client.nodeId)} partition (${
+        ringIdText(ring)
+      })`,
+    );
+    return doLms(ctx, client, ring);
+  },
+
+  quorumNodeListReceived(ctx, client) {
+    ctx.log(Priority.Debug, " ");
+    ctx.log(
+      Priority.Debug,
+      `algo-lms: quorum node list from node ${asInt32(client.nodeId)} partition (${
+        ringIdText(client.lastRingId)
+      })`,
+    );
+    return doLms(ctx, client, client.lastRingId);
+  },
+
+  clientDisconnect(ctx, client, serverGoingDown) {
+    ctx.log(Priority.Debug, `algo-lms: ${describe(client)} disconnect`);
+    ctx.log(Priority.Info, `algo-lms:   server going down ${serverGoingDown ? 1 : 0}`);
+  },
+
+  askForVoteReceived(ctx, client) {
+    ctx.log(Priority.Debug, " ");
+    ctx.log(Priority.Debug, `algo-lms: ${describe(client)} asked for a vote`);
+    return doLms(ctx, client, client.lastRingId);
+  },
+
+  voteInfoReplyReceived(ctx, client) {
+    ctx.log(Priority.Debug, `algo-lms: ${describe(client)} replied back to vote info message`);
+    return 0;
+  },
+
+  heuristicsChangeReceived(ctx) {
+    ctx.log(Priority.Info, "algo-lms: heuristics change is not supported.");
+    return { error: 0, vote: Vote.NoChange };
+  },
+
+  timerCallback(ctx, client) {
+    ctx.log(Priority.Debug, `algo-lms: ${describe(client)} Timer callback`);
+    const outcome = doLms(ctx, client, client.lastRingId);
+    const ok = outcome.error === 0;
+    return {
+      error: outcome.error,
+      sendVote: ok && (outcome.vote === Vote.Ack || outcome.vote === Vote.Nack),
+      reschedule: ok && outcome.vote === Vote.WaitForReply,
+      vote: outcome.vote,
+    };
+  },
+};
