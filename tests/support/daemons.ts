@@ -62,8 +62,8 @@ export async function startArbiter(
   const dir = Deno.makeTempDirSync({ prefix: `qnet-${kind}-` });
   const socketPath = `${dir}/qnetd.sock`;
   const settings = {
-    lock_file: `${dir}/qnetd.pid`,
-    local_socket_file: socketPath,
+    "lock_file": `${dir}/qnetd.pid`,
+    "local_socket_file": socketPath,
     ...options.settings,
   };
   const s = Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(",");
