@@ -40,12 +40,74 @@ export interface TlsServerConfig {
   libraryPath?: string;
 }
 
-/** A TLS failure, with OpenSSL's error queue as text in the message. */
+/** An NSS error as corosync-qnetd logs it: `(<code>): <text>`. */
+export interface NssError {
+  readonly code: number;
+  readonly text: string;
+}
+
+/**
+ * What NSS (and so the C qnetd) reports for the handshake failures OpenSSL reports by
+ * X509 verify result. Each row was seen in the real corosync-qnetd 3.0.3 log
+ * ("Unhandled error when reading from client. Disconnecting client (<code>): <text>").
+ */
+const NSS_BY_VERIFY_RESULT = new Map<number, NssError>([
+  [10, { code: -8181, text: "Peer's Certificate has expired." }], // CERT_HAS_EXPIRED
+  [7, { code: -8182, text: "Peer's certificate has an invalid signature." }], // CERT_SIGNATURE_FAILURE
+  [2, { code: -8179, text: "Peer's Certificate issuer is not recognized." }], // UNABLE_TO_GET_ISSUER_CERT
+  [20, { code: -8179, text: "Peer's Certificate issuer is not recognized." }], // ..._LOCALLY
+  [18, {
+    code: -8172, // DEPTH_ZERO_SELF_SIGNED_CERT
+    text: "Peer's certificate issuer has been marked as not trusted by the user.",
+  }],
+]);
+
+/** The same, by OpenSSL SSL-library reason code (ssl/sslerr.h); also seen in the real log. */
+const NSS_BY_SSL_REASON = new Map<number, NssError>([
+  [199, {
+    code: -12285,
+    text: "Unable to find the certificate or key necessary for authentication.",
+  }], // PEER_DID_NOT_RETURN_A_CERTIFICATE
+  [258, { code: -12279, text: "Peer using unsupported version of security protocol." }], // UNSUPPORTED_PROTOCOL
+  [1080, { code: -12188, text: "Peer reports it experienced an internal error." }], // TLSV1_ALERT_INTERNAL_ERROR
+]);
+
+const ERR_LIB_SSL = 20;
+const SSL_R_CERTIFICATE_VERIFY_FAILED = 134;
+
+/**
+ * Translates OpenSSL's view of a failure (error queue, verify result) into the NSS error the
+ * C daemon would have logged, or undefined when no equivalent is known.
+ */
+export function nssEquivalent(
+  opensslCodes: readonly bigint[],
+  verifyResult: number,
+): NssError | undefined {
+  for (const packed of [...opensslCodes].reverse()) {
+    if ((packed & 0x80000000n) !== 0n) continue; // a system (errno) error
+    if (Number((packed >> 23n) & 0xffn) !== ERR_LIB_SSL) continue;
+    const reason = Number(packed & 0x7fffffn);
+    if (reason === SSL_R_CERTIFICATE_VERIFY_FAILED) return NSS_BY_VERIFY_RESULT.get(verifyResult);
+    const nss = NSS_BY_SSL_REASON.get(reason);
+    if (nss !== undefined) return nss;
+  }
+  return undefined;
+}
+
+/**
+ * A TLS failure. `message` carries OpenSSL's error queue as text; `code` and `nssMessage`
+ * give the NSS error the C daemon would have logged for the same failure, when known
+ * (`code` is -1 otherwise).
+ */
 export class TlsError extends Error {
   /** OpenSSL's packed error codes (`ERR_get_error()`), oldest first. */
   readonly opensslCodes: readonly bigint[];
   /** `SSL_get_verify_result()` at the time of the failure (0 = X509_V_OK). */
   readonly verifyResult: number;
+  /** NSS error number the C daemon logs for this failure, or -1. */
+  readonly code: number;
+  /** NSS error text the C daemon logs for this failure, when known. */
+  readonly nssMessage: string | undefined;
 
   constructor(
     message: string,
@@ -56,6 +118,9 @@ export class TlsError extends Error {
     this.name = "TlsError";
     this.opensslCodes = details.opensslCodes ?? [];
     this.verifyResult = details.verifyResult ?? 0;
+    const nss = nssEquivalent(this.opensslCodes, this.verifyResult);
+    this.code = nss?.code ?? -1;
+    this.nssMessage = nss?.text;
   }
 }
 
