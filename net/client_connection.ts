@@ -281,6 +281,10 @@ function errorCode(error: unknown): string {
   return error instanceof Error && "code" in error ? String(error.code) : "-1";
 }
 
+/** The C daemon prints NSS's text; a TlsError carries the NSS equivalent when there is one. */
 function errorText(error: unknown): string {
+  if (error instanceof Error && "nssMessage" in error && typeof error.nssMessage === "string") {
+    return error.nssMessage;
+  }
   return error instanceof Error ? error.message : String(error);
 }

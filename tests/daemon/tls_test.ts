@@ -1,0 +1,196 @@
+/**
+ * TLS through our daemon, end to end over TCP: PREINIT in plain text, STARTTLS, the handshake
+ * on the same socket (an OpenSSL client with a cluster certificate), then the protocol over
+ * TLS; and the C daemon's outcomes for a wrong cluster name, a missing certificate and a
+ * client that skips TLS under `-s req`.
+ */
+import assert from "node:assert/strict";
+import { CLUSTER, makePki, type Pki } from "../net/_tls_fixtures.ts";
+import { MemoryClient, MemoryClientContext } from "../net/_tls_memory_client.ts";
+import { decodeMsg } from "../../core/protocol/decode.ts";
+import { encodeInit, encodePreinit, encodeStartTls } from "../../core/protocol/encode_client.ts";
+import {
+  DecisionAlgorithm,
+  MsgType,
+  ReplyError,
+  TieBreakerMode,
+} from "../../core/protocol/constants.ts";
+import type { DecodedMsg } from "../../core/protocol/types.ts";
+import { startArbiter } from "../support/daemons.ts";
+import { WireConn } from "../support/wire_conn.ts";
+
+const INIT = encodeInit({
+  seqNumber: 3,
+  nodeId: 1,
+  decisionAlgorithm: DecisionAlgorithm.Ffsplit,
+  heartbeatInterval: 8000,
+  tieBreaker: { mode: TieBreakerMode.Lowest, nodeId: 0 },
+  ringId: { nodeId: 1, seq: 4n },
+});
+
+/** Lays the fixture PKI out the way `qnet certutil -i` does, for nss_db_dir. */
+function certDir(pki: Pki): string {
+  const dir = `${pki.dir}/qnetd`;
+  Deno.mkdirSync(dir);
+  Deno.copyFileSync(pki.caCert, `${dir}/qnet-ca.pem`);
+  Deno.copyFileSync(pki.serverCert, `${dir}/qnetd-cert.pem`);
+  Deno.copyFileSync(pki.serverKey, `${dir}/qnetd-key.pem`);
+  return dir;
+}
+
+async function plainMessage(conn: WireConn): Promise<DecodedMsg> {
+  const r = await conn.readMessage();
+  assert.equal(r.kind, "data", "expected a message");
+  const d = decodeMsg(r.kind === "data" ? r.bytes : new Uint8Array());
+  assert.ok(d.ok);
+  return d.msg;
+}
+
+/** PREINIT + STARTTLS in plain text, then the handshake; returns the TLS client. */
+async function startTls(
+  conn: WireConn,
+  context: MemoryClientContext,
+  cluster: string,
+): Promise<{ client: MemoryClient; handshake: "done" | "failed" | "closed" }> {
+  await conn.write(encodePreinit({ seqNumber: 1, clusterName: cluster }));
+  const reply = await plainMessage(conn);
+  assert.equal(reply.type, MsgType.PreinitReply);
+  assert.equal(reply.tlsSupported, 1);
+  assert.equal(reply.tlsClientCertRequired, 1);
+  await conn.write(encodeStartTls({ seqNumber: 2 }));
+  const client = new MemoryClient(context);
+  client.receive(new Uint8Array(0));
+  for (let round = 0; round < 20 && !client.done && client.failed === ""; round++) {
+    const out = client.takeOutgoing();
+    if (out.length > 0) await conn.write(out);
+    if (client.done) break;
+    const r = await conn.readExactly(1);
+    if (r.kind !== "data") return { client, handshake: "closed" };
+    client.receive(r.bytes);
+    // Take whatever else is already buffered without waiting.
+    for (;;) {
+      const more = await conn.readExactly(1, 20);
+      if (more.kind !== "data") break;
+      client.receive(more.bytes);
+    }
+  }
+  const out = client.takeOutgoing();
+  if (out.length > 0) await conn.write(out);
+  return { client, handshake: client.done ? "done" : "failed" };
+}
+
+/** Sends one message over TLS and returns the decrypted reply, or "eof". */
+async function tlsRequest(
+  conn: WireConn,
+  client: MemoryClient,
+  msg: Uint8Array,
+): Promise<DecodedMsg | "eof"> {
+  client.send(msg);
+  await conn.write(client.takeOutgoing());
+  let plain = new Uint8Array(0);
+  for (;;) {
+    if (plain.length >= 6) {
+      const len = new DataView(plain.buffer, plain.byteOffset).getUint32(2);
+      if (plain.length >= 6 + len) {
+        const d = decodeMsg(plain.subarray(0, 6 + len));
+        assert.ok(d.ok);
+        return d.msg;
+      }
+    }
+    const r = await conn.readExactly(1);
+    if (r.kind === "eof") return "eof";
+    assert.equal(r.kind, "data", "expected TLS data");
+    const got = client.receive(r.kind === "data" ? r.bytes : new Uint8Array());
+    const next = new Uint8Array(plain.length + got.length);
+    next.set(plain);
+    next.set(got, plain.length);
+    plain = next;
+  }
+}
+
+Deno.test({
+  name: "qnetd over TLS: certificate checks and -s req behave as corosync-qnetd",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    await using pki = await makePki();
+    const dir = certDir(pki);
+    using withCert = new MemoryClientContext({
+      caFile: pki.caCert,
+      certFile: pki.clientCert,
+      keyFile: pki.clientKey,
+    });
+    using withoutCert = new MemoryClientContext({ caFile: pki.caCert });
+
+    await using on = await startArbiter("qnet", {
+      port: 16541,
+      args: ["-s", "on", "-d"],
+      settings: { nss_db_dir: dir, dpd_enabled: "off" },
+    });
+
+    await t.step("a client with a certificate for its cluster is accepted", async () => {
+      using conn = await WireConn.connect(on.port);
+      const { client, handshake } = await startTls(conn, withCert, CLUSTER);
+      using _client = client;
+      assert.equal(handshake, "done", client.failed);
+      const reply = await tlsRequest(conn, client, INIT);
+      if (reply === "eof") console.log(on.stderr());
+      assert.notEqual(reply, "eof");
+      assert.equal((reply as DecodedMsg).type, MsgType.InitReply);
+      assert.equal((reply as DecodedMsg).replyErrorCode, ReplyError.NoError);
+    });
+
+    await t.step("the name check is case-insensitive", async () => {
+      using conn = await WireConn.connect(on.port);
+      const { client, handshake } = await startTls(conn, withCert, CLUSTER.toUpperCase());
+      using _client = client;
+      assert.equal(handshake, "done", client.failed);
+      const reply = await tlsRequest(conn, client, INIT);
+      assert.equal((reply as DecodedMsg).replyErrorCode, ReplyError.NoError);
+    });
+
+    await t.step("a certificate for another cluster is disconnected at INIT", async () => {
+      using conn = await WireConn.connect(on.port);
+      const { client, handshake } = await startTls(conn, withCert, "othercluster");
+      using _client = client;
+      assert.equal(handshake, "done", client.failed);
+      assert.equal(await tlsRequest(conn, client, INIT), "eof");
+    });
+
+    await t.step("a client without a certificate fails the handshake", async () => {
+      using conn = await WireConn.connect(on.port);
+      const { client, handshake } = await startTls(conn, withoutCert, CLUSTER);
+      using _client = client;
+      // TLS 1.3: the client may think it is done; the server then rejects at first data.
+      if (handshake === "done") assert.equal(await tlsRequest(conn, client, INIT), "eof");
+      else assert.notEqual(handshake, "done");
+    });
+
+    await t.step("with -s on, a client that never starts TLS is accepted", async () => {
+      using conn = await WireConn.connect(on.port);
+      await conn.write(encodePreinit({ seqNumber: 1, clusterName: CLUSTER }));
+      await plainMessage(conn);
+      await conn.write(INIT);
+      const reply = await plainMessage(conn);
+      assert.equal(reply.type, MsgType.InitReply);
+      assert.equal(reply.replyErrorCode, ReplyError.NoError);
+    });
+
+    await using req = await startArbiter("qnet", {
+      port: 16542,
+      args: ["-s", "req"],
+      settings: { nss_db_dir: dir, dpd_enabled: "off" },
+    });
+    await t.step("with -s req, INIT before TLS gets error 3 (TLS required)", async () => {
+      using conn = await WireConn.connect(req.port);
+      await conn.write(encodePreinit({ seqNumber: 1, clusterName: CLUSTER }));
+      const preinit = await plainMessage(conn);
+      assert.equal(preinit.tlsSupported, 2);
+      await conn.write(INIT);
+      const reply = await plainMessage(conn);
+      assert.equal(reply.type, MsgType.ServerError);
+      assert.equal(reply.replyErrorCode, ReplyError.TlsRequired);
+      assert.equal(reply.seqNumber, 3);
+    });
+  },
+});
