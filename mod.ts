@@ -9,6 +9,7 @@
  */
 import process from "node:process";
 import { type CliIo, processIo, type SubcommandMain } from "./cli/io.ts";
+import { permissionErrorLine } from "./cli/permission_error.ts";
 import { QNET_VERSION } from "./core/version.ts";
 
 /** Subcommands, loaded lazily so that e.g. `qnetd-tool` never loads the TLS or x509 code. */
@@ -50,10 +51,32 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
+/**
+ * Runs one subcommand. A permission the sandbox refuses becomes one line naming it and the
+ * set to widen (cli/permission_error.ts), exit code 1, instead of a stack trace.
+ */
+async function runSubcommand(
+  name: string,
+  args: string[],
+  io: CliIo,
+  program: string,
+): Promise<number> {
+  try {
+    return await (await SUBCOMMANDS[name]!()).main(args, io);
+  } catch (error) {
+    const line = permissionErrorLine(error, program, name);
+    if (line === undefined) throw error;
+    io.err(line);
+    return 1;
+  }
+}
+
 /** Runs `qnet` with the given arguments and returns the exit code. */
 export async function run(args: string[], io: CliIo, programName = "qnet"): Promise<number> {
   const asTool = PROGRAM_NAMES[basename(programName)];
-  if (asTool !== undefined) return await (await SUBCOMMANDS[asTool]!()).main(args, io);
+  if (asTool !== undefined) {
+    return await runSubcommand(asTool, args, io, basename(programName));
+  }
   const [sub, ...rest] = args;
   if (sub === undefined || sub === "-h" || sub === "--help" || sub === "help") {
     (sub === undefined ? io.err : io.out)(HELP);
@@ -63,12 +86,11 @@ export async function run(args: string[], io: CliIo, programName = "qnet"): Prom
     io.out(`qnet ${QNET_VERSION}\n`);
     return 0;
   }
-  const load = SUBCOMMANDS[sub];
-  if (load === undefined) {
+  if (SUBCOMMANDS[sub] === undefined) {
     io.err(`qnet: unknown subcommand '${sub}'\n\n${HELP}`);
     return 1;
   }
-  return await (await load()).main(rest, io);
+  return await runSubcommand(sub, rest, io, `qnet ${sub}`);
 }
 
 if (import.meta.main) {

@@ -192,6 +192,8 @@ function dirname(path: string): string {
 }
 
 async function exists(path: string): Promise<boolean> {
+  // Deno rejects an empty path with a plain Error (not NotFound) under scoped permissions.
+  if (path === "") return false;
   try {
     await Deno.lstat(path);
     return true;

@@ -13,6 +13,10 @@
  * - `-s KEY bin FILE` with an empty file stores an empty binary (C sends a NULL pointer and
  *   fails with CS_ERR_INVALID_PARAM).
  *
+ * Added: `-P SOCKET` names the daemon's local socket (default: the daemon's default
+ * `local_socket_file`); the C tool has no such option (libcmap finds corosync by name), and
+ * `-p` is taken by load files. Not in the help text, which stays the C tool's.
+ *
  * Kept on purpose, for scripts that parse the output: `\xFFFFFF80` escapes of high bytes and
  * the `bin)` lines of `-q` (core/cmap/format.ts).
  *
@@ -26,6 +30,8 @@ import { parseValue } from "../core/cmap/parse_value.ts";
 import { TrackFlag } from "../core/cmap/track.ts";
 import type { CmapValue } from "../core/cmap/value.ts";
 import type { CliIo } from "./io.ts";
+import { ipcCmapConnect } from "../ipc/cmap_client.ts";
+import { DEFAULT_QNETD_SETTINGS } from "../core/settings.ts";
 
 /** The name getopt messages carry, as the C tool's argv[0]. */
 const PROGRAM = "corosync-cmapctl";
@@ -43,6 +49,8 @@ export interface CmapctlInput {
 /** What the tool needs from its surroundings; tests pass in-memory versions. */
 export interface CmapctlDeps {
   readonly connect: CmapConnect;
+  /** The connection for `-P SOCKET`; without it, `-P` is accepted and `connect` used. */
+  readonly connectSocket?: (path: string) => CmapConnect;
   /** Reads a whole file; rejects with an error whose message starts with the OS error text. */
   readonly readFile: (path: string) => Promise<Uint8Array>;
   readonly stdin: CmapctlInput;
@@ -50,7 +58,7 @@ export interface CmapctlDeps {
 
 type Action = "get" | "set" | "delete" | "deletePrefix" | "print" | "track" | "load" | "clear";
 
-const OPTIONS_WITH_ARGUMENT = new Set(["m", "p", "C"]);
+const OPTIONS_WITH_ARGUMENT = new Set(["m", "p", "C", "P"]);
 const OPTIONS = new Set([..."hqgsdDtTb", ...OPTIONS_WITH_ARGUMENT]);
 const CLEAR_TARGETS = new Set(["knet", "totem", "ipc", "schedmiss", "all"]);
 const NEGATIVE_NUMBER = /^-([0-9]|\.[0-9]|inf$|infinity$|nan$)/i;
@@ -122,6 +130,8 @@ interface Invocation {
   settingsFile: string;
   clearTarget: string;
   operands: string[];
+  /** `-P`: the daemon's socket. */
+  socketPath: string | undefined;
 }
 
 /** A message for stderr plus exit status, or the parsed command line. */
@@ -138,6 +148,7 @@ function parseArgs(args: readonly string[], io: CliIo): ParseResult {
     trackPrefix: true,
     print: { showBinary: false, quiet: false },
     settingsFile: "",
+    socketPath: undefined,
     clearTarget: "",
     operands: [],
   };
@@ -209,6 +220,9 @@ function parseArgs(args: readonly string[], io: CliIo): ParseResult {
         case "T":
           inv.action = "track";
           break;
+        case "P":
+          inv.socketPath = optarg;
+          break;
         case "m":
           if (optarg === "icmap" || optarg === "default") inv.map = "icmap";
           else if (optarg === "stats") inv.map = "stats";
@@ -251,7 +265,10 @@ export async function run(args: string[], io: CliIo, deps: CmapctlDeps): Promise
   }
   let backend: CmapBackend;
   try {
-    backend = await deps.connect(inv.map);
+    const connect = inv.socketPath !== undefined && deps.connectSocket !== undefined
+      ? deps.connectSocket(inv.socketPath)
+      : deps.connect;
+    backend = await connect(inv.map);
   } catch (error) {
     io.err(`Failed to initialize the cmap API. Error ${csStrerror(codeOf(error))}\n`);
     return 1;
@@ -540,17 +557,11 @@ class StdinReader implements CmapctlInput {
   }
 }
 
-/**
- * Connects to the daemon's cmap. Until the daemon's IPC transport for cmap is wired in, there
- * is nothing to connect to, which the C tool reports as CS_ERR_LIBRARY.
- */
-const connectToDaemon: CmapConnect = () =>
-  Promise.reject(new CmapError(CsError.Library, "No cmap transport is available"));
-
 /** Entry point of `qnet cmapctl` / `corosync-cmapctl`. */
 export function main(args: string[], io: CliIo): Promise<number> {
   return run(args, io, {
-    connect: connectToDaemon,
+    connect: ipcCmapConnect(DEFAULT_QNETD_SETTINGS.localSocketFile),
+    connectSocket: ipcCmapConnect,
     readFile: (path) => Deno.readFile(path),
     stdin: new StdinReader(),
   });

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { Arbiter } from "../core/arbiter/arbiter.ts";
 import type { ArbiterSettings } from "../core/arbiter/settings.ts";
 import { systemClock } from "../core/clock.ts";
 import { type Log, Priority } from "../core/log.ts";
@@ -19,7 +18,14 @@ import { osErrorSuffix } from "../net/os_error.ts";
 import { ListenError, QnetdServer } from "../net/qnetd_server.ts";
 import type { TlsServerContext } from "../net/tls_server.ts";
 import type { CliIo } from "./io.ts";
+// cmap and configuration file (cli/daemon_cmap.ts)
+import { applyConfigFile, configFilePath, ConfigLoadError } from "./config_file.ts";
+import { CountingArbiter } from "./counting_arbiter.ts";
+import { DaemonCmap, type DaemonCmapExtras } from "./daemon_cmap.ts";
+import { newMessageCounters } from "../core/cmap/qnetd_keys.ts";
 import { setupLogging } from "./logging.ts";
+import { findNotCapable } from "./permission_error.ts";
+import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
 import { serverKeyFiles } from "./tls_files.ts";
 
@@ -36,20 +42,36 @@ export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME
   }
   io.err(parsed.stderr);
   const options = parsed.options;
+  // cmap: the configuration file, under the command line (cli/config_file.ts).
+  const configPath = configFilePath();
+  try {
+    const loaded = applyConfigFile(options, args, configPath);
+    for (const warning of loaded.warnings) io.err(`${QNETD_PROGRAM_NAME}: ${warning}\n`);
+  } catch (error) {
+    if (!(error instanceof ConfigLoadError)) throw error;
+    io.err(`${QNETD_PROGRAM_NAME}: ${error.message}\n`);
+    return 1;
+  }
   // Deno has no fork(): the daemon never detaches. Without -f it still logs to stderr, since
   // there is no syslog writer yet; under systemd use Type=simple and -f (see README).
   using logging = setupLogging({ foreground: true, debugLevel: options.debugLevel });
-  return await runDaemon(options, logging.log);
+  return await runDaemon(options, logging.log, { debug: logging, args, configPath });
 }
 
 /** Everything after argument parsing, with the C daemon's order of steps and exit codes. */
-export async function runDaemon(options: QnetdOptions, log: Log): Promise<number> {
+export async function runDaemon(
+  options: QnetdOptions,
+  log: Log,
+  extras?: DaemonCmapExtras,
+): Promise<number> {
   const settings: LiveSettings = Object.assign(options.settings, {
     tlsSupported: options.tls,
     tlsClientCertRequired: options.clientCertRequired,
     maxClients: options.maxClients,
   });
   const tlsOn = options.tls !== TlsSupported.Unsupported;
+  // Without TLS no library is ever loaded: give up ffi before anything else (privilege_drop.ts).
+  if (!tlsOn) await dropFfi();
 
   if (tlsOn) {
     try {
@@ -81,34 +103,49 @@ export async function runDaemon(options: QnetdOptions, log: Log): Promise<number
         requireClientCert: settings.tlsClientCertRequired,
       });
     } catch (error) {
-      if (error instanceof Deno.errors.NotCapable) throw error;
+      if (findNotCapable(error) !== undefined) throw error;
       log(Priority.Crit, `Can't load TLS key material: ${messageOf(error)}`);
       return 1;
     }
   }
   using _tls = tls ?? { [Symbol.dispose]() {} };
 
-  const arbiter = new Arbiter({ settings, clock: systemClock, log });
+  const messages = newMessageCounters();
+  const arbiter = new CountingArbiter({ settings, clock: systemClock, log }, messages);
   const listenAddress = options.listenAddr ?? "*";
   const stopped = Promise.withResolvers<void>();
+  // cmap: settings, runtime keys and the IPC `cmap` command (cli/daemon_cmap.ts).
+  const forCmap: { server?: QnetdServer } = {};
+  using cmap = new DaemonCmap({
+    settings,
+    listenAddress,
+    port: options.port,
+    log,
+    debug: extras?.debug ?? { debugLevel: options.debugLevel, setDebug: () => {} },
+    snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
+    tcpConnections: () => forCmap.server?.connections() ?? [],
+    tcpClosed: () => arbiter.accepted - arbiter.clientCount,
+    messages,
+  });
 
   log(Priority.Debug, "Initializing local socket");
   let ipc: IpcServer;
   try {
     ipc = IpcServer.listen({
       path: settings.localSocketFile,
-      handlers: qnetdIpcHandlers({
+      handlers: cmap.wrapHandlers(qnetdIpcHandlers({
         snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
         shutdown: () => stopped.resolve(),
         log,
-      }),
+      })),
+      largeRequest: cmap.largeRequest,
       maxClients: settings.ipcMaxClients,
       maxReceiveSize: settings.ipcMaxReceiveSize,
       maxSendSize: settings.ipcMaxSendSize,
       log,
     });
   } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) throw error;
+    if (findNotCapable(error) !== undefined) throw error;
     log(
       Priority.Err,
       `Can't create unix socket ${
@@ -135,6 +172,19 @@ export async function runDaemon(options: QnetdOptions, log: Log): Promise<number
     log(Priority.Crit, error.message);
     return 1;
   }
+  forCmap.server = server;
+
+  // Keys loaded, lock held, both listeners bound: give back what only start-up needed.
+  log(
+    Priority.Debug,
+    await dropStartupPermissions({
+      keyDir: settings.nssDbDir,
+      lockFile: settings.lockFile,
+      socketFile: settings.localSocketFile,
+      listen: listenDescriptor(options),
+      tls: tlsOn,
+    }),
+  );
 
   const onSignal = (name: string) => () => {
     log(Priority.Debug, `${name} received - closing server IPC socket`);
@@ -144,6 +194,7 @@ export async function runDaemon(options: QnetdOptions, log: Log): Promise<number
   const onTerm = onSignal("SIGTERM");
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
+  using _sighup = cmap.reloadOnSighup(extras);
 
   log(Priority.Debug, "Registering algorithms");
   log(Priority.Debug, "QNetd ready to provide service");

@@ -96,6 +96,12 @@ export interface IpcServerOptions {
   readonly writeTimeoutMs?: number;
   /** Drop a client that has not sent a whole line in this time; 0 = never, as in C. */
   readonly idleTimeoutMs?: number;
+  /**
+   * A longer limit for the lines of one command (cmap values reach 16 KiB): a line whose
+   * first bytes are `command` and a space may grow to `maxSize` bytes; every other line keeps
+   * `maxReceiveSize`, so what corosync-qnetd-tool sees does not change.
+   */
+  readonly largeRequest?: { readonly command: string; readonly maxSize: number };
   readonly log?: Log;
 }
 
@@ -176,7 +182,7 @@ class IpcConnection {
   /** Reads up to the first chunk holding a newline (unix_socket_client_io_read()). */
   async readLine(): Promise<Uint8Array | undefined> {
     const { maxReceiveSize, idleTimeoutMs, log } = this.#server.settings;
-    const buffer = new Uint8Array(maxReceiveSize);
+    let buffer = new Uint8Array(maxReceiveSize);
     const chunk = new Uint8Array(READ_CHUNK);
     let size = 0;
     for (;;) {
@@ -197,9 +203,15 @@ class IpcConnection {
         log(Priority.Debug, "IPC client closed connection");
         return undefined;
       }
-      if (size + count > maxReceiveSize) {
+      const limit = this.#server.receiveLimit(buffer.subarray(0, size), chunk.subarray(0, count));
+      if (size + count > limit) {
         log(Priority.Err, "Can't store message from IPC client. Disconnecting client.");
         return undefined;
+      }
+      if (size + count > buffer.length) {
+        const grown = new Uint8Array(Math.min(limit, Math.max(size + count, buffer.length * 2)));
+        grown.set(buffer.subarray(0, size));
+        buffer = grown;
       }
       buffer.set(chunk.subarray(0, count), size);
       size += count;
@@ -253,7 +265,8 @@ class IpcConnection {
 export class IpcServer implements AsyncDisposable {
   readonly path: string;
   /** Limits in force, with defaults applied. */
-  readonly settings: Required<Omit<IpcServerOptions, "path" | "handlers">>;
+  readonly settings: Required<Omit<IpcServerOptions, "path" | "handlers" | "largeRequest">>;
+  readonly #largeRequest: { readonly prefix: Uint8Array; readonly maxSize: number } | undefined;
   readonly #handlers: ReadonlyMap<string, IpcHandler>;
   readonly #listener: Deno.UnixListener;
   readonly #connections = new Set<IpcConnection>();
@@ -273,6 +286,11 @@ export class IpcServer implements AsyncDisposable {
       writeTimeoutMs: options.writeTimeoutMs ?? IPC_DEFAULTS.writeTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs ?? IPC_DEFAULTS.idleTimeoutMs,
       log: options.log ?? nullLog,
+    };
+    const large = options.largeRequest;
+    this.#largeRequest = large === undefined ? undefined : {
+      prefix: byteStringToBytes(`${large.command} `),
+      maxSize: Math.max(large.maxSize, this.settings.maxReceiveSize),
     };
     this.#acceptLoop = this.#accept();
   }
@@ -301,6 +319,23 @@ export class IpcServer implements AsyncDisposable {
       throw new IpcListenError(path, { cause: error });
     }
     return new IpcServer(options, listener);
+  }
+
+  /**
+   * The receive limit for a line that starts with `head` followed by `next` (see
+   * {@link IpcServerOptions.largeRequest}).
+   */
+  receiveLimit(head: Uint8Array, next: Uint8Array = new Uint8Array()): number {
+    const large = this.#largeRequest;
+    if (large === undefined) return this.settings.maxReceiveSize;
+    const prefix = large.prefix;
+    for (let i = 0; i < prefix.length; i++) {
+      const byte = i < head.length ? head[i] : next[i - head.length];
+      if (byte === undefined || (byte | 0x20) !== (prefix[i]! | 0x20)) {
+        return this.settings.maxReceiveSize;
+      }
+    }
+    return large.maxSize;
   }
 
   /** Connections being served now. */
@@ -377,10 +412,10 @@ export class IpcServer implements AsyncDisposable {
 
   /** Tokenizes the line and runs the handler of its first word (qnetd_ipc_parse_line()). */
   async #dispatch(line: Uint8Array, connection: IpcConnection): Promise<IpcReply | undefined> {
-    const { maxReceiveSize, log } = this.settings;
+    const { log } = this.settings;
     let tokens: Uint8Array[];
     try {
-      tokens = tokenize(line, maxReceiveSize);
+      tokens = tokenize(line, this.receiveLimit(line));
     } catch (error) {
       if (!(error instanceof TokenTooLongError)) throw error;
       log(Priority.Err, "Can't alloc memory for simple lex");

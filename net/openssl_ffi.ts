@@ -50,6 +50,8 @@ const SYMBOLS = {
   SSL_write: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   SSL_get_error: { parameters: ["pointer", "i32"], result: "i32" },
   SSL_get_version: { parameters: ["pointer"], result: "pointer" },
+  SSL_version: { parameters: ["pointer"], result: "i32" },
+  i2d_X509_bio: { parameters: ["pointer", "pointer"], result: "i32" },
   SSL_get1_peer_certificate: { parameters: ["pointer"], result: "pointer" },
   SSL_get_verify_result: { parameters: ["pointer"], result: "i64" },
   SSL_shutdown: { parameters: ["pointer"], result: "i32" },

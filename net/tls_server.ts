@@ -15,14 +15,13 @@
  * @module
  */
 
+import { certificateNames } from "../core/certs/peer_names.ts";
 import {
-  asn1ToString,
   cString,
   drainErrorQueue,
   liveOpenSslObjects as live,
   openSsl,
   type OpenSslSymbols,
-  readCString,
   Ssl,
 } from "./openssl_ffi.ts";
 
@@ -124,12 +123,38 @@ export class TlsError extends Error {
   }
 }
 
+/**
+ * X509_V_ERR_* texts for the verify results a client certificate can produce. Kept here, not
+ * read from OpenSSL, because reading a C string needs a pointer view, which Deno allows only
+ * with unscoped ffi (the daemon's ffi permission is scoped to libssl).
+ */
+const VERIFY_REASONS: ReadonlyMap<number, string> = new Map([
+  [2, "unable to get issuer certificate"],
+  [4, "unable to decrypt certificate's signature"],
+  [7, "certificate signature failure"],
+  [9, "certificate is not yet valid"],
+  [10, "certificate has expired"],
+  [18, "self-signed certificate"],
+  [19, "self-signed certificate in certificate chain"],
+  [20, "unable to get local issuer certificate"],
+  [21, "unable to verify the first certificate"],
+  [24, "invalid CA certificate"],
+  [26, "unsupported certificate purpose"],
+]);
+
+/** `SSL_version()` values (TLS1_x_VERSION) and the names OpenSSL gives them. */
+const PROTOCOL_NAMES: ReadonlyMap<number, string> = new Map([
+  [0x0301, "TLSv1"],
+  [0x0302, "TLSv1.1"],
+  [0x0303, "TLSv1.2"],
+  [0x0304, "TLSv1.3"],
+]);
+
 function failure(lib: OpenSslSymbols, what: string, verifyResult = 0): TlsError {
   const { codes, lines } = drainErrorQueue(lib);
   let text = what;
   if (verifyResult !== 0) {
-    const reason = readCString(lib.X509_verify_cert_error_string(BigInt(verifyResult)));
-    text += ` (certificate verification: ${reason ?? verifyResult})`;
+    text += ` (certificate verification: ${VERIFY_REASONS.get(verifyResult) ?? verifyResult})`;
   }
   if (lines.length > 0) text += `: ${lines.join("; ")}`;
   return new TlsError(text, { opensslCodes: codes, verifyResult });
@@ -298,7 +323,8 @@ export class TlsSession implements Disposable {
   /** The negotiated protocol, e.g. "TLSv1.3"; undefined before the handshake completes. */
   get protocol(): string | undefined {
     if (!this.#handshakeComplete || this.#ssl === null) return undefined;
-    return readCString(this.#lib.SSL_get_version(this.#ssl));
+    const version = this.#lib.SSL_version(this.#ssl);
+    return PROTOCOL_NAMES.get(version) ?? `0x${version.toString(16)}`;
   }
 
   /** `SSL_get_verify_result()`: 0 (X509_V_OK) when the client certificate verified. */
@@ -434,27 +460,20 @@ export class TlsSession implements Disposable {
     const x509 = lib.SSL_get1_peer_certificate(this.#ssl);
     if (x509 === null) return undefined;
     live.created("X509");
+    const bio = lib.BIO_new(lib.BIO_s_mem());
     try {
-      const crit = new Int32Array(1);
-      const sans = lib.X509_get_ext_d2i(x509, Ssl.NidSubjectAltName, crit, null);
-      if (sans !== null) {
-        live.created("GENERAL_NAMES");
-        try {
-          return dnsNames(lib, sans);
-        } finally {
-          lib.GENERAL_NAMES_free(sans);
-          live.freed("GENERAL_NAMES");
-        }
-      }
-      // crit -1: no SAN at all; otherwise the SAN exists but is unusable, so nothing matches.
-      if (crit[0] !== -1) return [];
-      const subject = lib.X509_get_subject_name(x509);
-      const index = lib.X509_NAME_get_index_by_NID(subject, Ssl.NidCommonName, -1);
-      if (index < 0) return [];
-      const entry = lib.X509_NAME_get_entry(subject, index);
-      const cn = asn1ToString(lib, lib.X509_NAME_ENTRY_get_data(entry));
-      return cn === undefined ? [] : [cn];
+      if (bio === null) return [];
+      live.created("BIO");
+      // DER out through a memory BIO into our buffer, then parsed in JS: no pointer views.
+      if (lib.i2d_X509_bio(bio, x509) !== 1) return [];
+      const der = new Uint8Array(Number(lib.BIO_ctrl_pending(bio)));
+      if (lib.BIO_read(bio, der, der.length) !== der.length) return [];
+      return certificateNames(der);
     } finally {
+      if (bio !== null) {
+        lib.BIO_free(bio);
+        live.freed("BIO");
+      }
       lib.X509_free(x509);
       live.freed("X509");
     }
@@ -469,17 +488,4 @@ export class TlsSession implements Disposable {
     live.freed("SSL");
     live.freed("BIO", 2);
   }
-}
-
-function dnsNames(lib: OpenSslSymbols, names: Deno.PointerObject): string[] {
-  const out: string[] = [];
-  const type = new Int32Array(1);
-  const count = lib.OPENSSL_sk_num(names);
-  for (let i = 0; i < count; i++) {
-    const value = lib.GENERAL_NAME_get0_value(lib.OPENSSL_sk_value(names, i), type);
-    if (type[0] !== Ssl.GenDns) continue;
-    const name = asn1ToString(lib, value);
-    if (name !== undefined) out.push(name);
-  }
-  return out;
 }

@@ -34,8 +34,11 @@ Deno.test("acquireLockFile() refuses a file locked by another holder", () => {
 });
 
 Deno.test("acquireLockFile() reports an unusable path with errno and text", () => {
+  // A regular file where the directory should be: open() fails with ENOTDIR.
+  const notADir = Deno.makeTempFileSync();
+  using _cleanup = { [Symbol.dispose]: () => Deno.removeSync(notADir) };
   assert.throws(
-    () => acquireLockFile("/proc/version/qnetd.pid", 1),
+    () => acquireLockFile(`${notADir}/qnetd.pid`, 1),
     (e) =>
       e instanceof LockFileError && !e.anotherInstanceRunning &&
       /^Can't acquire lock \(\d+\): /.test(e.message),

@@ -1,0 +1,103 @@
+/**
+ * The daemon's run-time privilege drop. The C daemon can only drop root (it runs as
+ * `coroqnetd` under systemd); qnet also gives back the Deno permissions that only start-up
+ * needs, with `Deno.permissions.revoke`, once the lock is held, the TLS keys are loaded and
+ * both listeners are bound. A revoked permission cannot come back in the same process.
+ *
+ * What is revoked, and why it is safe (each checked on Deno 2.9.6):
+ * - read of the key directory (`nss_db_dir`) and of the socket file: nothing is read again;
+ * - ffi, with `-s off` only, and before anything else: the daemon never loads a library.
+ *   With TLS on it stays (scoped to libssl): a bound symbol stays callable after a revoke,
+ *   but every TLS read and write also builds pointer views (`Deno.UnsafePointer.of`,
+ *   `UnsafePointerView`), and those check the ffi permission on each call;
+ * - write of the lock file: the lock is held through the open file, which needs no permission;
+ * - net for the TCP listen address and the unix socket: `accept()` on a bound listener is
+ *   not checked again.
+ *
+ * - what the compiled `qnet` holds for other subcommands (write of the key directory, sys,
+ *   run, env): the daemon never needs it.
+ *
+ * What stays: write of the socket file, which the daemon removes when it stops.
+ *
+ * Consequence: the daemon cannot reload anything that start-up read. A renewed server
+ * certificate or a changed listen address needs a restart (the C daemon also reads its NSS
+ * database only at start).
+ *
+ * Limit: code that holds libssl's symbols could still read files through OpenSSL, which Deno
+ * does not see; the operating-system sandbox (user, systemd hardening) is what bounds that.
+ *
+ * @module
+ */
+
+import type { QnetdOptions } from "./qnetd_args.ts";
+
+/**
+ * `host:port` as Deno's net permission names the daemon's TCP listen address: `-l` verbatim,
+ * else the wildcard of the address family (`[::]` for the dual-stack default).
+ */
+export function listenDescriptor(
+  options: Pick<QnetdOptions, "listenAddr" | "addressFamily" | "port">,
+): string {
+  const host = options.listenAddr ?? (options.addressFamily === "ipv4" ? "0.0.0.0" : "::");
+  return `${host.includes(":") ? `[${host}]` : host}:${options.port}`;
+}
+
+/** What the daemon was granted for start-up. */
+export interface StartupGrants {
+  /** `nss_db_dir`, read at start-up when TLS is on. */
+  readonly keyDir: string;
+  readonly lockFile: string;
+  readonly socketFile: string;
+  /** The TCP listen address as the net permission names it, e.g. `[::]:5403`. */
+  readonly listen: string;
+  /** TLS on: OpenSSL calls need ffi for the daemon's whole life. */
+  readonly tls: boolean;
+}
+
+/** The permissions {@link dropStartupPermissions} revokes, in order. */
+export function startupOnlyPermissions(grants: StartupGrants): Deno.PermissionDescriptor[] {
+  return [
+    { name: "read", path: grants.keyDir },
+    { name: "read", path: grants.socketFile },
+    { name: "write", path: grants.lockFile },
+    { name: "net", host: grants.listen },
+    { name: "net", host: `unix:${grants.socketFile}` },
+    ...(grants.tls ? [] : [{ name: "ffi" } as const]),
+    // Never needed by the daemon, but held by the compiled `qnet`, which carries the union
+    // of every subcommand's set (certutil's write of the key directory and sys "uid").
+    { name: "write", path: grants.keyDir },
+    { name: "sys" },
+    { name: "run" },
+    { name: "env" },
+  ];
+}
+
+/**
+ * Revokes every permission that only start-up needs (see the module text). Returns a
+ * one-line summary for the debug log.
+ */
+export async function dropStartupPermissions(grants: StartupGrants): Promise<string> {
+  const dropped: string[] = [];
+  for (const descriptor of startupOnlyPermissions(grants)) {
+    await Deno.permissions.revoke(descriptor);
+    dropped.push(describe(descriptor));
+  }
+  return `Dropped permissions: ${dropped.join(", ")}`;
+}
+
+/** Revokes ffi at once, for a daemon started with `-s off`: it never loads a library. */
+export async function dropFfi(): Promise<void> {
+  await Deno.permissions.revoke({ name: "ffi" });
+}
+
+function describe(descriptor: Deno.PermissionDescriptor): string {
+  switch (descriptor.name) {
+    case "read":
+    case "write":
+      return `${descriptor.name} ${descriptor.path ?? "*"}`;
+    case "net":
+      return `net ${descriptor.host ?? "*"}`;
+    default:
+      return descriptor.name;
+  }
+}

@@ -1,0 +1,158 @@
+// deno-lint-ignore-file no-console -- a command-line script: stdout and stderr are its interface
+/**
+ * Builds the `qnet` executable with `deno compile`, granting it the union of deno.json's
+ * permission sets for the shipped subcommands ("qnetd", "qnetd-tool", "cmapctl",
+ * "certutil", and with --with-import "certutil-import"). A compiled binary takes no
+ * permission flags at run time, so widening a set (another port, socket or key directory)
+ * means editing the set in deno.json and building again.
+ *
+ *   scripts/deno run --allow-read --allow-env=DENORT_BIN --allow-run scripts/compile.ts \
+ *     [--output dist/qnet] [--with-import]
+ *
+ * `deno compile` needs a runtime (`denort`) of the same Deno version. It downloads it from
+ * dl.deno.land unless DENORT_BIN names a local copy; when neither works this script says so
+ * and exits 1. After a build it prints the size of the embedded files, which should stay
+ * small (a few MB): a large number means something unintended got embedded.
+ *
+ * @module
+ */
+
+/** The sets granted to the binary, in deno.json. */
+export const SHIPPED_SETS: readonly string[] = ["qnetd", "qnetd-tool", "cmapctl", "certutil"];
+
+/** Modules loaded with `import()`, embedded explicitly in case the analysis misses one. */
+const LAZY_MODULES: readonly string[] = [
+  "cli/qnetd.ts",
+  "cli/qnetd_tool.ts",
+  "cli/cmapctl.ts",
+  "cli/certutil.ts",
+  "net/tls_server.ts",
+];
+
+/** Embedded files above this size point at an accidental embedding. */
+const EMBEDDED_WARN_BYTES = 20 * 1024 * 1024;
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+const RUNTIME_HELP = (version: string) =>
+  `deno compile could not get the Deno runtime (denort ${version}) it builds on.\n` +
+  `Download it on a machine with network access:\n` +
+  `  https://dl.deno.land/release/v${version}/denort-x86_64-unknown-linux-gnu.zip\n` +
+  `(aarch64: denort-aarch64-unknown-linux-gnu.zip), unzip it here, then run again with\n` +
+  `  DENORT_BIN=/path/to/denort\n` +
+  `The full 'deno' binary is not a valid denort: the result would run as plain deno.\n`;
+
+type PermissionSets = Record<string, Record<string, string[]>>;
+
+/** The `--allow-*` flags for the union of `names` from deno.json's "permissions". */
+export function unionFlags(sets: PermissionSets, names: readonly string[]): string[] {
+  const union = new Map<string, Set<string>>();
+  for (const name of names) {
+    const set = sets[name];
+    if (set === undefined) throw new Error(`deno.json has no permission set "${name}"`);
+    for (const [kind, values] of Object.entries(set)) {
+      const seen = union.get(kind) ?? new Set<string>();
+      for (const value of values) seen.add(value);
+      union.set(kind, seen);
+    }
+  }
+  return [...union].map(([kind, values]) => `--allow-${kind}=${[...values].join(",")}`);
+}
+
+/** Sum of the "Files:" line of deno compile's "Embedded Files" report, in bytes. */
+export function embeddedBytes(report: string): number | undefined {
+  // deno-lint-ignore no-control-regex
+  const plain = report.replace(/\x1b\[[0-9;]*m/g, "");
+  const match = /^Files:\s*([\d.]+)\s*(B|KB|MB|GB)\s*$/m.exec(plain);
+  if (match === null) return undefined;
+  const unit = new Map([["B", 1], ["KB", 1024], ["MB", 1024 ** 2], ["GB", 1024 ** 3]]);
+  return Number(match[1]) * (unit.get(match[2]!) ?? 1);
+}
+
+/** Why the build failed, in words an operator can act on. */
+function explain(stderr: string, denortBin: string | undefined, version: string): string {
+  if (/Download|dl\.deno\.land|denort|Setting up base binary|Not an ELF/.test(stderr)) {
+    const which = denortBin === undefined
+      ? "No DENORT_BIN was set and the download failed."
+      : `DENORT_BIN=${denortBin} is not a usable denort ${version}.`;
+    return `${which}\n${RUNTIME_HELP(version)}`;
+  }
+  return "deno compile failed (see above).\n";
+}
+
+/** Runs the build; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let output = `${ROOT}dist/qnet`;
+  const sets = [...SHIPPED_SETS];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--output" && args[i + 1] !== undefined) output = args[++i]!;
+    else if (arg === "--with-import") sets.push("certutil-import");
+    else {
+      console.error("usage: compile.ts [--output FILE] [--with-import]");
+      return 2;
+    }
+  }
+  const version = Deno.version.deno;
+  const denortBin = Deno.env.get("DENORT_BIN") || undefined;
+  if (denortBin !== undefined) {
+    let ok = false;
+    try {
+      ok = Deno.statSync(denortBin).isFile;
+    } catch {
+      // reported below
+    }
+    if (!ok) {
+      console.error(`DENORT_BIN=${denortBin} does not exist or is not a file.\n`);
+      console.error(RUNTIME_HELP(version));
+      return 1;
+    }
+  }
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
+    permissions?: PermissionSets;
+  };
+  const flags = unionFlags(config.permissions ?? {}, sets);
+  const compileArgs = [
+    "compile",
+    "--no-prompt",
+    "--exclude-unused-npm",
+    ...flags,
+    ...LAZY_MODULES.flatMap((m) => ["--include", `${ROOT}${m}`]),
+    "--output",
+    output,
+    `${ROOT}mod.ts`,
+  ];
+  console.error(`deno ${compileArgs.join(" ")}`);
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: compileArgs,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(result.stdout);
+  const err = new TextDecoder().decode(result.stderr);
+  const embedded = embeddedBytes(out + err);
+  const mb = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MB`;
+  if (!result.success) {
+    console.error(err.trimEnd());
+    if (embedded !== undefined) console.error(`(embedded files would be ${mb(embedded)})`);
+    console.error(`\ncompile.ts: ${explain(err, denortBin, version)}`);
+    return 1;
+  }
+  const size = (await Deno.stat(output)).size;
+  console.error(
+    `Built ${output} (${mb(size)}; embedded files ${
+      embedded === undefined ? "unknown" : mb(embedded)
+    })`,
+  );
+  if (embedded !== undefined && embedded > EMBEDDED_WARN_BYTES) {
+    console.error(
+      `Warning: more than ${mb(EMBEDDED_WARN_BYTES)} embedded: check the "Embedded Files" ` +
+        "list of deno compile (a package.json in a parent directory gets embedded whole).",
+    );
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,42 @@
+/** deno.json's permission sets are what scripts/permission_sets.ts computes for the defaults. */
+import assert from "node:assert/strict";
+import { declaredSets, qnetdPermissions, toFlags, unionOf } from "../../scripts/permission_sets.ts";
+import { ROOT } from "./_sandboxed.ts";
+
+Deno.test("declaredSets() equal deno.json's permission sets", () => {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
+  for (const [name, set] of declaredSets()) {
+    assert.deepEqual(config.permissions[name], set, `set "${name}"`);
+  }
+});
+
+Deno.test("qnetdPermissions() follows -4, -l, -p, -s off and -S paths", () => {
+  const set = qnetdPermissions([
+    "-4",
+    "-p",
+    "5404",
+    "-s",
+    "off",
+    "-S",
+    "lock_file=/r/q.pid,local_socket_file=/r/q.sock,nss_db_dir=/k",
+  ], "/c.toml");
+  assert.deepEqual(set, {
+    read: ["/c.toml", "/r/q.sock"],
+    write: ["/r/q.pid", "/r/q.sock"],
+    net: ["0.0.0.0:5404", "unix:/r/q.sock"],
+    env: ["QNETD_CONFIG_FILE"],
+  });
+  assert.deepEqual(qnetdPermissions(["-l", "::1"]).net?.[0], "[::1]:5403");
+  assert.throws(() => qnetdPermissions(["-p", "0"]), /Invalid qnetd command line/);
+});
+
+Deno.test("no shipped set has run, and only certutil-import may run programs", () => {
+  for (const [name, set] of declaredSets()) {
+    if (name !== "certutil-import") assert.equal(set.run, undefined, name);
+  }
+});
+
+Deno.test("toFlags() and unionOf() merge sets into --allow-* flags", () => {
+  const union = unionOf([{ read: ["/a"], net: ["x:1"] }, { read: ["/a", "/b"], sys: ["uid"] }]);
+  assert.deepEqual(toFlags(union), ["--allow-read=/a,/b", "--allow-net=x:1", "--allow-sys=uid"]);
+});
