@@ -1,0 +1,113 @@
+/**
+ * The arbiter under test, as a parameter of the interop harness. An {@linkcode ArbiterSpec} says
+ * how to start a QNet arbiter in a network namespace and how to ask it for its client list;
+ * the harness does the rest. Swapping the real `corosync-qnetd` for another implementation is a
+ * matter of passing another spec (or setting `QNET_INTEROP_ARBITER`, see
+ * {@linkcode arbiterFromEnv}).
+ *
+ * @module
+ */
+
+/** How to run one arbiter implementation. */
+export interface ArbiterSpec {
+  /** Shown in test names and messages. */
+  readonly name: string;
+  /**
+   * Starts the arbiter in the foreground inside network namespace `ns`, listening on TCP `port`
+   * with TLS off, keeping its lock file, local socket and log under `dir`. Returns the
+   * process, whose pid is the daemon's own (it is killed with SIGKILL by that pid).
+   */
+  start(ns: string, port: number, dir: string): Deno.ChildProcess;
+  /** The argv that runs the status tool with `args` against the arbiter started with `dir`. */
+  toolArgv(dir: string, args: readonly string[]): string[];
+}
+
+/** Where an arbiter started by {@linkcode commandArbiter} keeps its local socket. */
+export function arbiterSocket(dir: string): string {
+  return `${dir}/qnetd.sock`;
+}
+
+/** Where an arbiter started by {@linkcode commandArbiter} writes its stdout and stderr. */
+export function arbiterLog(dir: string): string {
+  return `${dir}/arbiter.log`;
+}
+
+/**
+ * An arbiter driven through the `corosync-qnetd` command line: `daemon` is the argv prefix of
+ * the daemon, `tool` the argv prefix of its `corosync-qnetd-tool`. The daemon gets
+ * `-f -d -p PORT -s off -S lock_file=DIR/qnetd.pid -S local_socket_file=DIR/qnetd.sock`, the
+ * tool `-p DIR/qnetd.sock` plus the query arguments, so any drop-in replacement fits.
+ */
+export function commandArbiter(
+  name: string,
+  daemon: readonly string[],
+  tool: readonly string[],
+): ArbiterSpec {
+  return {
+    name,
+    start(ns, port, dir) {
+      const args = [
+        ...daemon,
+        "-f",
+        "-d",
+        "-p",
+        String(port),
+        "-s",
+        "off",
+        "-S",
+        `lock_file=${dir}/qnetd.pid`,
+        "-S",
+        `local_socket_file=${arbiterSocket(dir)}`,
+      ];
+      // `ip netns exec` and `sh -c exec` both exec, so the child's pid is the daemon's.
+      return new Deno.Command("ip", {
+        args: ["netns", "exec", ns, "sh", "-c", 'exec "$@" >>"$0" 2>&1', arbiterLog(dir), ...args],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    },
+    toolArgv(dir, args) {
+      return [...tool, ...args, "-p", arbiterSocket(dir)];
+    },
+  };
+}
+
+/** The real Debian `corosync-qnetd` 3.0.3, the ground truth. */
+export const realQnetd: ArbiterSpec = commandArbiter(
+  "corosync-qnetd",
+  ["/usr/bin/corosync-qnetd"],
+  ["/usr/bin/corosync-qnetd-tool"],
+);
+
+const REPO = new URL("../../../", import.meta.url).pathname;
+
+/**
+ * This project's `qnet qnetd` and `qnet qnetd-tool`, run from the source tree. With `-A`: the
+ * `qnetd` permission set is scoped to the system paths, not to a test's lock file and socket.
+ */
+export const qnetQnetd: ArbiterSpec = commandArbiter(
+  "qnet qnetd",
+  [`${REPO}scripts/deno`, "run", "-A", `${REPO}mod.ts`, "qnetd"],
+  [`${REPO}scripts/deno`, "run", "-A", `${REPO}mod.ts`, "qnetd-tool"],
+);
+
+/**
+ * The arbiter the interop tests run: our `qnet qnetd` (with the real corosync-qnetd-tool
+ * reading its state, so the tool's view is checked too) unless `QNET_INTEROP_ARBITER` says
+ * otherwise: `c` for the real corosync-qnetd (to check the harness itself against the C
+ * daemon), or a whole daemon command line, with `QNET_INTEROP_ARBITER_TOOL` for its tool.
+ */
+export function arbiterFromEnv(): ArbiterSpec {
+  const daemon = Deno.env.get("QNET_INTEROP_ARBITER")?.trim();
+  if (daemon === undefined || daemon === "" || daemon === "qnet") {
+    return commandArbiter(
+      "qnet qnetd",
+      [`${REPO}scripts/deno`, "run", "-A", `${REPO}mod.ts`, "qnetd"],
+      ["/usr/bin/corosync-qnetd-tool"],
+    );
+  }
+  if (daemon === "c") return realQnetd;
+  const tool = Deno.env.get("QNET_INTEROP_ARBITER_TOOL")?.trim() || "/usr/bin/corosync-qnetd-tool";
+  return commandArbiter(daemon, daemon.split(/\s+/), tool.split(/\s+/));
+}
