@@ -125,7 +125,7 @@ export function parseConfigToml(text: string): QnetdConfig {
     }
     const invalid = () =>
       new ConfigFileError(
-        `Invalid value ${JSON.stringify(String(value))} for option '${shown}'`,
+        `Invalid value ${JSON.stringify(describeValue(value))} for option '${shown}'`,
         line,
       );
     if (optionText === undefined) throw invalid();
@@ -156,4 +156,13 @@ export function parseConfigToml(text: string): QnetdConfig {
     } else apply(name, value, false);
   }
   return { daemon, settings, warnings };
+}
+
+/**
+ * Text for a rejected value. smol-toml's tables have no prototype, so `String()` of one throws;
+ * the fuzzer found that (tests/fuzz/regressions/config_toml).
+ */
+function describeValue(value: unknown): string {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) return "<table>";
+  return String(value);
 }

@@ -34,14 +34,29 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
+/**
+ * Reads a file under /proc. Deno grants /proc/<pid> only with --allow-all, so under the test
+ * suite's explicit flags the read goes through `cat` (run is granted there).
+ */
+function readProcFile(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    const out = new Deno.Command("cat", { args: [path], stderr: "null" }).outputSync();
+    if (!out.success) throw new Deno.errors.NotFound(path);
+    return new TextDecoder().decode(out.stdout);
+  }
+}
+
 /** Reads CPU time and memory of `pid`; null if the process is gone. */
 export function readProcStats(pid: number): ProcSample | null {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const stat = readProcFile(`/proc/${pid}/stat`);
     // Fields after the command name (which may contain spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const status = readProcFile(`/proc/${pid}/status`);
     const kib = (name: string) =>
       Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
     return {
@@ -57,7 +72,7 @@ export function readProcStats(pid: number): ProcSample | null {
 /** The soft RLIMIT_NOFILE of `pid` (from /proc/PID/limits), or null. */
 export function openFilesLimit(pid: number | "self"): { soft: number; hard: number } | null {
   try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/limits`);
+    const text = readProcFile(`/proc/${pid}/limits`);
     const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(text);
     if (m === null) return null;
     const num = (s: string | undefined) => (s === "unlimited" ? Infinity : Number(s));
