@@ -8,11 +8,9 @@
  * @module
  */
 import type { CmapBackend, CmapTracker, LoadFailure, LoadOp } from "./backend.ts";
-import { CmapError, CmapLoadError, CsError } from "./errors.ts";
-import { fitsClientNameLimit } from "./key_name.ts";
 import { type QnetdConfigState, SETTING_KEYS } from "./qnetd_keys.ts";
 import type { CmapEntry, CmapStore } from "./store.ts";
-import { StoreBackend } from "./store_backend.ts";
+import { checkName, clientDelete, runLoad, StoreBackend } from "./store_backend.ts";
 import type { CmapValue } from "./value.ts";
 
 /** What the backend works on. */
@@ -23,12 +21,6 @@ export interface QnetdCmapContext {
   readonly refresh: () => void;
   /** Called after a settings key was changed by a client (e.g. to log it). */
   readonly changed?: (key: string, value: CmapValue) => void;
-}
-
-function checkName(name: string): void {
-  if (!fitsClientNameLimit(name)) {
-    throw new CmapError(CsError.NameTooLong, `Name is ${name.length} characters long`);
-  }
 }
 
 /**
@@ -53,12 +45,6 @@ function clientSet(
   store.checkClientWrite(key);
   store.set(key, value);
   return undefined;
-}
-
-function clientDelete(store: CmapStore, key: string): void {
-  checkName(key);
-  store.checkClientWrite(key);
-  store.delete(key);
 }
 
 /** The daemon's cmap backend for one request (see the module doc). */
@@ -110,37 +96,17 @@ export class QnetdCmapBackend implements CmapBackend {
     });
   }
 
+  /** Runs the load steps; `real` runs report applied settings through `changed`. */
   #run(
     store: CmapStore,
     state: QnetdConfigState,
     ops: readonly LoadOp[],
     real: boolean,
   ): LoadFailure[] {
-    const failures: LoadFailure[] = [];
-    const tryDelete = (key: string) => {
-      try {
-        clientDelete(store, key);
-      } catch (error) {
-        if (!(error instanceof CmapError)) throw error;
-        failures.push({ key, error });
-      }
-    };
-    ops.forEach((op, index) => {
-      try {
-        if (op.op === "set") {
-          const applied = clientSet(store, state, op.key, op.value);
-          if (real && applied !== undefined) this.#ctx.changed?.(op.key, applied);
-        } else if (op.op === "delete") tryDelete(op.key);
-        else {
-          checkName(op.prefix);
-          for (const key of store.keys(op.prefix)) tryDelete(key);
-        }
-      } catch (error) {
-        if (!(error instanceof CmapError)) throw error;
-        throw new CmapLoadError(index, error.code, { cause: error });
-      }
+    return runLoad(store, ops, (key, value) => {
+      const applied = clientSet(store, state, key, value);
+      if (real && applied !== undefined) this.#ctx.changed?.(key, applied);
     });
-    return failures;
   }
 
   track(names: readonly string[], flags: number): Promise<CmapTracker> {

@@ -13,7 +13,8 @@ import type { CmapEntry, CmapStore, CmapTrack } from "./store.ts";
 import type { TrackNotification } from "./track.ts";
 import type { CmapValue } from "./value.ts";
 
-function checkName(name: string): void {
+/** The IPC service's key-name limit (CS_ERR_NAME_TOO_LONG). */
+export function checkName(name: string): void {
   if (!fitsClientNameLimit(name)) {
     throw new CmapError(CsError.NameTooLong, `Name is ${name.length} characters long`);
   }
@@ -27,7 +28,7 @@ function clientSet(store: CmapStore, key: string, value: CmapValue): void {
 }
 
 /** The IPC service's delete. */
-function clientDelete(store: CmapStore, key: string): void {
+export function clientDelete(store: CmapStore, key: string): void {
   checkName(key);
   store.checkClientWrite(key);
   store.delete(key);
@@ -37,8 +38,13 @@ function clientDelete(store: CmapStore, key: string): void {
  * Runs load steps on `store` the way corosync-cmapctl's read_in_config_file() does: set
  * failures are fatal (CmapLoadError), delete failures are collected. A prefix delete fails
  * only if the prefix itself is too long (the C tool's "Failed to initialize iteration").
+ * `set` is how one key is written (the daemon's backend applies settings keys there).
  */
-function runLoad(store: CmapStore, ops: readonly LoadOp[]): LoadFailure[] {
+export function runLoad(
+  store: CmapStore,
+  ops: readonly LoadOp[],
+  set: (key: string, value: CmapValue) => void = (key, value) => clientSet(store, key, value),
+): LoadFailure[] {
   const failures: LoadFailure[] = [];
   const deleteReporting = (key: string) => {
     try {
@@ -50,7 +56,7 @@ function runLoad(store: CmapStore, ops: readonly LoadOp[]): LoadFailure[] {
   };
   ops.forEach((op, index) => {
     try {
-      if (op.op === "set") clientSet(store, op.key, op.value);
+      if (op.op === "set") set(op.key, op.value);
       else if (op.op === "delete") deleteReporting(op.key);
       else {
         checkName(op.prefix);
