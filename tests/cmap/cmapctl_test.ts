@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { bytes, cmapctl, corosyncStore, FakeStdin, settle } from "./helpers.ts";
+import { BIN1, BIN1_SHOWN, bytes, cmapctl, corosyncStore, FakeStdin, settle } from "./helpers.ts";
 import { CmapStore } from "../../core/cmap/store.ts";
 
 Deno.test("cmapctl main() -s/-g round-trips every type as in 03-set-get-types", async () => {
@@ -277,25 +277,6 @@ Deno.test("cmapctl main() exit codes of -g, -d and listings follow 06", async ()
   assertEquals(await cmapctl(store, ["test.del"]), { out: "", err: "", exit: 1 });
   assertEquals(await cmapctl(new CmapStore(), []), { out: "", err: "", exit: 1 });
 });
-
-const BIN1 = Uint8Array.from([
-  0x41,
-  0x42,
-  0x5c,
-  0x43,
-  0x00,
-  0x01,
-  0x1f,
-  0x20,
-  0x7e,
-  0x7f,
-  0x80,
-  0xff,
-  0x0a,
-  0x09,
-  0x7a,
-]);
-const BIN1_SHOWN = "AB\\\\C\\x00\\x01\\x1F ~\\x7F\\xFFFFFF80\\xFFFFFFFF\\x0A\\x09z";
 
 Deno.test("cmapctl main() sets and shows binaries as in 07", async () => {
   const store = corosyncStore();

@@ -2,25 +2,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { RecordingIo } from "../../cli/io.ts";
 import { CmapStore } from "../../core/cmap/store.ts";
 import type { StoreBackend } from "../../core/cmap/store_backend.ts";
-import { bytes, cmapctl, corosyncStore, FakeStdin, settle } from "./helpers.ts";
-
-const BIN1 = Uint8Array.from([
-  0x41,
-  0x42,
-  0x5c,
-  0x43,
-  0x00,
-  0x01,
-  0x1f,
-  0x20,
-  0x7e,
-  0x7f,
-  0x80,
-  0xff,
-  0x0a,
-  0x09,
-  0x7a,
-]);
+import { BIN1, bytes, cmapctl, corosyncStore, FakeStdin, settle } from "./helpers.ts";
 
 /** Runs a tracker while `changes` runs, then ends its input. */
 async function tracking(

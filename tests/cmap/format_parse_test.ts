@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { escapeBinary, formatFixed6, formatKeyLine } from "../../core/cmap/format.ts";
 import { parseLoadFile } from "../../core/cmap/load_file.ts";
 import { parseFloatLiteral, parseValue } from "../../core/cmap/parse_value.ts";
+import { BIN1, BIN1_SHOWN } from "./helpers.ts";
 
 const te = (s: string) => new TextEncoder().encode(s);
 
@@ -36,26 +37,8 @@ Deno.test("formatFixed6() matches C printf %f", () => {
 
 Deno.test("escapeBinary() reproduces print_binary_key() including sign extension", () => {
   assertEquals(
-    escapeBinary(
-      Uint8Array.of(
-        0x41,
-        0x42,
-        0x5c,
-        0x43,
-        0x00,
-        0x01,
-        0x1f,
-        0x20,
-        0x7e,
-        0x7f,
-        0x80,
-        0xff,
-        0x0a,
-        0x09,
-        0x7a,
-      ),
-    ),
-    "AB\\\\C\\x00\\x01\\x1F ~\\x7F\\xFFFFFF80\\xFFFFFFFF\\x0A\\x09z",
+    escapeBinary(BIN1),
+    BIN1_SHOWN,
   );
   assertEquals(escapeBinary(new Uint8Array(0)), "");
 });

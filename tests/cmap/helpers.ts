@@ -117,3 +117,26 @@ export async function cmapctl(
 
 /** Text as bytes. */
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/**
+ * The binary value of transcript 07 (bin1.dat): printable, escaped and high bytes, and how
+ * corosync-cmapctl prints it (including the sign extension of bytes >= 0x80).
+ */
+export const BIN1 = Uint8Array.of(
+  0x41,
+  0x42,
+  0x5c,
+  0x43,
+  0x00,
+  0x01,
+  0x1f,
+  0x20,
+  0x7e,
+  0x7f,
+  0x80,
+  0xff,
+  0x0a,
+  0x09,
+  0x7a,
+);
+export const BIN1_SHOWN = "AB\\\\C\\x00\\x01\\x1F ~\\x7F\\xFFFFFF80\\xFFFFFFFF\\x0A\\x09z";
