@@ -18,7 +18,12 @@ import {
   voteName,
 } from "../protocol/constants.ts";
 import type { DecodedMsg, ServerMsg } from "../protocol/types.ts";
-import { type AlgorithmContext, algorithmFor } from "./algorithm.ts";
+import {
+  type AlgoOutcome,
+  type Algorithm,
+  type AlgorithmContext,
+  algorithmFor,
+} from "./algorithm.ts";
 import { certNameMatches } from "./cert_name.ts";
 import { type Client, ZERO_RING_ID } from "./client.ts";
 import type { ClusterList } from "./cluster_list.ts";
@@ -152,6 +157,22 @@ function algorithmError(
   ctx.log(Priority.Err, "Algorithm returned error code. Sending error reply.");
   sendError(ctx, client, msg.seqNumber, code);
   return "ok";
+}
+
+/**
+ * Calls one vote-deciding callback of the client's algorithm, as the C wrappers in
+ * qnetd-algorithm.c do: a client without a known algorithm logs and gets INTERNAL_ERROR.
+ */
+function decideVote(
+  log: Log,
+  client: Client,
+  caller: string,
+  call: (algorithm: Algorithm) => AlgoOutcome,
+): AlgoOutcome {
+  const algorithm = algorithmFor(log, client, caller);
+  return algorithm === undefined
+    ? { error: ReplyError.InternalError, vote: Vote.Undefined }
+    : call(algorithm);
 }
 
 /** Records a reply vote as C does before sending it. */
@@ -413,10 +434,12 @@ const nodeList: Handler = (ctx, client, msg) => {
     case NodeListType.ChangedConfig: {
       const initial = listType === NodeListType.InitialConfig;
       logConfigNodeListReceived(log, client, seq, msg.configVersion, nodes, initial);
-      const algorithm = algorithmFor(log, client, "qnetd_algorithm_config_node_list_received");
-      outcome = algorithm === undefined
-        ? { error: ReplyError.InternalError, vote: 0 }
-        : algorithm.configNodeListReceived(ctx, client, seq, msg.configVersion, nodes, initial);
+      outcome = decideVote(
+        log,
+        client,
+        "qnetd_algorithm_config_node_list_received",
+        (a) => a.configNodeListReceived(ctx, client, seq, msg.configVersion, nodes, initial),
+      );
       break;
     }
     case NodeListType.Membership: {
@@ -430,14 +453,12 @@ const nodeList: Handler = (ctx, client, msg) => {
         );
       }
       logMembershipNodeListReceived(log, client, seq, ring, heuristics, nodes);
-      const algorithm = algorithmFor(
+      outcome = decideVote(
         log,
         client,
         "qnetd_algorithm_membership_node_list_received",
+        (a) => a.membershipNodeListReceived(ctx, client, seq, ring, nodes, heuristics),
       );
-      outcome = algorithm === undefined
-        ? { error: ReplyError.InternalError, vote: 0 }
-        : algorithm.membershipNodeListReceived(ctx, client, seq, ring, nodes, heuristics);
       break;
     }
     case NodeListType.Quorum: {
@@ -451,10 +472,12 @@ const nodeList: Handler = (ctx, client, msg) => {
         );
       }
       logQuorumNodeListReceived(log, client, seq, quorate, nodes);
-      const algorithm = algorithmFor(log, client, "algorithm_quorum_node_list_received");
-      outcome = algorithm === undefined
-        ? { error: ReplyError.InternalError, vote: 0 }
-        : algorithm.quorumNodeListReceived(ctx, client, seq, quorate, nodes);
+      outcome = decideVote(
+        log,
+        client,
+        "algorithm_quorum_node_list_received",
+        (a) => a.quorumNodeListReceived(ctx, client, seq, quorate, nodes),
+      );
       break;
     }
   }
@@ -501,10 +524,12 @@ const askForVote: Handler = (ctx, client, msg) => {
     );
   }
   logAskForVoteReceived(ctx.log, client, seq);
-  const algorithm = algorithmFor(ctx.log, client, "qnetd_algorithm_ask_for_vote_received");
-  const outcome = algorithm === undefined
-    ? { error: ReplyError.InternalError, vote: Vote.Undefined }
-    : algorithm.askForVoteReceived(ctx, client, seq);
+  const outcome = decideVote(
+    ctx.log,
+    client,
+    "qnetd_algorithm_ask_for_vote_received",
+    (a) => a.askForVoteReceived(ctx, client, seq),
+  );
   if (outcome.error !== 0) return algorithmError(ctx, client, msg, outcome.error);
   ctx.log(Priority.Debug, `Algorithm result vote is ${voteName(outcome.vote)}`);
   storeVote(client, outcome.vote);
@@ -553,10 +578,12 @@ const heuristicsChange: Handler = (ctx, client, msg) => {
   }
   logHeuristicsChangeReceived(ctx.log, client, seq, heuristics);
   // C logs the ask-for-vote name here (a copy-paste slip kept for identical logs).
-  const algorithm = algorithmFor(ctx.log, client, "qnetd_algorithm_ask_for_vote_received");
-  const outcome = algorithm === undefined
-    ? { error: ReplyError.InternalError, vote: Vote.Undefined }
-    : algorithm.heuristicsChangeReceived(ctx, client, seq, heuristics);
+  const outcome = decideVote(
+    ctx.log,
+    client,
+    "qnetd_algorithm_ask_for_vote_received",
+    (a) => a.heuristicsChangeReceived(ctx, client, seq, heuristics),
+  );
   if (outcome.error !== 0) return algorithmError(ctx, client, msg, outcome.error);
   ctx.log(Priority.Debug, `Algorithm result vote is ${voteName(outcome.vote)}`);
   storeVote(client, outcome.vote);
