@@ -10,6 +10,7 @@ import { IpcServer } from "../../ipc/server.ts";
 import { qnetdIpcHandlers } from "../../ipc/commands.ts";
 import type { ServerSnapshot } from "../../core/arbiter/snapshot.ts";
 import { emptyServer, twoClusters, VECTORS } from "./snapshots.ts";
+import { exchange } from "./_exchange.ts";
 
 const REAL_TOOL = "/usr/bin/corosync-qnetd-tool";
 const REAL_QNETD = "/usr/bin/corosync-qnetd";
@@ -36,21 +37,9 @@ async function ourTool(args: string[]): Promise<[number, string, string]> {
   return [code, io.stdout, io.stderr];
 }
 
-async function exchange(path: string, request: Uint8Array): Promise<string> {
-  const conn = await Deno.connect({ transport: "unix", path });
-  try {
-    if (request.length > 0) await conn.write(request).catch(() => 0);
-    const parts: number[] = [];
-    const buf = new Uint8Array(4096);
-    for (;;) {
-      const n = await conn.read(buf).catch(() => null);
-      if (n === null) break;
-      parts.push(...buf.subarray(0, n));
-    }
-    return dec(Uint8Array.from(parts));
-  } finally {
-    conn.close();
-  }
+/** The reply to a raw request, as text. */
+async function exchangeText(path: string, request: Uint8Array): Promise<string> {
+  return dec(await exchange(path, request));
 }
 
 /** Opens `count` connections at once, then sends `status` on each: which got an answer. */
@@ -58,7 +47,7 @@ async function concurrentStatus(path: string, count: number): Promise<boolean[]>
   const conns: Deno.UnixConn[] = [];
   for (let i = 0; i < count; i++) conns.push(await Deno.connect({ transport: "unix", path }));
   // One round trip on a fresh connection, so that the server has accepted all of them.
-  await exchange(path, enc("\n"));
+  await exchangeText(path, enc("\n"));
   const answered: boolean[] = [];
   for (const conn of conns) {
     await conn.write(enc("status\n")).catch(() => 0);
@@ -220,12 +209,12 @@ Deno.test({
     const real: string[] = [];
     let realConcurrent: boolean[] = [];
     await withRealDaemon(port, async (path) => {
-      for (const request of requests) real.push(await exchange(path, request));
+      for (const request of requests) real.push(await exchangeText(path, request));
       realConcurrent = await concurrentStatus(path, 12);
     });
     await withOurServer(emptyServer(port), async (path) => {
       for (const [i, request] of requests.entries()) {
-        const ours = await exchange(path, request);
+        const ours = await exchangeText(path, request);
         // Our daemon knows `json`; compare everything else byte for byte.
         if (dec(request) === "json status\n") assertEquals(ours.startsWith("OK\n{"), true);
         else assertEquals(ours, real[i], JSON.stringify(dec(request).slice(0, 40)));

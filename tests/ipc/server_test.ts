@@ -3,27 +3,10 @@ import { IpcServer, type IpcServerOptions } from "../../ipc/server.ts";
 import { qnetdIpcHandlers } from "../../ipc/commands.ts";
 import type { ServerSnapshot } from "../../core/arbiter/snapshot.ts";
 import { fourClusters, ipcRawExchanges, twoClusters } from "./snapshots.ts";
+import { exchange } from "./_exchange.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** Sends raw bytes and reads until the server closes (or resets) the connection. */
-async function exchange(path: string, request: Uint8Array): Promise<Uint8Array> {
-  const conn = await Deno.connect({ transport: "unix", path });
-  try {
-    if (request.length > 0) await conn.write(request).catch(() => 0);
-    const parts: number[] = [];
-    const buf = new Uint8Array(4096);
-    for (;;) {
-      const n = await conn.read(buf).catch(() => null);
-      if (n === null) break;
-      parts.push(...buf.subarray(0, n));
-    }
-    return Uint8Array.from(parts);
-  } finally {
-    conn.close();
-  }
-}
 
 interface Fixture {
   server: IpcServer;
