@@ -8,16 +8,26 @@
  * @module
  */
 
+/** TLS for the arbiter: `-s MODE -S nss_db_dir=KEYDIR`. */
+export interface ArbiterTls {
+  readonly mode: "on" | "req";
+  /** The key directory: PEM files for qnet, an NSS database for the C daemon. */
+  readonly keyDir: string;
+}
+
 /** How to run one arbiter implementation. */
 export interface ArbiterSpec {
   /** Shown in test names and messages. */
   readonly name: string;
   /**
    * Starts the arbiter in the foreground inside network namespace `ns`, listening on TCP `port`
-   * with TLS off, keeping its lock file, local socket and log under `dir`. Returns the
-   * process, whose pid is the daemon's own (it is killed with SIGKILL by that pid).
+   * with TLS off unless `tls` says otherwise, keeping its lock file, local socket and log under
+   * `dir`. Returns the process, whose pid is the daemon's own (it is killed with SIGKILL by
+   * that pid).
    */
-  start(ns: string, port: number, dir: string): Deno.ChildProcess;
+  start(ns: string, port: number, dir: string, tls?: ArbiterTls): Deno.ChildProcess;
+  /** Whether the key directory is an NSS database (the C daemon) or PEM files (qnet). */
+  readonly keyFormat: "nss" | "pem";
   /** The argv that runs the status tool with `args` against the arbiter started with `dir`. */
   toolArgv(dir: string, args: readonly string[]): string[];
 }
@@ -35,17 +45,20 @@ export function arbiterLog(dir: string): string {
 /**
  * An arbiter driven through the `corosync-qnetd` command line: `daemon` is the argv prefix of
  * the daemon, `tool` the argv prefix of its `corosync-qnetd-tool`. The daemon gets
- * `-f -d -p PORT -s off -S lock_file=DIR/qnetd.pid -S local_socket_file=DIR/qnetd.sock`, the
- * tool `-p DIR/qnetd.sock` plus the query arguments, so any drop-in replacement fits.
+ * `-f -d -p PORT -s off -S lock_file=DIR/qnetd.pid -S local_socket_file=DIR/qnetd.sock`
+ * (with TLS: `-s MODE -S nss_db_dir=KEYDIR` instead of `-s off`), the tool `-p DIR/qnetd.sock`
+ * plus the query arguments, so any drop-in replacement fits.
  */
 export function commandArbiter(
   name: string,
   daemon: readonly string[],
   tool: readonly string[],
+  keyFormat: "nss" | "pem" = "pem",
 ): ArbiterSpec {
   return {
     name,
-    start(ns, port, dir) {
+    keyFormat,
+    start(ns, port, dir, tls) {
       const args = [
         ...daemon,
         "-f",
@@ -53,7 +66,8 @@ export function commandArbiter(
         "-p",
         String(port),
         "-s",
-        "off",
+        tls?.mode ?? "off",
+        ...(tls === undefined ? [] : ["-S", `nss_db_dir=${tls.keyDir}`]),
         "-S",
         `lock_file=${dir}/qnetd.pid`,
         "-S",
@@ -78,6 +92,7 @@ export const realQnetd: ArbiterSpec = commandArbiter(
   "corosync-qnetd",
   ["/usr/bin/corosync-qnetd"],
   ["/usr/bin/corosync-qnetd-tool"],
+  "nss",
 );
 
 const REPO = new URL("../../../", import.meta.url).pathname;
@@ -96,7 +111,8 @@ export const qnetQnetd: ArbiterSpec = commandArbiter(
  * The arbiter the interop tests run: our `qnet qnetd` (with the real corosync-qnetd-tool
  * reading its state, so the tool's view is checked too) unless `QNET_INTEROP_ARBITER` says
  * otherwise: `c` for the real corosync-qnetd (to check the harness itself against the C
- * daemon), or a whole daemon command line, with `QNET_INTEROP_ARBITER_TOOL` for its tool.
+ * daemon), or a whole daemon command line, with `QNET_INTEROP_ARBITER_TOOL` for its tool and
+ * `QNET_INTEROP_ARBITER_KEYS=nss` if it reads an NSS database rather than PEM files.
  */
 export function arbiterFromEnv(): ArbiterSpec {
   const daemon = Deno.env.get("QNET_INTEROP_ARBITER")?.trim();
@@ -109,5 +125,6 @@ export function arbiterFromEnv(): ArbiterSpec {
   }
   if (daemon === "c") return realQnetd;
   const tool = Deno.env.get("QNET_INTEROP_ARBITER_TOOL")?.trim() || "/usr/bin/corosync-qnetd-tool";
-  return commandArbiter(daemon, daemon.split(/\s+/), tool.split(/\s+/));
+  const format = Deno.env.get("QNET_INTEROP_ARBITER_KEYS") === "nss" ? "nss" : "pem";
+  return commandArbiter(daemon, daemon.split(/\s+/), tool.split(/\s+/), format);
 }

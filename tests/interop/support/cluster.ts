@@ -1,5 +1,5 @@
 /**
- * A whole test cluster: N corosync nodes with corosync-qdevice (model net, TLS off) and one
+ * A whole test cluster: N corosync nodes with corosync-qdevice (model net, TLS as asked) and one
  * arbiter, each in its own namespace on a private {@linkcode Lab} network, plus the operations
  * the interop tests need (cut/restore links, crash nodes, crash/restart the arbiter) and bounded
  * waits on quorum outcomes. Dispose it (`await using`) to kill everything it started and delete
@@ -8,7 +8,7 @@
  * @module
  */
 
-import { arbiterLog, type ArbiterSpec } from "./arbiter.ts";
+import { arbiterLog, type ArbiterSpec, type ArbiterTls } from "./arbiter.ts";
 import { run } from "./command.ts";
 import {
   type CorosyncConfSpec,
@@ -17,6 +17,7 @@ import {
   renderCorosyncConf,
   type TieBreakerSetting,
 } from "./corosync_conf.ts";
+import { type Enrolment, enrolNodes } from "./enrolment.ts";
 import { hostAddress, KEEP_MARKER, Lab, type NetName, sweepStaleLabs } from "./netns.ts";
 import { ClusterNode, killAndReap, readTail } from "./node.ts";
 import { castsQdeviceVote, type QuorumStatus, summarizeQuorum } from "./quorumtool.ts";
@@ -31,6 +32,19 @@ function keepFiles(): boolean {
 /** Index of the arbiter's host on the arbiter network. */
 const ARBITER_INDEX = 254;
 
+/** `totem.cluster_name` of every test cluster. */
+export const CLUSTER_NAME = "qnt";
+
+/** TLS of a test cluster: the qdevices' setting, the arbiter's, and how nodes get keys. */
+export interface ClusterTls {
+  /** `quorum.device.net.tls` on every node. */
+  qdevice: "on" | "off" | "required";
+  /** The arbiter's `-s` and key directory; `undefined` runs it with `-s off`. */
+  arbiter?: ArbiterTls;
+  /** Enrols every node before its qdevice starts; `undefined` leaves the nodes without keys. */
+  enrolment?: Enrolment;
+}
+
 /** How to build a test cluster. */
 export interface ClusterOptions {
   arbiter: ArbiterSpec;
@@ -41,6 +55,8 @@ export interface ClusterOptions {
   port: number;
   tieBreaker?: TieBreakerSetting;
   qdeviceVotes?: number;
+  /** TLS; `undefined` means TLS off on both sides. */
+  tls?: ClusterTls;
 }
 
 /**
@@ -75,12 +91,13 @@ export class Arbiter {
     readonly ns: string,
     readonly port: number,
     readonly dir: string,
+    readonly tls?: ArbiterTls,
   ) {}
 
   /** Starts the daemon and waits (bounded) until its status tool answers. */
   async start(): Promise<void> {
     if (this.#child !== undefined) throw new Error("The arbiter already runs");
-    const child = this.spec.start(this.ns, this.port, this.dir);
+    const child = this.spec.start(this.ns, this.port, this.dir, this.tls);
     this.#child = child;
     let exit: Deno.CommandStatus | undefined;
     child.status.then((status) => exit = status);
@@ -100,6 +117,11 @@ export class Arbiter {
     const child = this.#child;
     this.#child = undefined;
     await killAndReap(child);
+  }
+
+  /** The text of the arbiter's verbose client list (`-l -v`). */
+  async listVerbose(): Promise<string> {
+    return (await run(this.spec.toolArgv(this.dir, ["-l", "-v"]))).stdout;
   }
 
   /** The clients the arbiter lists (`-l`). */
@@ -253,7 +275,7 @@ export class Cluster implements AsyncDisposable {
     const ids = Array.from({ length: options.nodeCount }, (_, i) => i + 1);
     const qdeviceVotes = options.qdeviceVotes ?? (options.algorithm === "ffsplit" ? 1 : undefined);
     const conf: CorosyncConfSpec = {
-      clusterName: "qnt",
+      clusterName: CLUSTER_NAME,
       nodes: ids.map((id) => ({ nodeId: id, name: `n${id}`, address: hostAddress("cluster", id) })),
       arbiterHost: hostAddress("arbiter", ARBITER_INDEX),
       arbiterPort: options.port,
@@ -262,6 +284,7 @@ export class Cluster implements AsyncDisposable {
       // ffsplit refuses to start unless votes is set to 1; other algorithms get votequorum's
       // default (nodes - 1) when it is left out.
       ...(qdeviceVotes === undefined ? {} : { qdeviceVotes }),
+      ...(options.tls === undefined ? {} : { tls: options.tls.qdevice }),
       ...FAST_TIMINGS,
     };
     const files = new Map<string, Uint8Array>([
@@ -272,10 +295,20 @@ export class Cluster implements AsyncDisposable {
     const arbiterNs = await this.#lab.addHost("arb", ARBITER_INDEX, ["arbiter"]);
     const arbiterDir = `${this.#dir}/arbiter`;
     await Deno.mkdir(arbiterDir);
-    this.#arbiter = new Arbiter(options.arbiter, arbiterNs, options.port, arbiterDir);
+    this.#arbiter = new Arbiter(
+      options.arbiter,
+      arbiterNs,
+      options.port,
+      arbiterDir,
+      options.tls?.arbiter,
+    );
     for (const id of ids) {
       const ns = await this.#lab.addHost(`n${id}`, id, ["cluster", "arbiter"]);
       this.nodes.set(id, await ClusterNode.create(id, ns, `${this.#dir}/n${id}`, files));
+    }
+    const enrolment = options.tls?.enrolment;
+    if (enrolment !== undefined) {
+      await enrolNodes([...this.nodes.values()], CLUSTER_NAME, enrolment);
     }
 
     await this.#arbiter.start();

@@ -1,7 +1,7 @@
 /**
  * Renders the corosync.conf of a test cluster: knet transport on the namespace addresses, short
  * totem and qdevice timeouts so that transitions take seconds, votequorum with a `net` quorum
- * device (TLS off) pointing at the arbiter. Pure: no I/O.
+ * device (TLS off unless asked) pointing at the arbiter. Pure: no I/O.
  *
  * @module
  */
@@ -27,6 +27,8 @@ export interface CorosyncConfSpec {
   arbiterPort: number;
   algorithm: QdeviceAlgorithm;
   tieBreaker: TieBreakerSetting;
+  /** `quorum.device.net.tls`; omitted means `off`. */
+  tls?: "on" | "off" | "required";
   /** `quorum.device.votes`; omitted means the qdevice default for the algorithm. */
   qdeviceVotes?: number;
   /** `totem.token` in ms. */
@@ -71,7 +73,7 @@ export function renderCorosyncConf(spec: CorosyncConfSpec): string {
     ["port", spec.arbiterPort],
     ["algorithm", spec.algorithm],
     ["tie_breaker", spec.tieBreaker],
-    ["tls", "off"],
+    ["tls", spec.tls ?? "off"],
   ]);
   const device = [
     ...(spec.qdeviceVotes === undefined ? [] : entries([["votes", spec.qdeviceVotes]])),

@@ -137,9 +137,9 @@ export class ClusterNode implements AsyncDisposable {
     return parseQuorumStatus(result.stdout);
   }
 
-  /** `corosync-qdevice-tool -s`, parsed; `undefined` when the qdevice does not answer. */
-  async qdeviceStatus(): Promise<QdeviceStatus | undefined> {
-    const result = await run(this.inside(["corosync-qdevice-tool", "-s"]), { check: false });
+  /** `corosync-qdevice-tool -s` (or `args`), parsed; `undefined` when qdevice does not answer. */
+  async qdeviceStatus(args: readonly string[] = ["-s"]): Promise<QdeviceStatus | undefined> {
+    const result = await run(this.inside(["corosync-qdevice-tool", ...args]), { check: false });
     return result.code === 0 ? parseQdeviceStatus(result.stdout) : undefined;
   }
 
