@@ -42,6 +42,8 @@ const NO_QDEVICE_VOTE = expectNodes([
 /** A temporary directory for CA material, removed on dispose. */
 async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   const path = await Deno.makeTempDir({ prefix: "qnet-interop-ca-" });
+  // Searchable by others: an unprivileged arbiter reads its key directory inside it.
+  await Deno.chmod(path, 0o711);
   return {
     path,
     [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),

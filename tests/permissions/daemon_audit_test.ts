@@ -7,26 +7,12 @@
  */
 import assert from "node:assert/strict";
 import {
-  encodeConfigNodeList,
-  encodeInit,
-  encodeMembershipNodeList,
-  encodePreinit,
-  encodeQuorumNodeList,
-  encodeSetOption,
-} from "../../core/protocol/encode_client.ts";
-import {
-  DecisionAlgorithm,
-  MsgType,
-  NodeState,
-  TieBreakerMode,
-} from "../../core/protocol/constants.ts";
-import {
   LIBSSL_PATHS,
   type PermissionSet,
   socketClientPermissions,
   toFlags,
 } from "../../scripts/permission_sets.ts";
-import { ScriptClient, settle } from "../support/script_client.ts";
+import { fullSession } from "./_session.ts";
 import {
   daemonArgs,
   daemonPaths,
@@ -38,70 +24,6 @@ import {
 } from "./_sandboxed.ts";
 
 const PORT = 17210;
-
-/**
- * Two nodes of one cluster through INIT, options, config, membership and quorum; `during`
- * runs while both are connected.
- */
-async function fullSession(port: number, during: () => Promise<void>): Promise<void> {
-  const clients: ScriptClient[] = [];
-  try {
-    for (const nodeId of [1, 2]) {
-      const c = await ScriptClient.connect(port, `audit/${nodeId}`);
-      clients.push(c);
-      await c.request(
-        encodePreinit({ seqNumber: c.nextSeq(), clusterName: "audit" }),
-        MsgType.PreinitReply,
-      );
-      const init = await c.request(
-        encodeInit({
-          seqNumber: c.nextSeq(),
-          nodeId,
-          decisionAlgorithm: DecisionAlgorithm.Ffsplit,
-          heartbeatInterval: 8000,
-          tieBreaker: { mode: TieBreakerMode.Lowest, nodeId: 0 },
-          ringId: { nodeId: 1, seq: 4n },
-        }),
-        MsgType.InitReply,
-      );
-      assert.equal(init.replyErrorCode, 0);
-      await c.request(
-        encodeSetOption({ seqNumber: c.nextSeq(), heartbeatInterval: 8000 }),
-        MsgType.SetOptionReply,
-      );
-      const nodes = [1, 2].map((id) => ({
-        nodeId: id,
-        dataCenterId: 0,
-        nodeState: NodeState.NotSet,
-      }));
-      await c.request(
-        encodeConfigNodeList({ seqNumber: c.nextSeq(), initial: true, nodes }),
-        MsgType.NodeListReply,
-      );
-      await c.request(
-        encodeMembershipNodeList({
-          seqNumber: c.nextSeq(),
-          ringId: { nodeId: 1, seq: 4n },
-          nodeIds: [1, 2],
-        }),
-        MsgType.NodeListReply,
-      );
-      await c.request(
-        encodeQuorumNodeList({
-          seqNumber: c.nextSeq(),
-          quorate: 1,
-          nodes: [1, 2].map((id) => ({ nodeId: id, dataCenterId: 0, nodeState: NodeState.Member })),
-        }),
-        MsgType.NodeListReply,
-      );
-      await settle(clients);
-    }
-    assert.equal(clients[0]!.lastAckNack, "ACK");
-    await during();
-  } finally {
-    for (const c of clients) c[Symbol.dispose]();
-  }
-}
 
 /** `qnet qnetd-tool -s` with only the qnetd-tool set for this socket. */
 async function toolStatus(socketFile: string, set: PermissionSet): Promise<string> {

@@ -8,6 +8,12 @@
  * @module
  */
 
+import {
+  prepareUnprivileged,
+  UNPRIVILEGED_UID,
+  unprivilegedQnetdArgv,
+} from "../../support/unprivileged.ts";
+
 /** TLS for the arbiter: `-s MODE -S nss_db_dir=KEYDIR`. */
 export interface ArbiterTls {
   readonly mode: "on" | "req";
@@ -28,9 +34,17 @@ export interface ArbiterSpec {
   start(ns: string, port: number, dir: string, tls?: ArbiterTls): Deno.ChildProcess;
   /** Whether the key directory is an NSS database (the C daemon) or PEM files (qnet). */
   readonly keyFormat: "nss" | "pem";
+  /** The uid the daemon must run as, checked after every start; `undefined`: not checked. */
+  readonly uid?: number;
   /** The argv that runs the status tool with `args` against the arbiter started with `dir`. */
   toolArgv(dir: string, args: readonly string[]): string[];
 }
+
+/**
+ * Builds the whole daemon argv from the qnetd arguments, for launchers that need more than a
+ * prefix (another user, a permission set computed from the arguments).
+ */
+export type DaemonArgv = (qnetdArgs: string[], dir: string, tls?: ArbiterTls) => string[];
 
 /** Where an arbiter started by {@linkcode commandArbiter} keeps its local socket. */
 export function arbiterSocket(dir: string): string {
@@ -51,16 +65,17 @@ export function arbiterLog(dir: string): string {
  */
 export function commandArbiter(
   name: string,
-  daemon: readonly string[],
+  daemon: readonly string[] | DaemonArgv,
   tool: readonly string[],
   keyFormat: "nss" | "pem" = "pem",
+  uid?: number,
 ): ArbiterSpec {
   return {
     name,
     keyFormat,
+    ...(uid === undefined ? {} : { uid }),
     start(ns, port, dir, tls) {
       const args = [
-        ...daemon,
         "-f",
         "-d",
         "-p",
@@ -73,9 +88,10 @@ export function commandArbiter(
         "-S",
         `local_socket_file=${arbiterSocket(dir)}`,
       ];
+      const argv = typeof daemon === "function" ? daemon(args, dir, tls) : [...daemon, ...args];
       // `ip netns exec` and `sh -c exec` both exec, so the child's pid is the daemon's.
       return new Deno.Command("ip", {
-        args: ["netns", "exec", ns, "sh", "-c", 'exec "$@" >>"$0" 2>&1', arbiterLog(dir), ...args],
+        args: ["netns", "exec", ns, "sh", "-c", 'exec "$@" >>"$0" 2>&1', arbiterLog(dir), ...argv],
         stdin: "null",
         stdout: "null",
         stderr: "null",
@@ -98,25 +114,36 @@ export const realQnetd: ArbiterSpec = commandArbiter(
 const REPO = new URL("../../../", import.meta.url).pathname;
 
 /**
- * This project's `qnet qnetd` and `qnet qnetd-tool`, run from the source tree. With `-A`: the
- * `qnetd` permission set is scoped to the system paths, not to a test's lock file and socket.
+ * This project's `qnet qnetd` as it is meant to run: as uid/gid 65534 (not root), with exactly
+ * the permission set scripts/permission_sets.ts computes for its command line (no -A), see
+ * tests/support/unprivileged.ts. The arbiter's directory and key directory are given to that
+ * user first.
  */
-export const qnetQnetd: ArbiterSpec = commandArbiter(
-  "qnet qnetd",
-  [`${REPO}scripts/deno`, "run", "-A", `${REPO}mod.ts`, "qnetd"],
-  [`${REPO}scripts/deno`, "run", "-A", `${REPO}mod.ts`, "qnetd-tool"],
-);
+export const qnetQnetdUnprivileged: DaemonArgv = (args, dir, tls) => {
+  prepareUnprivileged(dir, tls === undefined ? [] : [tls.keyDir]);
+  return unprivilegedQnetdArgv(dir, args);
+};
 
 /**
- * The arbiter the interop tests run: our `qnet qnetd` (with the real corosync-qnetd-tool
- * reading its state, so the tool's view is checked too) unless `QNET_INTEROP_ARBITER` says
- * otherwise: `c` for the real corosync-qnetd (to check the harness itself against the C
+ * The arbiter the interop tests run: our `qnet qnetd`, unprivileged and sandboxed by its
+ * declared permission set (with the real corosync-qnetd-tool reading its state, so the tool's
+ * view is checked too), unless `QNET_INTEROP_ARBITER` says otherwise: `qnet-root` for ours as
+ * root with -A, `c` for the real corosync-qnetd (to check the harness itself against the C
  * daemon), or a whole daemon command line, with `QNET_INTEROP_ARBITER_TOOL` for its tool and
  * `QNET_INTEROP_ARBITER_KEYS=nss` if it reads an NSS database rather than PEM files.
  */
 export function arbiterFromEnv(): ArbiterSpec {
   const daemon = Deno.env.get("QNET_INTEROP_ARBITER")?.trim();
   if (daemon === undefined || daemon === "" || daemon === "qnet") {
+    return commandArbiter(
+      "qnet qnetd as uid 65534",
+      qnetQnetdUnprivileged,
+      ["/usr/bin/corosync-qnetd-tool"],
+      "pem",
+      UNPRIVILEGED_UID,
+    );
+  }
+  if (daemon === "qnet-root") {
     return commandArbiter(
       "qnet qnetd",
       [`${REPO}scripts/deno`, "run", "-A", `${REPO}mod.ts`, "qnetd"],

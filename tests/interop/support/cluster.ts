@@ -110,6 +110,20 @@ export class Arbiter {
       const result = await run(this.spec.toolArgv(this.dir, ["-s"]), { check: false });
       return { done: result.code === 0, value: undefined, seen: result.stderr.trim() };
     }, { timeoutMs: 10_000, intervalMs: 100 });
+    if (this.spec.uid !== undefined) this.#assertSandboxed(child.pid, this.spec.uid);
+  }
+
+  /** Checks that the daemon runs as `uid` and was not given every permission (-A). */
+  #assertSandboxed(pid: number, uid: number): void {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+    if (uids.length !== 4 || uids.some((u) => u !== uid)) {
+      throw new Error(`Arbiter pid ${pid} runs as uids ${uids.join(",")}, not ${uid}`);
+    }
+    const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+    if (argv.some((a) => a === "-A" || a === "--allow-all")) {
+      throw new Error(`Arbiter pid ${pid} runs with all permissions: ${argv.join(" ")}`);
+    }
   }
 
   /** SIGKILLs the daemon by pid. */
@@ -151,6 +165,8 @@ export class Cluster implements AsyncDisposable {
     await sweepStaleLabs();
     const lab = await Lab.create();
     const dir = await Deno.makeTempDir({ prefix: `${lab.prefix}-` });
+    // Searchable by others: the arbiter may run as an unprivileged user inside it.
+    await Deno.chmod(dir, 0o711);
     if (keepFiles()) await Deno.writeTextFile(`${dir}/${KEEP_MARKER}`, "");
     const cluster = new Cluster(lab, dir);
     try {
