@@ -190,6 +190,10 @@ function unexpected(what: string): Handler {
   };
 }
 
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a !== undefined && a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
 const preinit: Handler = (ctx, client, msg) => {
   if (msg.clusterName === undefined) {
     return missingOption(
@@ -199,8 +203,15 @@ const preinit: Handler = (ctx, client, msg) => {
       "Received preinit message without cluster name. Sending error reply.",
     );
   }
+  const previous = client.clusterName;
   client.clusterName = msg.clusterName.slice();
   client.preinitReceived = true;
+  if (client.tlsPeerCertificateVerified && !sameBytes(previous, client.clusterName)) {
+    // DIFFERENCE: corosync-qnetd checks the certificate's name once, so a certified client
+    // could PREINIT again with another cluster name and join that cluster. Here the name is
+    // checked again on the next message, which disconnects a certificate for another cluster.
+    client.tlsPeerCertificateVerified = false;
+  }
   ctx.send(
     client,
     withSeq({

@@ -483,15 +483,13 @@ Deno.test({
 });
 
 Deno.test({
-  // KNOWN GAP, the same in corosync-qnetd 3.0.3: the certificate name is checked once, at the
-  // first message after the handshake (qnetd_client_msg_received_check_tls() sets
+  // DIFFERENCE from corosync-qnetd 3.0.3, which checks the certificate name once, at the first
+  // message after the handshake (qnetd_client_msg_received_check_tls() sets
   // tls_peer_certificate_verified and never checks again), while PREINIT may change the
-  // cluster name at any time. So a client holding a certificate for cluster A can, after its
-  // INIT, send PREINIT for cluster B and INIT again, and is then a node of B. Ours behaves as
-  // C (core/arbiter/msg_handlers.ts). Fix: check the name again at every INIT, or refuse a
-  // PREINIT whose cluster name differs once the certificate was verified.
+  // cluster name at any time: there a client holding a certificate for cluster A can, after
+  // its INIT, send PREINIT for cluster B and INIT again, and is then a node of B. Ours checks
+  // the name again after such a PREINIT (core/arbiter/msg_handlers.ts) and disconnects.
   name: "security: a certified client cannot re-init into another cluster",
-  ignore: true,
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
