@@ -65,6 +65,13 @@ const USAGE = `${PROGRAM}: [-i|-s] [-c certificate] [-G] [-n cluster_name]
  --list              List CA, server and cluster certificates with serial number and expiry
 `;
 
+/**
+ * The server key is read by the daemon, which runs as the directory's group (coroqnetd), so
+ * it is group-readable as the C tool's key4.db is (0660/0640), but never group-writable and
+ * never readable by others. The CA key is only for this tool, run as root: 0600.
+ */
+const SERVER_KEY_MODE = 0o640;
+
 /** A failure the CLI reports as one message and an exit code. */
 class CertutilError extends Error {
   constructor(message: string, readonly exitCode = 1, options?: ErrorOptions) {
@@ -354,7 +361,7 @@ async function initCa(files: CertFiles, io: CliIo): Promise<void> {
     await files.createFile(
       SERVER_KEY_FILE,
       await exportPrivateKeyPem(serverKeys.privateKey),
-      0o600,
+      SERVER_KEY_MODE,
     );
     await files.createFile(SERVER_CERT_FILE, serverCert.toString("pem") + "\n", files.perm());
     await files.writeSerial(serverSerial);
@@ -625,7 +632,7 @@ async function importNssDb(files: CertFiles, nssDir: string, io: CliIo): Promise
   try {
     await files.createFile(CA_KEY_FILE, await exportPrivateKeyPem(caKey), 0o600);
     await files.createFile(CA_CERT_FILE, caCert.toString("pem") + "\n", files.perm());
-    await files.createFile(SERVER_KEY_FILE, await exportPrivateKeyPem(serverKey), 0o600);
+    await files.createFile(SERVER_KEY_FILE, await exportPrivateKeyPem(serverKey), SERVER_KEY_MODE);
     await files.createFile(SERVER_CERT_FILE, serverCert.toString("pem") + "\n", files.perm());
     if (!sameDir) {
       if (!(await exists(files.path(CA_EXPORT_FILE)))) {

@@ -166,7 +166,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "main() -i gives files the modes of the real tool, and keys 0600",
+  name: "main() -i gives files the modes of the real tool, the server key 0640, the CA key 0600",
   ignore,
   async fn() {
     for (const extra of [[], ["-G"]]) {
@@ -186,9 +186,8 @@ Deno.test({
           `${f} ${label}`,
         );
       }
-      for (const f of ["qnet-ca-key.pem", "qnetd-key.pem"]) {
-        assert.equal(await mode(`${dir}/${f}`), 0o600, `${f} ${label}`);
-      }
+      assert.equal(await mode(`${dir}/qnet-ca-key.pem`), 0o600, `CA key ${label}`);
+      assert.equal(await mode(`${dir}/qnetd-key.pem`), 0o640, `server key ${label}`);
     }
   },
 });
@@ -403,7 +402,7 @@ Deno.test({
     assert.match(r.stdout, /next serial number is 104/);
     assert.equal(await Deno.readTextFile(`${dir}/serial.txt`), "103\n");
     assert.equal(await mode(`${dir}/qnet-ca-key.pem`), 0o600);
-    assert.equal(await mode(`${dir}/qnetd-key.pem`), 0o600);
+    assert.equal(await mode(`${dir}/qnetd-key.pem`), 0o640);
     assert.deepEqual(
       await Deno.readFile(`${dir}/qnetd-cacert.crt`),
       await Deno.readFile(`${s.realDb}/qnetd-cacert.crt`),

@@ -178,7 +178,7 @@ Deno.test("unprivilegedDenoArgv(): after start-up uid 65534 cannot read its own 
     // The operating system lets the daemon user read the key: only Deno stands in the way.
     const key = Deno.statSync(`${keyDir}/qnetd-key.pem`);
     assert.equal(key.uid, UNPRIVILEGED_UID);
-    assert.equal(key.mode! & 0o777, 0o600);
+    assert.equal(key.mode! & 0o777, 0o640);
 
     const port = PORT + 2;
     const args = [

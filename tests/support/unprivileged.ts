@@ -156,7 +156,7 @@ export function unprivilegedQnetdArgv(
  * started with {@link unprivilegedQnetdArgv}: gives `dir`, everything already in it and the
  * paths in `also` (e.g. a key directory elsewhere) to uid/gid 65534, so that the daemon can
  * create its lock file and socket and read a key directory made by `qnet certutil -i`, whose
- * key files keep mode 0600. Then builds the daemon's read-only DENO_DIR in
+ * key files keep their modes. Then builds the daemon's read-only DENO_DIR in
  * {@link denoDirOf}(dir), unless an earlier call did, and checks that the daemon user can
  * start `mod.ts` with it. Synchronous (about a second the first time), so a harness can call
  * it right before it spawns. Must run as root. Removing `dir` removes everything.
