@@ -16,7 +16,7 @@ import {
   TieBreakerMode,
 } from "../../core/protocol/constants.ts";
 import type { DecodedMsg } from "../../core/protocol/types.ts";
-import { startArbiter } from "../support/daemons.ts";
+import { C_QNETD, haveCQnetd, startArbiter } from "../support/daemons.ts";
 import { WireConn } from "../support/wire_conn.ts";
 
 const INIT = encodeInit({
@@ -192,4 +192,47 @@ Deno.test({
       assert.equal(reply.seqNumber, 3);
     });
   },
+});
+
+/** Runs a daemon to its exit with TLS on and an empty key directory; returns code and stderr. */
+async function startWithoutKeys(cmd: string[], dir: string, port: number) {
+  const out = await new Deno.Command(cmd[0]!, {
+    args: [
+      ...cmd.slice(1),
+      "-f",
+      "-p",
+      String(port),
+      "-s",
+      "on",
+      "-S",
+      `nss_db_dir=${dir}/keys,lock_file=${dir}/qnetd.pid,local_socket_file=${dir}/qnetd.sock`,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("qnetd -s on without key material fails at start with the C daemon's exit code", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "qnet-nokeys-" });
+  try {
+    await Deno.mkdir(`${dir}/keys`);
+    const ours = await startWithoutKeys(
+      [Deno.execPath(), "run", "-A", new URL("../../mod.ts", import.meta.url).pathname, "qnetd"],
+      dir,
+      16390,
+    );
+    assert.match(ours.stderr, /Can't load TLS key material: .*qnetd-cert\.pem/);
+    assert.doesNotMatch(ours.stderr, /^\s+at /m, "a stack trace");
+    let expected = 1;
+    if (haveCQnetd()) {
+      const c = await startWithoutKeys([C_QNETD], dir, 16391);
+      assert.match(c.stderr, /NSS error/);
+      expected = c.code;
+    }
+    assert.equal(ours.code, expected);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
