@@ -26,6 +26,7 @@ import {
 import { type ArbiterKind, haveCQnetd, startArbiter } from "../support/daemons.ts";
 import { ScriptClient, settle } from "../support/script_client.ts";
 import { WireConn } from "../support/wire_conn.ts";
+import { procFile } from "../support/proc.ts";
 
 /** Kinds to run: ours always, the C daemon where it is installed. */
 const KINDS: ArbiterKind[] = haveCQnetd() ? ["qnet", "c"] : ["qnet"];
@@ -38,7 +39,7 @@ const MAX_RECEIVE_SIZE = 32768;
 
 /** The daemon's resident set size in bytes, from /proc/PID/status. */
 function rss(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const status = procFile(pid, "status");
   const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
   assert.ok(kib !== undefined, "VmRSS missing from /proc/PID/status");
   return Number(kib) * 1024;

@@ -42,10 +42,25 @@ async function exchangeText(path: string, request: Uint8Array): Promise<string> 
   return dec(await exchange(path, request));
 }
 
+/**
+ * Connects to a unix socket, retrying (bounded) while its listen backlog is full: a busy
+ * machine may leave the daemon behind on accept(), which makes connect() fail with EAGAIN.
+ */
+async function connectUnix(path: string): Promise<Deno.UnixConn> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await Deno.connect({ transport: "unix", path });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.WouldBlock) || attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 /** Opens `count` connections at once, then sends `status` on each: which got an answer. */
 async function concurrentStatus(path: string, count: number): Promise<boolean[]> {
   const conns: Deno.UnixConn[] = [];
-  for (let i = 0; i < count; i++) conns.push(await Deno.connect({ transport: "unix", path }));
+  for (let i = 0; i < count; i++) conns.push(await connectUnix(path));
   // One round trip on a fresh connection, so that the server has accepted all of them.
   await exchangeText(path, enc("\n"));
   const answered: boolean[] = [];

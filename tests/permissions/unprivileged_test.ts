@@ -17,6 +17,7 @@ import {
 } from "../support/unprivileged.ts";
 import { fullSession, SESSION_CLUSTER } from "./_session.ts";
 import { daemonPaths, makeKeyDir, readAudit, ROOT } from "./_sandboxed.ts";
+import { procFile, procLink } from "../support/proc.ts";
 
 const PORT = 16500;
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
@@ -74,7 +75,7 @@ async function cTool(args: string[], socketFile: string): Promise<string> {
 
 /** The `Key:` lines of /proc/PID/status, by key. */
 function procStatus(pid: number): Map<string, string> {
-  const lines = Deno.readTextFileSync(`/proc/${pid}/status`).split("\n");
+  const lines = procFile(pid, "status").split("\n");
   return new Map(lines.map((l) => l.split(":\t") as [string, string]));
 }
 
@@ -118,7 +119,7 @@ for (const [tls, port] of [["on", PORT], ["off", PORT + 1]] as const) {
         assert.equal(status.get("Gid"), Array(4).fill(UNPRIVILEGED_GID).join("\t"));
         assert.equal(status.get("Groups")?.trim(), "");
         assert.equal(status.get("CapEff"), "0000000000000000");
-        assert.equal(Deno.readLinkSync(`/proc/${daemon.child.pid}/exe`), Deno.execPath());
+        assert.equal(procLink(daemon.child.pid, "exe"), Deno.execPath());
         // What it created is its user's.
         assert.equal(Deno.statSync(lockFile).uid, UNPRIVILEGED_UID);
 

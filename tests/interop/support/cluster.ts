@@ -23,6 +23,7 @@ import { ClusterNode, killAndReap, readTail } from "./node.ts";
 import { castsQdeviceVote, type QuorumStatus, summarizeQuorum } from "./quorumtool.ts";
 import { parseQnetdClients, type QnetdClient } from "./status_text.ts";
 import { WaitAbortedError, waitUntil } from "./wait.ts";
+import { procFile } from "../../support/proc.ts";
 
 /** `QNET_INTEROP_KEEP=1` keeps each cluster's directory (configs, logs) after the test. */
 function keepFiles(): boolean {
@@ -115,12 +116,12 @@ export class Arbiter {
 
   /** Checks that the daemon runs as `uid` and was not given every permission (-A). */
   #assertSandboxed(pid: number, uid: number): void {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const status = procFile(pid, "status");
     const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
     if (uids.length !== 4 || uids.some((u) => u !== uid)) {
       throw new Error(`Arbiter pid ${pid} runs as uids ${uids.join(",")}, not ${uid}`);
     }
-    const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+    const argv = procFile(pid, "cmdline").split("\0");
     if (argv.some((a) => a === "-A" || a === "--allow-all")) {
       throw new Error(`Arbiter pid ${pid} runs with all permissions: ${argv.join(" ")}`);
     }
