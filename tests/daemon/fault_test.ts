@@ -247,7 +247,8 @@ async function nobodyDenoDir(parent: string): Promise<string> {
 }
 
 Deno.test({
-  name: "fault: unwritable lock or socket directory and a held lock fail as corosync-qnetd",
+  name:
+    "fault: unwritable lock or socket directory, a full disk and a held lock fail as corosync-qnetd",
   ignore: !haveCQnetd() || Deno.uid() !== 0,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -287,6 +288,30 @@ Deno.test({
         assert.equal(c.code, 1);
         assert.match(c.log, /^error {3}Can't create unix socket \(13\): Permission denied$/m);
         assert.deepEqual(ours, c);
+      });
+
+      await t.step("lock file on a full file system", async () => {
+        const full = `${top}/full`;
+        await Deno.mkdir(full);
+        const mount = await new Deno.Command("mount", {
+          args: ["-t", "tmpfs", "-o", "size=12k,mode=1777", "tmpfs", full],
+        }).output();
+        assert.ok(mount.success, "cannot mount a small tmpfs");
+        try {
+          // Fill it: the write of the pid then fails with ENOSPC.
+          await new Deno.Command("dd", {
+            args: ["if=/dev/zero", `of=${full}/fill`, "bs=1k", "count=64"],
+            stderr: "null",
+          }).output();
+          const args = ["-S", `lock_file=${full}/q.pid,local_socket_file=${rw}/full.sock`];
+          const c = await runToExit("c", ["-s", "off", "-p", String(PORTS.c[2]), ...args]);
+          const ours = await runToExit("qnet", ["-s", "off", "-p", String(PORTS.qnet[2]), ...args]);
+          assert.equal(c.code, 1);
+          assert.match(c.log, /^error {3}Can't acquire lock \(28\): No space left on device$/m);
+          assert.deepEqual(ours, c);
+        } finally {
+          await new Deno.Command("umount", { args: [full] }).output();
+        }
       });
 
       for (const kind of KINDS) {
