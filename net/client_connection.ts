@@ -6,8 +6,12 @@
  * the bounded send queue; every protocol decision is the arbiter's.
  *
  * Memory per idle client is kept small on purpose (an arbiter holds thousands of mostly idle
- * connections): one 1 KiB read buffer, as the C daemon reads at most 1024 bytes per call, and a
- * send queue that is empty except for the moment a reply is being written.
+ * connections, and Deno needs one pending read per connection): the pending read goes into a
+ * 128-byte slot of a shared slab ({@link ReadBuffers}), enough for the small steady-state
+ * messages; only a read that fills the slot is followed by reads into a larger pooled buffer.
+ * The read loop is driven by two callbacks made once per connection instead of an `async`
+ * function, whose suspended frame would stay on the heap for the whole life of the client.
+ * The send queue is empty except for the moment a reply is being written.
  *
  * @module
  */
@@ -18,14 +22,59 @@ import type { Log } from "../core/log.ts";
 import type { DecodeResult } from "../core/protocol/types.ts";
 import type { TlsServerContext, TlsSession } from "./tls_server.ts";
 
-/** The C daemon reads at most this many bytes per read call (msgio.c). */
-const READ_CHUNK_SIZE = 1024;
+/** Bytes an idle connection keeps for its pending read (an echo request is 16 bytes). */
+const IDLE_READ_SIZE = 128;
+/** Idle read slots per shared slab. */
+const SLOTS_PER_SLAB = 256;
+/** The buffer for reads that follow a full one (the C daemon reads 1024 bytes per call at most). */
+const BURST_READ_SIZE = 4096;
+/** Burst buffers kept for reuse; more are allocated while many clients send at once. */
+const MAX_SPARE_BURST_BUFFERS = 64;
+
+/**
+ * Read buffers shared by the connections of one process. A read buffer is only touched by
+ * the pending read that owns it and by the synchronous processing of what that read
+ * returned (the frame decoder and TLS copy what they keep), so a buffer is free for another
+ * connection as soon as its read settled and its bytes were handled.
+ */
+export class ReadBuffers {
+  #slab: ArrayBuffer | undefined;
+  #slabUsed = SLOTS_PER_SLAB;
+  readonly #freeSlots: Uint8Array[] = [];
+  readonly #spareBursts: Uint8Array[] = [];
+
+  /** A 128-byte slot for a connection's idle read; give it back with {@link releaseSlot}. */
+  takeSlot(): Uint8Array {
+    const free = this.#freeSlots.pop();
+    if (free !== undefined) return free;
+    if (this.#slabUsed === SLOTS_PER_SLAB) {
+      this.#slab = new ArrayBuffer(IDLE_READ_SIZE * SLOTS_PER_SLAB);
+      this.#slabUsed = 0;
+    }
+    return new Uint8Array(this.#slab!, IDLE_READ_SIZE * this.#slabUsed++, IDLE_READ_SIZE);
+  }
+
+  releaseSlot(slot: Uint8Array): void {
+    this.#freeSlots.push(slot);
+  }
+
+  /** A larger buffer for the reads that follow a full idle read. */
+  takeBurst(): Uint8Array {
+    return this.#spareBursts.pop() ?? new Uint8Array(BURST_READ_SIZE);
+  }
+
+  releaseBurst(buffer: Uint8Array): void {
+    if (this.#spareBursts.length < MAX_SPARE_BURST_BUFFERS) this.#spareBursts.push(buffer);
+  }
+}
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionHost {
   readonly log: Log;
   /** The TLS context when the daemon runs with `-s on` or `-s req`; undefined with `-s off`. */
   readonly tls: TlsServerContext | undefined;
+  /** Where connections take their read buffers from. */
+  readonly readBuffers: ReadBuffers;
   /** Send-queue limits, read live so cmap changes apply to existing clients too. */
   maxClientSendBuffers(): number;
   maxClientSendSize(): number;
@@ -35,6 +84,8 @@ export interface ConnectionHost {
   tlsEstablished(conn: ClientConnection, peerCertNames: string[] | undefined): void;
   /** The connection is gone for a reason of its own (EOF, read/write error, TLS failure). */
   gone(conn: ClientConnection): void;
+  /** The connection is closed and its last read has settled: nothing of it runs any more. */
+  ended(conn: ClientConnection): void;
 }
 
 /**
@@ -78,6 +129,10 @@ export class ClientConnection {
   #closed = false;
   /** Set when the arbiter asked for TLS while a read chunk still had unprocessed bytes. */
   #switchToTls = false;
+  /** The slab slot the idle read goes into; undefined once given back. */
+  #slot: Uint8Array | undefined;
+  /** Set while reads go into a pooled burst buffer (the last read filled its buffer). */
+  #burst: Uint8Array | undefined;
 
   constructor(
     id: number,
@@ -102,32 +157,61 @@ export class ClientConnection {
     this.#decoder.maxReceiveSize = size;
   }
 
-  /** Reads until EOF or error. Resolves when the connection is closed, whoever closed it. */
-  async run(): Promise<void> {
-    const buf = new Uint8Array(READ_CHUNK_SIZE);
-    while (!this.#closed) {
-      let n: number | null;
-      try {
-        n = await this.#conn.read(buf);
-      } catch (error) {
-        if (this.#closed) return;
-        this.#host.log(
-          Priority.Err,
-          `Unhandled error when reading from client. Disconnecting client (${errorCode(error)}): ${
-            errorText(error)
-          }`,
-        );
-        this.#fail();
-        return;
-      }
-      if (n === null) {
-        if (this.#closed) return;
-        this.#host.log(Priority.Debug, "Client closed connection");
-        this.#fail();
-        return;
-      }
-      this.#received(buf.subarray(0, n));
+  /**
+   * Starts reading; reads go on until EOF, an error or {@link close}, and the host hears
+   * `ended()` once the last read has settled.
+   */
+  start(): void {
+    this.#slot = this.#host.readBuffers.takeSlot();
+    this.#readNext();
+  }
+
+  #readNext(): void {
+    this.#conn.read(this.#burst ?? this.#slot!).then(this.#onRead, this.#onReadError);
+  }
+
+  /** One read settled with `n` bytes (null: EOF) in the current read buffer. */
+  readonly #onRead = (n: number | null): void => {
+    if (this.#closed) return this.#end();
+    if (n === null) {
+      this.#host.log(Priority.Debug, "Client closed connection");
+      this.#fail();
+      return this.#end();
     }
+    const buffer = this.#burst ?? this.#slot!;
+    this.#received(buffer.subarray(0, n));
+    if (this.#closed) return this.#end();
+    // A full buffer means more is probably waiting: read it in one go into a larger buffer.
+    if (n === buffer.length) {
+      this.#burst ??= this.#host.readBuffers.takeBurst();
+    } else if (this.#burst !== undefined) {
+      this.#host.readBuffers.releaseBurst(this.#burst);
+      this.#burst = undefined;
+    }
+    this.#readNext();
+  };
+
+  readonly #onReadError = (error: unknown): void => {
+    if (!this.#closed) {
+      this.#host.log(
+        Priority.Err,
+        `Unhandled error when reading from client. Disconnecting client (${errorCode(error)}): ${
+          errorText(error)
+        }`,
+      );
+      this.#fail();
+    }
+    this.#end();
+  };
+
+  /** The last read settled after close: give the buffers back and tell the host. */
+  #end(): void {
+    const buffers = this.#host.readBuffers;
+    if (this.#slot !== undefined) buffers.releaseSlot(this.#slot);
+    if (this.#burst !== undefined) buffers.releaseBurst(this.#burst);
+    this.#slot = undefined;
+    this.#burst = undefined;
+    this.#host.ended(this);
   }
 
   /** Switches the socket to TLS right after the StartTLS message (no bytes read ahead). */
@@ -263,12 +347,17 @@ export class ClientConnection {
       }
     } catch (error) {
       if (!this.#closed) {
-        this.#host.log(
-          Priority.Err,
-          `Unhandled error when sending message to client (${errorCode(error)}): ${
-            errorText(error)
-          }`,
-        );
+        if (peerWentAway(error)) {
+          // The C daemon reads before it writes, so it meets the peer's FIN first.
+          this.#host.log(Priority.Debug, "Client closed connection");
+        } else {
+          this.#host.log(
+            Priority.Err,
+            `Unhandled error when sending message to client (${errorCode(error)}): ${
+              errorText(error)
+            }`,
+          );
+        }
         this.#fail();
       }
     } finally {
@@ -277,7 +366,18 @@ export class ClientConnection {
   }
 }
 
+/** A write failed because the client closed or reset its end: a disconnect, not an error. */
+function peerWentAway(error: unknown): boolean {
+  return error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted;
+}
+
+/** NSPR's code and text for a reset connection (PR_CONNECT_RESET_ERROR), as log_nss() prints. */
+const NSPR_CONNECT_RESET = { code: "-5961", text: "TCP connection reset by peer" };
+
 function errorCode(error: unknown): string {
+  if (error instanceof Deno.errors.ConnectionReset) return NSPR_CONNECT_RESET.code;
   return error instanceof Error && "code" in error ? String(error.code) : "-1";
 }
 
@@ -286,5 +386,6 @@ function errorText(error: unknown): string {
   if (error instanceof Error && "nssMessage" in error && typeof error.nssMessage === "string") {
     return error.nssMessage;
   }
+  if (error instanceof Deno.errors.ConnectionReset) return NSPR_CONNECT_RESET.text;
   return error instanceof Error ? error.message : String(error);
 }

@@ -12,10 +12,25 @@ import type { Action, Arbiter } from "../core/arbiter/arbiter.ts";
 import type { DecodeResult } from "../core/protocol/types.ts";
 import type { FrameEvent } from "../core/protocol/frame_decoder.ts";
 import { encodeServerMsg } from "../core/protocol/encode_server.ts";
-import { MSG_TYPE_NAMES } from "../core/protocol/constants.ts";
+import { MSG_TYPE_NAMES, MsgType } from "../core/protocol/constants.ts";
 import { type Log, Priority } from "../core/log.ts";
-import { ClientConnection, type ConnectionHost } from "./client_connection.ts";
+import { ClientConnection, type ConnectionHost, ReadBuffers } from "./client_connection.ts";
 import type { TlsServerContext } from "./tls_server.ts";
+
+/**
+ * At most this many accepted clients may be waiting for their INIT_REPLY at once; further
+ * connections wait in the kernel's listen queue (Deno listens with a backlog of 511, so about
+ * a thousand clients can be mid-setup before a SYN is dropped). In a connection storm this
+ * serves clients roughly first come, first served: without it every client's setup round
+ * trips queue behind every other client's, all of them finish late, and all of them hit
+ * their connect timeout together (then reconnect, and the storm feeds itself).
+ */
+const ADMISSION_WINDOW = 512;
+/**
+ * A client stops counting against the window after this long, so silent connections cannot
+ * stall accepting.
+ */
+const ADMISSION_TIMEOUT_MS = 1000;
 
 /** How the server listens and what it enforces per client. */
 export interface QnetdServerOptions {
@@ -45,11 +60,17 @@ export class ListenError extends Error {
 export class QnetdServer implements ConnectionHost, AsyncDisposable {
   readonly log: Log;
   readonly tls: TlsServerContext | undefined;
+  readonly readBuffers = new ReadBuffers();
   readonly #arbiter: Arbiter;
   readonly #listener: Deno.TcpListener;
   readonly #limits: QnetdServerOptions["limits"];
   readonly #connections = new Map<number, ClientConnection>();
-  readonly #tasks = new Set<Promise<void>>();
+  /** Connections whose reads have not ended yet; close() waits for them. */
+  #reading = 0;
+  #allEnded: PromiseWithResolvers<void> | undefined;
+  /** Clients accepted and not yet sent their INIT_REPLY: id → accept time (ms). */
+  readonly #admitting = new Map<number, number>();
+  #admissionWait: PromiseWithResolvers<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDeadline = Infinity;
   #closing = false;
@@ -94,6 +115,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   async #acceptLoop(): Promise<void> {
     this.#armTimer();
     for (;;) {
+      if (this.#admitting.size >= ADMISSION_WINDOW) await this.#admissionSlot();
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
@@ -128,9 +150,10 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
       this.#limits.maxClientReceiveSize,
     );
     this.#connections.set(client.id, client);
+    this.#admitting.set(client.id, performance.now());
     this.#apply(accepted.actions);
-    const task = client.run().finally(() => this.#tasks.delete(task));
-    this.#tasks.add(task);
+    this.#reading++;
+    client.start();
     this.#armTimer();
   }
 
@@ -162,9 +185,14 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   }
 
   gone(conn: ClientConnection): void {
+    this.#admitted(conn.id);
     if (!this.#connections.delete(conn.id)) return;
     this.#apply(this.#arbiter.closed(conn.id));
     this.#armTimer();
+  }
+
+  ended(_conn: ClientConnection): void {
+    if (--this.#reading === 0) this.#allEnded?.resolve();
   }
 
   /** Carries out the arbiter's decisions, in order. */
@@ -174,6 +202,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
       if (conn === undefined) continue;
       switch (action.kind) {
         case "send": {
+          if (action.msg.type === MsgType.InitReply) this.#admitted(conn.id);
           const bytes = encodeServerMsg(action.msg);
           if (!conn.send(bytes)) {
             this.log(
@@ -197,10 +226,40 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
           }
           break;
         case "disconnect":
+          this.#admitted(conn.id);
           this.#connections.delete(conn.id);
           conn.close();
           break;
       }
+    }
+  }
+
+  /** Waits until fewer than ADMISSION_WINDOW clients are in setup (or the server closes). */
+  async #admissionSlot(): Promise<void> {
+    while (!this.#closing) {
+      const now = performance.now();
+      let oldest: number | undefined;
+      for (const [id, at] of this.#admitting) {
+        if (now - at < ADMISSION_TIMEOUT_MS) {
+          oldest = at;
+          break;
+        }
+        this.#admitting.delete(id); // Too slow to count any longer.
+      }
+      if (this.#admitting.size < ADMISSION_WINDOW || oldest === undefined) return;
+      const wait = Promise.withResolvers<void>();
+      this.#admissionWait = wait;
+      const timer = setTimeout(wait.resolve, Math.max(1, oldest + ADMISSION_TIMEOUT_MS - now));
+      await wait.promise;
+      clearTimeout(timer);
+      this.#admissionWait = undefined;
+    }
+  }
+
+  /** The client got its INIT_REPLY or is gone: it no longer holds the accept loop back. */
+  #admitted(id: number): void {
+    if (this.#admitting.delete(id) && this.#admitting.size < ADMISSION_WINDOW) {
+      this.#admissionWait?.resolve();
     }
   }
 
@@ -244,6 +303,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    this.#admissionWait?.resolve();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     try {
       this.#listener.close();
@@ -254,7 +314,11 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#apply(this.#arbiter.shutdown());
     for (const conn of this.#connections.values()) conn.close();
     this.#connections.clear();
-    await Promise.allSettled([...this.#tasks, this.#served ?? Promise.resolve()]);
+    if (this.#reading > 0) {
+      this.#allEnded = Promise.withResolvers();
+      await this.#allEnded.promise;
+    }
+    await this.#served;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

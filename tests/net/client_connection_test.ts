@@ -1,0 +1,252 @@
+import assert from "node:assert/strict";
+import { ClientConnection, type ConnectionHost, ReadBuffers } from "../../net/client_connection.ts";
+import { encodeEchoRequest, encodeNodeList } from "../../core/protocol/encode_client.ts";
+import { NodeListType } from "../../core/protocol/constants.ts";
+import type { FrameEvent } from "../../core/protocol/frame_decoder.ts";
+import { type Log, Priority } from "../../core/log.ts";
+
+/**
+ * A scripted socket: `read()` hands out the queued chunks (split at the caller's buffer
+ * size, as a kernel would) and otherwise stays pending; `write()` records or fails.
+ */
+class FakeConn {
+  readonly readSizes: number[] = [];
+  readonly written: Uint8Array[] = [];
+  writeError: Error | undefined;
+  closed = false;
+  #chunks: (Uint8Array | null)[] = [];
+  #pending:
+    | { buf: Uint8Array; resolve: (n: number | null) => void; reject: (e: Error) => void }
+    | undefined;
+  #waiting: PromiseWithResolvers<void> | undefined;
+
+  /** Queues bytes (or EOF as null) for the next reads. */
+  push(chunk: Uint8Array | null): void {
+    this.#chunks.push(chunk);
+    this.#serve();
+  }
+
+  /** Resolves once everything queued was read and a read is pending again. */
+  drained(): Promise<void> {
+    if (this.#chunks.length === 0 && this.#pending !== undefined) return Promise.resolve();
+    this.#waiting = Promise.withResolvers();
+    return this.#waiting.promise;
+  }
+
+  read(buf: Uint8Array): Promise<number | null> {
+    this.readSizes.push(buf.length);
+    const { promise, resolve, reject } = Promise.withResolvers<number | null>();
+    if (this.closed) reject(new Deno.errors.BadResource("closed"));
+    else {
+      this.#pending = { buf, resolve, reject };
+      this.#serve();
+    }
+    return promise;
+  }
+
+  write(bytes: Uint8Array): Promise<number> {
+    if (this.writeError !== undefined) return Promise.reject(this.writeError);
+    this.written.push(bytes.slice());
+    return Promise.resolve(bytes.length);
+  }
+
+  close(): void {
+    this.closed = true;
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.reject(new Deno.errors.BadResource("closed"));
+  }
+
+  #serve(): void {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    if (this.#chunks.length === 0) {
+      this.#waiting?.resolve();
+      return;
+    }
+    const head = this.#chunks[0]!;
+    this.#pending = undefined;
+    if (head === null) {
+      this.#chunks.shift();
+      pending.resolve(null);
+      return;
+    }
+    const n = Math.min(head.length, pending.buf.length);
+    pending.buf.set(head.subarray(0, n));
+    if (n === head.length) this.#chunks.shift();
+    else this.#chunks[0] = head.subarray(n);
+    pending.resolve(n);
+  }
+}
+
+interface Recorded {
+  readonly host: ConnectionHost;
+  readonly frames: FrameEvent[];
+  readonly logs: [Priority, string][];
+  readonly gone: ClientConnection[];
+  readonly ended: Promise<void>;
+}
+
+function recordingHost(): Recorded {
+  const frames: FrameEvent[] = [];
+  const logs: [Priority, string][] = [];
+  const gone: ClientConnection[] = [];
+  const ended = Promise.withResolvers<void>();
+  const log: Log = (priority, message) => logs.push([priority, message]);
+  const host: ConnectionHost = {
+    log,
+    tls: undefined,
+    readBuffers: new ReadBuffers(),
+    maxClientSendBuffers: () => 32,
+    maxClientSendSize: () => 32768,
+    frame: (_conn, event) => frames.push(event),
+    tlsEstablished: () => {},
+    gone: (conn) => gone.push(conn),
+    ended: () => ended.resolve(),
+  };
+  return { host, frames, logs, gone, ended: ended.promise };
+}
+
+function connection(fake: FakeConn, host: ConnectionHost): ClientConnection {
+  return new ClientConnection(1, "::1:5000", fake as unknown as Deno.TcpConn, host, 32768);
+}
+
+const bigNodeList = encodeNodeList({
+  seqNumber: 7,
+  nodeListType: NodeListType.Membership,
+  ringId: { nodeId: 1, seq: 2n },
+  nodes: Array.from({ length: 40 }, (_, i) => ({ nodeId: i + 1, dataCenterId: 0, nodeState: 0 })),
+});
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+Deno.test("ReadBuffers.takeSlot() hands out 128-byte views of one slab and reuses released ones", () => {
+  const buffers = new ReadBuffers();
+  const a = buffers.takeSlot();
+  const b = buffers.takeSlot();
+  assert.equal(a.length, 128);
+  assert.equal(a.buffer, b.buffer, "slots share one ArrayBuffer");
+  assert.notEqual(a.byteOffset, b.byteOffset);
+  b.fill(1);
+  assert.ok(a.every((x) => x === 0), "slots do not overlap");
+  buffers.releaseSlot(a);
+  assert.equal(buffers.takeSlot(), a);
+});
+
+Deno.test("ReadBuffers.takeBurst() reuses a released burst buffer", () => {
+  const buffers = new ReadBuffers();
+  const burst = buffers.takeBurst();
+  assert.ok(burst.length > 128);
+  buffers.releaseBurst(burst);
+  assert.equal(buffers.takeBurst(), burst);
+});
+
+Deno.test("ClientConnection.start() delivers a message longer than the idle slot whole", async () => {
+  const fake = new FakeConn();
+  const rec = recordingHost();
+  const conn = connection(fake, rec.host);
+  conn.start();
+  const echo = encodeEchoRequest({ seqNumber: 3 });
+  assert.ok(bigNodeList.length > 300);
+  fake.push(concat(echo, bigNodeList, echo));
+  await fake.drained();
+  assert.deepEqual(
+    rec.frames.map((f) => f.kind === "message" ? [...f.bytes] : f.kind),
+    [[...echo], [...bigNodeList], [...echo]],
+  );
+  assert.equal(conn.stats.requests, 3);
+  // Idle reads go into the 128-byte slot; a full read is followed by a larger buffer, and
+  // once a read no longer fills it the connection is back on its slot.
+  assert.equal(fake.readSizes[0], 128);
+  assert.ok(fake.readSizes[1]! > 128);
+  assert.equal(fake.readSizes.at(-1), 128);
+  conn.close();
+  await rec.ended;
+});
+
+Deno.test("ClientConnection.start() treats EOF as the client closing: debug log, gone, ended", async () => {
+  const fake = new FakeConn();
+  const rec = recordingHost();
+  const conn = connection(fake, rec.host);
+  conn.start();
+  fake.push(null);
+  await rec.ended;
+  assert.deepEqual(rec.logs, [[Priority.Debug, "Client closed connection"]]);
+  assert.deepEqual(rec.gone, [conn]);
+  assert.ok(conn.closed && fake.closed);
+});
+
+Deno.test("ClientConnection.send() to a client that went away is a disconnect, not an error", async () => {
+  for (
+    const error of [
+      new Deno.errors.BrokenPipe("Broken pipe (os error 32)"),
+      new Deno.errors.ConnectionReset("reset"),
+    ]
+  ) {
+    const fake = new FakeConn();
+    const rec = recordingHost();
+    const conn = connection(fake, rec.host);
+    conn.start();
+    fake.writeError = error;
+    assert.equal(conn.send(encodeEchoRequest({ seqNumber: 1 })), true);
+    await rec.ended;
+    assert.deepEqual(rec.logs, [[Priority.Debug, "Client closed connection"]], error.name);
+    assert.deepEqual(rec.gone, [conn]);
+  }
+});
+
+Deno.test("ClientConnection.send() logs other write errors as the C daemon does", async () => {
+  const fake = new FakeConn();
+  const rec = recordingHost();
+  const conn = connection(fake, rec.host);
+  conn.start();
+  fake.writeError = new Deno.errors.PermissionDenied("denied");
+  conn.send(encodeEchoRequest({ seqNumber: 1 }));
+  await rec.ended;
+  assert.equal(rec.logs.length, 1);
+  assert.equal(rec.logs[0]![0], Priority.Err);
+  assert.match(rec.logs[0]![1], /^Unhandled error when sending message to client/);
+});
+
+Deno.test("ClientConnection.start() logs a reset read with NSPR's code and text", async () => {
+  const fake = new FakeConn();
+  const rec = recordingHost();
+  const conn = connection(fake, rec.host);
+  // A read that fails: the fake rejects the pending read with the error.
+  const read = fake.read.bind(fake);
+  fake.read = () => {
+    fake.read = read;
+    return Promise.reject(
+      new Deno.errors.ConnectionReset("Connection reset by peer (os error 104)"),
+    );
+  };
+  conn.start();
+  await rec.ended;
+  assert.deepEqual(rec.logs, [[
+    Priority.Err,
+    "Unhandled error when reading from client. Disconnecting client (-5961): TCP connection reset by peer",
+  ]]);
+  assert.deepEqual(rec.gone, [conn]);
+});
+
+Deno.test("ClientConnection.close() ends the pending read and returns the slot for reuse", async () => {
+  const fake = new FakeConn();
+  const rec = recordingHost();
+  const conn = connection(fake, rec.host);
+  conn.start();
+  await fake.drained();
+  conn.close();
+  await rec.ended;
+  assert.deepEqual(rec.gone, [], "closing on our side is not the peer going away");
+  // The connection's slot (the first of the slab) is the next one handed out again.
+  assert.equal(rec.host.readBuffers.takeSlot().byteOffset, 0);
+  assert.equal(rec.host.readBuffers.takeSlot().byteOffset, 128);
+});
