@@ -20,10 +20,10 @@
 /** The sets granted to the binary, in deno.json. */
 export const SHIPPED_SETS: readonly string[] = ["qnetd", "qnetd-tool", "cmapctl", "certutil"];
 
-/** Modules loaded with `import()`, embedded explicitly in case the analysis misses one. */
 /** V8 flags baked into the binary; the same as the `qnetd` and `start` tasks of deno.json. */
 export const V8_FLAGS = "--v8-flags=--max-semi-space-size=2";
 
+/** Modules loaded with `import()`, embedded explicitly in case the analysis misses one. */
 const LAZY_MODULES: readonly string[] = [
   "cli/qnetd.ts",
   "cli/qnetd_tool.ts",
