@@ -5,7 +5,9 @@
  * @module
  */
 import { ArbiterProcess, type ProcSample, readProcStats } from "./arbiter_process.ts";
-import { type LoadResult, runLoad } from "./load_run.ts";
+import { type LoadPhase, type LoadResult, runLoad } from "./load_run.ts";
+import { leastSquaresSlope } from "./stats.ts";
+import type { TlsClientFiles } from "./tls_client.ts";
 
 /** One arbiter to compare: a label and a command line with {port} and {dir}. */
 export interface ArbiterSpec {
@@ -24,8 +26,17 @@ export interface BenchConfig {
   readonly stormTimeoutMs: number;
   readonly graceMs: number;
   readonly workers: number;
+  /** Generator child processes (more than 1: used instead of Workers). */
+  readonly processes: number;
+  readonly generatorCpus?: string;
   readonly arbiterCpus?: string;
   readonly openFiles: number;
+  /** Client key material for `--tls`. */
+  readonly tls?: TlsClientFiles;
+  /** Storm in two steps (half, then all) for the RSS per client; wait this long after each. */
+  readonly rssStepSettleMs?: number;
+  /** How often the arbiter's RSS is sampled during the steady phase, for its slope. */
+  readonly rssSampleMs: number;
 }
 
 /** Every figure of one arbiter's run. Times in ms, memory in KiB, CPU shares in %. */
@@ -60,6 +71,20 @@ export interface ArbiterFigures {
   readonly arbiterPeakRssKiB: number | null;
   readonly generatorCpuStormPct: number | null;
   readonly generatorCpuSteadyPct: number | null;
+  /** TLS handshakes the clients completed (storm and steady). */
+  readonly tlsHandshakes: number;
+  /** Clients connected at the first step of an RSS-step storm (0 without it). */
+  readonly clientsAtHalf: number;
+  readonly arbiterRssAtHalfKiB: number | null;
+  /** RSS growth per client between the two storm steps (the slope over two sizes). */
+  readonly rssPerClientKiB: number | null;
+  /** (RSS after the storm − idle RSS) / clients: includes fixed start-up growth. */
+  readonly rssPerClientFromIdleKiB: number | null;
+  /** Least-squares slope of the RSS sampled during the steady phase, KiB per minute. */
+  readonly rssSlopeKiBPerMin: number | null;
+  readonly rssSamples: number;
+  readonly rssSteadyMinKiB: number | null;
+  readonly rssSteadyMaxKiB: number | null;
   /** The arbiter died during the run. */
   readonly arbiterDied: boolean;
   /** How it ended: "code N" or "signal NAME" (after our SIGTERM, or on its own). */
@@ -101,12 +126,36 @@ export async function benchArbiter(
   });
   current = arbiter;
   const marks = new Map<string, { at: number; arb: ProcSample | null; gen: ProcSample | null }>();
+  let generatorPids = [Deno.pid];
+  /** CPU time of the generator: this process and its child processes, if any. */
+  const generatorSample = (): ProcSample | null => {
+    let cpuMs = 0;
+    for (const pid of generatorPids) cpuMs += readProcStats(pid)?.cpuMs ?? 0;
+    return { cpuMs, rssKiB: 0, peakRssKiB: 0 };
+  };
   const mark = (name: string) =>
     marks.set(name, {
       at: performance.now(),
       arb: arbiter.sample(),
-      gen: readProcStats(Deno.pid),
+      gen: generatorSample(),
     });
+  /** [minutes since the steady phase began, RSS KiB] */
+  const rssPoints: [number, number][] = [];
+  let rssTimer: ReturnType<typeof setInterval> | undefined;
+  const sampleRss = (t0: number) => {
+    const s = arbiter.sample();
+    if (s !== null) rssPoints.push([(performance.now() - t0) / 60_000, s.rssKiB]);
+  };
+  const onPhase = (phase: LoadPhase) => {
+    mark(phase);
+    if (phase === "storm-end") {
+      const t0 = performance.now();
+      sampleRss(t0);
+      rssTimer = setInterval(() => sampleRss(t0), config.rssSampleMs);
+    } else if (phase === "steady-end") {
+      clearInterval(rssTimer);
+    }
+  };
   let result: LoadResult;
   try {
     mark("idle");
@@ -119,12 +168,21 @@ export async function benchArbiter(
       connectTimeoutMs: config.connectTimeoutMs,
       changeIntervalMs: config.changeIntervalMs,
       workers: config.workers,
+      processes: config.processes,
+      processOpenFiles: Math.ceil(config.openFiles / config.processes) + 1024,
+      ...(config.generatorCpus === undefined ? {} : { processCpus: config.generatorCpus }),
+      ...(config.tls === undefined ? {} : { tls: config.tls }),
+      ...(config.rssStepSettleMs === undefined
+        ? {}
+        : { rssStep: { settleMs: config.rssStepSettleMs } }),
       stormTimeoutMs: config.stormTimeoutMs,
       durationMs: config.durationMs,
       graceMs: config.graceMs,
-      onPhase: mark,
+      onPhase,
+      onProcesses: (pids) => (generatorPids = [Deno.pid, ...pids]),
     });
   } finally {
+    clearInterval(rssTimer);
     mark("end");
     current = null;
   }
@@ -141,6 +199,11 @@ export async function benchArbiter(
     samples.set(k, [...(samples.get(k) ?? []), ...list].slice(0, 3));
   }
   const counters = result.steady.counters;
+  const half = marks.get("storm-half")?.arb ?? null;
+  const idleRss = m("idle").arb?.rssKiB ?? null;
+  const fullRss = s1.arb?.rssKiB ?? null;
+  const stepClients = result.clients - result.clientsAtHalf;
+  const rssValues = rssPoints.map(([, y]) => y);
   return {
     label: spec.label,
     command: spec.command,
@@ -173,6 +236,19 @@ export async function benchArbiter(
     arbiterPeakRssKiB: m("end").arb?.peakRssKiB ?? s2.arb?.peakRssKiB ?? null,
     generatorCpuStormPct: pct(cpuDelta(s0.gen, s1.gen), stormWall),
     generatorCpuSteadyPct: pct(cpuDelta(s1.gen, s2.gen), steadyWall),
+    tlsHandshakes: result.storm.counters.tlsHandshakes + counters.tlsHandshakes,
+    clientsAtHalf: result.clientsAtHalf,
+    arbiterRssAtHalfKiB: half?.rssKiB ?? null,
+    rssPerClientKiB: half === null || fullRss === null || stepClients <= 0
+      ? null
+      : (fullRss - half.rssKiB) / stepClients,
+    rssPerClientFromIdleKiB: idleRss === null || fullRss === null || result.clients === 0
+      ? null
+      : (fullRss - idleRss) / result.clients,
+    rssSlopeKiBPerMin: leastSquaresSlope(rssPoints),
+    rssSamples: rssPoints.length,
+    rssSteadyMinKiB: rssValues.length === 0 ? null : Math.min(...rssValues),
+    rssSteadyMaxKiB: rssValues.length === 0 ? null : Math.max(...rssValues),
     arbiterDied: died,
     arbiterExit: status.signal === null ? `code ${status.code}` : `signal ${status.signal}`,
     arbiterLogTail: arbiter.log.slice(-1500),

@@ -8,6 +8,11 @@
  * scenario change. Every message from the server is checked (sequence numbers, reply
  * types, votes expected by the scenario, ring ids); failures go to the error tally.
  *
+ * With TLS (the host's `tls` contexts, the client's `tls` setting "on"), a server that
+ * supports TLS gets STARTTLS right after the PREINIT_REPLY, then the handshake on the same
+ * socket (SNI "Qnetd Server", the cluster's client certificate), and everything from INIT on
+ * goes through TLS, as `qdevice_net_msg_received_preinit_reply()` does it.
+ *
  * Like the real client (qdevice-net-msg-received.c, qdevice-model-net.c) it drops the
  * connection on SERVER_ERROR, undecodable or unexpected messages, a failed INIT, or an echo
  * reply still missing at the next heartbeat, and reconnects after a random delay below
@@ -27,6 +32,7 @@ import {
   encodePreinit,
   encodeQuorumNodeList,
   encodeSetOption,
+  encodeStartTls,
   encodeVoteInfoReply,
 } from "../../core/protocol/encode_client.ts";
 import {
@@ -37,12 +43,14 @@ import {
   NodeState,
   Quorate,
   TieBreakerMode,
+  TlsSupported,
   Vote,
   voteName,
 } from "../../core/protocol/constants.ts";
 import type { DecodedMsg, RingId } from "../../core/protocol/types.ts";
 import { type ClusterScenario, sameRing } from "./scenario.ts";
 import type { ErrorTally } from "./stats.ts";
+import { type TlsClientContexts, TlsClientSession } from "./tls_client.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -60,6 +68,8 @@ export interface ClientHost {
   readonly connectTimeoutMs: number;
   readonly errors: ErrorTally;
   readonly counters: Counters;
+  /** Client TLS contexts (the client's tls setting "on"), or null (setting "off"). */
+  readonly tls: TlsClientContexts | null;
   /** True once the run is over: losses are then expected, not errors. */
   readonly closing: boolean;
   now(): number;
@@ -75,6 +85,8 @@ export interface Counters {
   received: number;
   connects: number;
   disconnects: number;
+  /** TLS handshakes completed. */
+  tlsHandshakes: number;
 }
 
 /** A request waiting for its reply. */
@@ -104,6 +116,10 @@ export class LoadClient {
   readonly nodeId: number;
   readonly #host: ClientHost;
   #conn: Deno.TcpConn | null = null;
+  /** Aborts the TCP connect in flight, so that a client never holds two sockets. */
+  #connectAbort: AbortController | null = null;
+  /** Set from STARTTLS on: every byte in and out goes through it. */
+  #tls: TlsClientSession | null = null;
   /** Bumped on every (re)connect so that events of an old connection are ignored. */
   #generation = 0;
   #decoder = new FrameDecoder(CLIENT_MAX_RECEIVE_SIZE);
@@ -148,6 +164,8 @@ export class LoadClient {
       ? "not connected"
       : this.initDone
       ? "initialised"
+      : this.#tls !== null && !this.#tls.handshakeDone
+      ? "in the TLS handshake"
       : this.#pending[0]?.reply === MsgType.PreinitReply
       ? "waiting for PREINIT_REPLY"
       : "waiting for INIT_REPLY";
@@ -218,9 +236,15 @@ export class LoadClient {
     }, host.connectTimeoutMs);
     let conn: Deno.TcpConn;
     try {
-      conn = await Deno.connect({ hostname: host.hostname, port: host.port });
+      this.#connectAbort = new AbortController();
+      conn = await Deno.connect({
+        hostname: host.hostname,
+        port: host.port,
+        signal: this.#connectAbort.signal,
+      });
     } catch (e) {
       if (generation !== this.#generation || this.#closed) return;
+      this.#connectAbort = null;
       this.#clearTimer(this.#connectTimer);
       host.errors.add("connect-failed", `${this.label}: ${(e as Error).message}`);
       this.#scheduleReconnect();
@@ -230,6 +254,7 @@ export class LoadClient {
       conn.close(); // Abandoned: timed out or closed meanwhile.
       return;
     }
+    this.#connectAbort = null;
     conn.setNoDelay(true);
     this.#conn = conn;
     host.counters.connects++;
@@ -257,9 +282,22 @@ export class LoadClient {
         this.#drop("disconnect", "server closed the connection");
         return;
       }
+      let data: Uint8Array = buffer.subarray(0, n);
+      const tls = this.#tls;
+      if (tls !== null) {
+        const wasDone = tls.handshakeDone;
+        try {
+          data = tls.receive(data);
+        } catch (e) {
+          this.#drop("tls", (e as Error).message);
+          return;
+        }
+        if (!wasDone && tls.handshakeDone) this.#host.counters.tlsHandshakes++;
+        this.#sendTlsRecords();
+      }
       let offset = 0;
-      while (offset < n && generation === this.#generation) {
-        const { consumed, events } = this.#decoder.feed(buffer.subarray(offset, n));
+      while (offset < data.length && generation === this.#generation) {
+        const { consumed, events } = this.#decoder.feed(data.subarray(offset));
         offset += consumed;
         for (const event of events) {
           if (generation !== this.#generation) break;
@@ -329,8 +367,23 @@ export class LoadClient {
       this.#drop("bad-reply", "PREINIT_REPLY without TLS options");
       return;
     }
-    // TODO(tls): with --tls and a server that supports it, send STARTTLS here and run the
-    // rest of the session over TLS (client certificate made with openssl).
+    // qdevice_net_msg_received_check_tls_compatibility() with the client's setting on/off.
+    const serverTls = msg.tlsSupported;
+    if (this.#host.tls === null && serverTls === TlsSupported.Required) {
+      this.#drop("incompatible-tls", "the server requires TLS, the client has it off");
+      return;
+    }
+    if (this.#host.tls !== null && serverTls !== TlsSupported.Unsupported) {
+      this.#send(encodeStartTls({ seqNumber: ++this.#seq }));
+      try {
+        this.#tls = new TlsClientSession(this.#host.tls, this.scenario.name);
+        this.#tls.start();
+      } catch (e) {
+        this.#drop("tls", (e as Error).message);
+        return;
+      }
+      this.#sendTlsRecords();
+    }
     const m = this.scenario.membershipOf(this.nodeId);
     this.#lastRingSent = m.ringId;
     this.#request(
@@ -487,6 +540,27 @@ export class LoadClient {
   #send(bytes: Uint8Array): void {
     if (this.#conn === null) return;
     this.#host.counters.sent++;
+    if (this.#tls === null) {
+      this.#sendRaw(bytes);
+      return;
+    }
+    try {
+      this.#tls.send(bytes);
+    } catch (e) {
+      this.#drop("tls", (e as Error).message);
+      return;
+    }
+    this.#sendTlsRecords();
+  }
+
+  /** Queues what the TLS session has for the server (handshake or records). */
+  #sendTlsRecords(): void {
+    const records = this.#tls?.takeOutgoing();
+    if (records !== undefined && records.length > 0) this.#sendRaw(records);
+  }
+
+  #sendRaw(bytes: Uint8Array): void {
+    if (this.#conn === null) return;
     this.#out.push(bytes);
     if (!this.#writing) this.#flush(this.#conn, this.#generation);
   }
@@ -532,12 +606,16 @@ export class LoadClient {
 
   #teardown(): void {
     this.#generation++;
+    this.#connectAbort?.abort();
+    this.#connectAbort = null;
     try {
       this.#conn?.close();
     } catch {
       // Already closed.
     }
     this.#conn = null;
+    this.#tls?.close();
+    this.#tls = null;
     clearInterval(this.#echoTimer);
     this.#echoTimer = undefined;
     for (const t of this.#timers) clearTimeout(t);

@@ -10,6 +10,12 @@
 import { type ClientHost, type Counters, LoadClient } from "./load_client.ts";
 import { ClusterScenario } from "./scenario.ts";
 import { ErrorTally, type TallyData } from "./stats.ts";
+import { TlsClientContexts, type TlsClientFiles } from "./tls_client.ts";
+
+/** The name of cluster number `index` of a run (unique across groups and Workers). */
+export function clusterName(index: number): string {
+  return `bench-${index}`;
+}
 
 /** What a group runs. Clusters are numbered from `clusterOffset` (names stay unique). */
 export interface GroupOptions {
@@ -23,6 +29,8 @@ export interface GroupOptions {
   readonly connectTimeoutMs: number;
   /** Time between two membership changes of one cluster (0: no changes). */
   readonly changeIntervalMs: number;
+  /** Client key material: with it the clients use TLS when the server offers it. */
+  readonly tls?: TlsClientFiles;
 }
 
 /** Result of the storm phase of one group. */
@@ -54,7 +62,11 @@ export interface SteadyResult {
 
 /** The common interface of an in-process group and a Worker-backed one. */
 export interface GroupHandle {
-  storm(timeoutMs: number): Promise<StormResult>;
+  /**
+   * Starts the clients of the clusters not started yet, up to `fraction` (0..1] of this
+   * group's clusters, and waits until every started client holds its vote.
+   */
+  storm(timeoutMs: number, fraction?: number): Promise<StormResult>;
   steady(durationMs: number, graceMs: number): Promise<SteadyResult>;
   close(): Promise<void>;
 }
@@ -76,7 +88,7 @@ interface ClusterRun {
 type Timer = ReturnType<typeof setTimeout>;
 
 function zeroCounters(): Counters {
-  return { sent: 0, received: 0, connects: 0, disconnects: 0 };
+  return { sent: 0, received: 0, connects: 0, disconnects: 0, tlsHandshakes: 0 };
 }
 
 /** Clusters and their clients in this isolate. */
@@ -88,10 +100,13 @@ export class LoadGroup implements GroupHandle, ClientHost {
   errors = new ErrorTally();
   counters: Counters = zeroCounters();
   closing = false;
+  readonly tls: TlsClientContexts | null;
   readonly #options: GroupOptions;
   readonly #runs: ClusterRun[] = [];
   readonly #byClient = new Map<LoadClient, ClusterRun>();
   #settledCount = 0;
+  /** Clusters whose clients were started (the first ones of #runs). */
+  #started = 0;
   #onAllSettled: (() => void) | null = null;
   #steady = false;
   #echoRtt: number[] = [];
@@ -106,9 +121,10 @@ export class LoadGroup implements GroupHandle, ClientHost {
     this.port = options.port;
     this.heartbeatMs = options.heartbeatMs;
     this.connectTimeoutMs = options.connectTimeoutMs;
+    this.tls = options.tls === undefined ? null : new TlsClientContexts(options.tls);
     for (let i = 0; i < options.clusters; i++) {
       const scenario = new ClusterScenario(
-        `bench-${options.clusterOffset + i}`,
+        clusterName(options.clusterOffset + i),
         options.nodesPerCluster,
       );
       const run: ClusterRun = {
@@ -145,11 +161,14 @@ export class LoadGroup implements GroupHandle, ClientHost {
     run.settled = settled;
     this.#settledCount += settled ? 1 : -1;
     if (settled && run.changeStartedAt !== null) this.#changeDone(run);
-    if (this.#settledCount === this.#runs.length) this.#onAllSettled?.();
+    if (this.#settledCount === this.#started) this.#onAllSettled?.();
   }
 
-  /** Connects every client at once; resolves when all voted or after `timeoutMs`. */
-  async storm(timeoutMs: number): Promise<StormResult> {
+  /**
+   * Connects the clients of the next clusters at once (all of them by default); resolves
+   * when every started client voted or after `timeoutMs`.
+   */
+  async storm(timeoutMs: number, fraction = 1): Promise<StormResult> {
     let doneAt: number | null = null;
     const done = new Promise<void>((resolve) => {
       this.#onAllSettled = () => {
@@ -159,13 +178,16 @@ export class LoadGroup implements GroupHandle, ClientHost {
     });
     let timer: Timer | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    for (const run of this.#runs) for (const c of run.clients) void c.start();
-    if (this.#runs.length === 0) this.#onAllSettled?.();
+    const upTo = Math.max(this.#started, Math.ceil(this.#runs.length * fraction));
+    const starting = this.#runs.slice(this.#started, upTo);
+    this.#started = upTo;
+    for (const run of starting) for (const c of run.clients) void c.start();
+    if (this.#settledCount === this.#started) this.#onAllSettled?.();
     await Promise.race([done, timeout]);
     clearTimeout(timer);
     this.#onAllSettled = null;
     return {
-      clients: this.#byClient.size,
+      clients: this.#started * this.#options.nodesPerCluster,
       voted: this.#voted(),
       doneAt,
       unsettled: this.#unsettled(),
@@ -217,6 +239,7 @@ export class LoadGroup implements GroupHandle, ClientHost {
       clearTimeout(run.timer);
       for (const c of run.clients) c.close();
     }
+    this.tls?.close();
     return Promise.resolve();
   }
 
@@ -259,8 +282,8 @@ export class LoadGroup implements GroupHandle, ClientHost {
 
   #unsettled(): string[] {
     const out: string[] = [];
-    for (const c of this.#byClient.keys()) {
-      if (!c.settled && out.length < 5) out.push(c.describe());
+    for (const run of this.#runs.slice(0, this.#started)) {
+      for (const c of run.clients) if (!c.settled && out.length < 5) out.push(c.describe());
     }
     return out;
   }

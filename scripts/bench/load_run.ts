@@ -15,7 +15,12 @@ import {
   type StormResult,
 } from "./load_group.ts";
 import { WorkerGroup } from "./load_worker.ts";
+import { ProcessGroup } from "./load_process.ts";
 import { ErrorTally, summarize, type Summary } from "./stats.ts";
+import type { TlsClientFiles } from "./tls_client.ts";
+
+/** The moments a load run reports to `onPhase`. */
+export type LoadPhase = "storm-start" | "storm-half" | "storm-end" | "steady-end";
 
 /** Parameters of a load run. */
 export interface LoadOptions {
@@ -29,17 +34,36 @@ export interface LoadOptions {
   readonly changeIntervalMs: number;
   /** 0 or 1: everything in this isolate; more: one Worker per group. */
   readonly workers: number;
+  /**
+   * More than 1: one child process per group instead (each with its own RLIMIT_NOFILE of
+   * `processOpenFiles`, pinned to `processCpus` if given); takes precedence over workers.
+   */
+  readonly processes?: number;
+  readonly processOpenFiles?: number;
+  readonly processCpus?: string;
+  /** Client key material: use TLS with servers that offer it. */
+  readonly tls?: TlsClientFiles;
+  /**
+   * Storm in two steps for the memory per client: first half the clusters, wait `settleMs`,
+   * "storm-half", then the rest, wait `settleMs`, "storm-end". The storm time is then the
+   * second step's.
+   */
+  readonly rssStep?: { readonly settleMs: number };
   readonly stormTimeoutMs: number;
   readonly durationMs: number;
   /** How long to wait after the steady phase for membership changes still in flight. */
   readonly graceMs: number;
   /** Called between the phases (e.g. to sample the arbiter's CPU time). */
-  readonly onPhase?: (phase: "storm-start" | "storm-end" | "steady-end") => void;
+  readonly onPhase?: (phase: LoadPhase) => void;
+  /** Told the PIDs of the generator's child processes once they run (CPU accounting). */
+  readonly onProcesses?: (pids: number[]) => void;
 }
 
 /** Merged figures of a run. Times in ms. */
 export interface LoadResult {
   readonly clients: number;
+  /** Clients started in the first step of an `rssStep` storm (0 without it). */
+  readonly clientsAtHalf: number;
   readonly storm: {
     readonly voted: number;
     /** Where a few clients without their vote stood at the end of the storm. */
@@ -63,12 +87,13 @@ export interface LoadResult {
 }
 
 function addCounters(list: readonly Counters[]): Counters {
-  const sum: Counters = { sent: 0, received: 0, connects: 0, disconnects: 0 };
+  const sum: Counters = { sent: 0, received: 0, connects: 0, disconnects: 0, tlsHandshakes: 0 };
   for (const c of list) {
     sum.sent += c.sent;
     sum.received += c.received;
     sum.connects += c.connects;
     sum.disconnects += c.disconnects;
+    sum.tlsHandshakes += c.tlsHandshakes;
   }
   return sum;
 }
@@ -95,9 +120,43 @@ export function splitClusters(
   return out;
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Builds the groups: in this isolate, in Workers, or in child processes. */
+async function startGroups(
+  options: LoadOptions,
+  groupOptions: (r: { offset: number; count: number }) => GroupOptions,
+): Promise<GroupHandle[]> {
+  const processes = options.processes ?? 1;
+  if (processes > 1) {
+    const ranges = splitClusters(options.clusters, processes);
+    const started: GroupHandle[] = [];
+    try {
+      for (const r of ranges) {
+        started.push(
+          await ProcessGroup.start(
+            groupOptions(r),
+            options.processOpenFiles ?? 4096,
+            options.processCpus,
+          ),
+        );
+      }
+    } catch (error) {
+      await Promise.all(started.map((g) => g.close()));
+      throw error;
+    }
+    return started;
+  }
+  const ranges = splitClusters(options.clusters, Math.max(1, options.workers));
+  return options.workers > 1
+    ? await Promise.all(ranges.map((r) => WorkerGroup.start(groupOptions(r))))
+    : [new LoadGroup(groupOptions(ranges[0]!))];
+}
+
 /** Runs the storm and the steady phase against `options.port`; always closes every client. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const ranges = splitClusters(options.clusters, Math.max(1, options.workers));
   const groupOptions = (r: { offset: number; count: number }): GroupOptions => ({
     hostname: options.hostname,
     port: options.port,
@@ -107,16 +166,27 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     heartbeatMs: options.heartbeatMs,
     connectTimeoutMs: options.connectTimeoutMs ?? options.heartbeatMs,
     changeIntervalMs: options.changeIntervalMs,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
-  const groups: GroupHandle[] = options.workers > 1
-    ? await Promise.all(ranges.map((r) => WorkerGroup.start(groupOptions(r))))
-    : [new LoadGroup(groupOptions(ranges[0]!))];
+  const groups = await startGroups(options, groupOptions);
+  options.onProcesses?.(
+    groups.flatMap((g) => (g instanceof ProcessGroup ? [g.pid] : [])),
+  );
   try {
     options.onPhase?.("storm-start");
-    const start = absoluteNow();
-    const storms = await Promise.all(groups.map((g) => g.storm(options.stormTimeoutMs)));
+    let start = absoluteNow();
+    let firstStep: StormResult[] = [];
+    if (options.rssStep !== undefined) {
+      firstStep = await Promise.all(groups.map((g) => g.storm(options.stormTimeoutMs, 0.5)));
+      await sleep(options.rssStep.settleMs);
+      options.onPhase?.("storm-half");
+      start = absoluteNow();
+    }
+    const secondStep = await Promise.all(groups.map((g) => g.storm(options.stormTimeoutMs)));
+    if (options.rssStep !== undefined) await sleep(options.rssStep.settleMs);
     options.onPhase?.("storm-end");
-    const doneAts = storms.map((s) => s.doneAt);
+    const storms = [...firstStep, ...secondStep];
+    const doneAts = secondStep.map((s) => s.doneAt);
     const timeMs = doneAts.every((d) => d !== null)
       ? Math.max(...(doneAts as number[])) - start
       : null;
@@ -125,10 +195,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     );
     options.onPhase?.("steady-end");
     return {
-      clients: storms.reduce((n, s) => n + s.clients, 0),
+      clients: secondStep.reduce((n, s) => n + s.clients, 0),
+      clientsAtHalf: firstStep.reduce((n, s) => n + s.clients, 0),
       storm: {
-        voted: storms.reduce((n, s) => n + s.voted, 0),
-        unsettled: storms.flatMap((s) => s.unsettled).slice(0, 5),
+        voted: secondStep.reduce((n, s) => n + s.voted, 0),
+        unsettled: secondStep.flatMap((s) => s.unsettled).slice(0, 5),
         timeMs,
         errors: mergeErrors(storms),
         counters: addCounters(storms.map((s) => s.counters)),

@@ -15,7 +15,7 @@ import {
 
 type Request =
   | { op: "init"; options: GroupOptions }
-  | { op: "storm"; timeoutMs: number }
+  | { op: "storm"; timeoutMs: number; fraction: number }
   | { op: "steady"; durationMs: number; graceMs: number }
   | { op: "close" };
 
@@ -39,7 +39,7 @@ if (IN_WORKER) {
           scope.postMessage({ result: null });
           return;
         case "storm":
-          scope.postMessage({ result: await group!.storm(req.timeoutMs) });
+          scope.postMessage({ result: await group!.storm(req.timeoutMs, req.fraction) });
           return;
         case "steady":
           scope.postMessage({ result: await group!.steady(req.durationMs, req.graceMs) });
@@ -72,8 +72,8 @@ export class WorkerGroup implements GroupHandle {
     return group;
   }
 
-  storm(timeoutMs: number): Promise<StormResult> {
-    return this.#call({ op: "storm", timeoutMs }) as Promise<StormResult>;
+  storm(timeoutMs: number, fraction = 1): Promise<StormResult> {
+    return this.#call({ op: "storm", timeoutMs, fraction }) as Promise<StormResult>;
   }
 
   steady(durationMs: number, graceMs: number): Promise<SteadyResult> {

@@ -17,21 +17,40 @@ import {
   stopCurrentArbiter,
 } from "./bench_run.ts";
 import { formatJson, formatTable } from "./report.ts";
+import { clusterName } from "./load_group.ts";
+import { makeBenchPki } from "./tls_pki.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** The flags both daemons get: foreground, no TLS, lock file and socket in {dir}. */
 const DAEMON_FLAGS = "-f -s off -p {port} -S lock_file={dir}/q.pid,local_socket_file={dir}/q.sock";
 
+/**
+ * With `--tls`: TLS on (client certificates required, the default), keys from the bench PKI
+ * in {pki} (see tls_pki.ts): `qnetd/` holds our PEM files, `nssdb/` the C daemon's database.
+ */
+function tlsFlags(db: "qnetd" | "nssdb"): string {
+  return "-f -s on -p {port} " +
+    `-S lock_file={dir}/q.pid,local_socket_file={dir}/q.sock,nss_db_dir={pki}/${db}`;
+}
+
+const OURS_PREFIX = `${Deno.execPath()} run --quiet -A ${ROOT}mod.ts qnetd`;
+
 /** Our daemon, run by the same Deno binary as this script. */
-export const OURS: ArbiterSpec = {
-  label: "qnet",
-  command: `${Deno.execPath()} run --quiet -A ${ROOT}mod.ts qnetd ${DAEMON_FLAGS}`,
-};
+export const OURS: ArbiterSpec = { label: "qnet", command: `${OURS_PREFIX} ${DAEMON_FLAGS}` };
 /** The real corosync-qnetd 3.0.3. */
 export const C_QNETD: ArbiterSpec = {
   label: "C",
   command: `/usr/bin/corosync-qnetd ${DAEMON_FLAGS}`,
+};
+/** Both daemons with TLS on (`--compare --tls`). */
+export const OURS_TLS: ArbiterSpec = {
+  label: "qnet",
+  command: `${OURS_PREFIX} ${tlsFlags("qnetd")}`,
+};
+export const C_QNETD_TLS: ArbiterSpec = {
+  label: "C",
+  command: `/usr/bin/corosync-qnetd ${tlsFlags("nssdb")}`,
 };
 /** The trivial arbiter, for the generator's own ceiling. */
 export const CEILING: ArbiterSpec = {
@@ -64,17 +83,32 @@ Options:
   --storm-timeout S      stop waiting for all votes after S seconds (default 60)
   --deadline S           hard limit for the whole invocation (default: from the phases)
   --arbiter [LABEL=]CMD  an arbiter's command line; {port} and {dir} are replaced by the port
-                         and a fresh temporary directory. Repeatable; runs in the given order.
+                         and a fresh temporary directory, {pki} by the --tls key directory.
+                         Repeatable; runs in the given order.
   --compare              ours (qnet qnetd) and the real /usr/bin/corosync-qnetd, same flags:
                          ${DAEMON_FLAGS}
+                         with --tls: ${tlsFlags("qnetd")}
+                         (C: nss_db_dir={pki}/nssdb)
   --ceiling              also run against a trivial arbiter: the generator's own ceiling
   --port N               first TCP port, one more per arbiter (default 17100)
   --workers N            spread the clients over N Workers (default 1)
+  --processes N          spread the clients over N child processes instead (each has its own
+                         RLIMIT_NOFILE: needed when the clients exceed the hard limit)
+  --rss-step S           storm in two steps, half the clusters then the rest, waiting S seconds
+                         after each: the RSS growth per client is the slope between the two
+                         (the storm time is then the second step's)
+  --rss-sample S         sample the arbiter's RSS every S seconds in the steady phase, for the
+                         least-squares slope in KiB/min (default 5)
   --pin                  pin the arbiter to CPU 0 and the generator to CPU 1 (taskset)
   --pin-arbiter CPUS     pin the arbiter to a taskset CPU list
   --pin-generator CPUS   pin the generator (all its threads) to a taskset CPU list
   --json                 print JSON on stdout (the table then goes to stderr)
-  --tls                  not implemented yet (TODO: STARTTLS with openssl-made client certs)
+  --tls                  clients use STARTTLS as corosync-qdevice with tls "on" (SNI "Qnetd
+                         Server", a client certificate per cluster); the bench makes a QNet CA
+                         with 'qnet certutil -i', signs the cluster certificates with openssl
+                         and imports CA and server certificate into an NSS database for the C
+                         daemon, so both trust the same certificates. The ceiling arbiter has
+                         no TLS: against it the clients stay in plain TCP.
   -h, --help             this help
 
 RLIMIT_NOFILE: the arbiter is started through 'sh -c "ulimit -n N; exec ..."' and the
@@ -90,6 +124,7 @@ interface Options {
   readonly generatorCpus?: string;
   readonly json: boolean;
   readonly deadlineMs: number;
+  readonly tls: boolean;
 }
 
 function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
@@ -128,6 +163,9 @@ export function parseOptions(args: string[]): Options | "help" {
       ceiling: { type: "boolean" },
       port: { type: "string" },
       workers: { type: "string" },
+      processes: { type: "string" },
+      "rss-step": { type: "string" },
+      "rss-sample": { type: "string" },
       pin: { type: "boolean" },
       "pin-arbiter": { type: "string" },
       "pin-generator": { type: "string" },
@@ -137,7 +175,6 @@ export function parseOptions(args: string[]): Options | "help" {
     },
   });
   if (values.help) return "help";
-  if (values.tls) throw new RangeError("--tls is not implemented yet");
   const nodes = positiveInt("nodes", values.nodes, 4);
   const clients = positiveInt("clients", values.clients, 1000);
   const clusters = positiveInt("clusters", values.clusters, Math.ceil(clients / nodes));
@@ -146,14 +183,19 @@ export function parseOptions(args: string[]): Options | "help" {
   const stormTimeoutMs = positiveInt("storm-timeout", values["storm-timeout"], 60) * 1000;
   const graceMs = Math.max(5000, 3 * heartbeatMs);
   const arbiters: ArbiterSpec[] = [];
-  if (values.compare) arbiters.push(OURS, C_QNETD);
+  const tls = values.tls ?? false;
+  if (values.compare) arbiters.push(...(tls ? [OURS_TLS, C_QNETD_TLS] : [OURS, C_QNETD]));
   (values.arbiter ?? []).forEach((a, i) => arbiters.push(parseArbiter(a, i)));
   if (values.ceiling) arbiters.push(CEILING);
   if (arbiters.length === 0) throw new RangeError("Give --compare, --arbiter or --ceiling");
   const port = positiveInt("port", values.port, 17100);
-  const perArbiter = stormTimeoutMs + durationMs + graceMs + 40_000;
+  const rssStepMs = values["rss-step"] === undefined
+    ? undefined
+    : positiveInt("rss-step", values["rss-step"], 0, 0) * 1000;
+  const perArbiter = (rssStepMs === undefined ? stormTimeoutMs : 2 * (stormTimeoutMs + rssStepMs)) +
+    durationMs + graceMs + 40_000;
   const deadlineMs = values.deadline === undefined
-    ? perArbiter * arbiters.length
+    ? perArbiter * arbiters.length + (tls ? 120_000 : 0)
     : positiveInt("deadline", values.deadline, 0) * 1000;
   const arbiterCpus = values["pin-arbiter"] ?? (values.pin ? "0" : undefined);
   const generatorCpus = values["pin-generator"] ?? (values.pin ? "1" : undefined);
@@ -167,8 +209,12 @@ export function parseOptions(args: string[]): Options | "help" {
     stormTimeoutMs,
     graceMs,
     workers: positiveInt("workers", values.workers, 1),
+    processes: positiveInt("processes", values.processes, 1),
+    ...(generatorCpus === undefined ? {} : { generatorCpus }),
     ...(arbiterCpus === undefined ? {} : { arbiterCpus }),
     openFiles: clusters * nodes + 1024,
+    ...(rssStepMs === undefined ? {} : { rssStepSettleMs: rssStepMs }),
+    rssSampleMs: positiveInt("rss-sample", values["rss-sample"], 5) * 1000,
   };
   return {
     config,
@@ -177,6 +223,7 @@ export function parseOptions(args: string[]): Options | "help" {
     ...(generatorCpus === undefined ? {} : { generatorCpus }),
     json: values.json ?? false,
     deadlineMs,
+    tls,
   };
 }
 
@@ -193,7 +240,8 @@ export async function main(args: string[], io: CliIo): Promise<number> {
     io.out(HELP);
     return 0;
   }
-  const { config, arbiters } = options;
+  const { arbiters } = options;
+  let config = options.config;
   const clients = config.clusters * config.nodesPerCluster;
   const nofile = await raiseOwnOpenFiles(config.openFiles);
   const hard = openFilesLimit("self")?.hard ?? nofile;
@@ -202,15 +250,31 @@ export async function main(args: string[], io: CliIo): Promise<number> {
       `heartbeat ${config.heartbeatMs} ms, steady ${config.durationMs / 1000} s; ` +
       `RLIMIT_NOFILE ${nofile} (hard ${hard}) for the generator, ${config.openFiles} asked for the arbiter\n`,
   );
-  if (clients + 64 > nofile) io.err(`bench: warning: ${nofile} open files may be too few\n`);
+  if (config.processes <= 1 && clients + 64 > nofile) {
+    io.err(`bench: warning: ${nofile} open files may be too few (try --processes)\n`);
+  }
+  if (clients + 64 > hard) {
+    io.err(
+      `bench: warning: the hard RLIMIT_NOFILE (${hard}) is below what the arbiter needs ` +
+        `(${clients} clients + its own files); it will refuse clients\n`,
+    );
+  }
   if (options.generatorCpus !== undefined && !(await pinSelf(options.generatorCpus))) {
     io.err(`bench: warning: could not pin the generator to CPUs ${options.generatorCpus}\n`);
   }
   const figures: ArbiterFigures[] = [];
+  let pki: Awaited<ReturnType<typeof makeBenchPki>> | null = null;
   const work = (async () => {
+    if (options.tls) {
+      const names = Array.from({ length: config.clusters }, (_, i) => clusterName(i));
+      pki = await makeBenchPki(names);
+      config = { ...config, tls: pki.client };
+      io.err(`bench: TLS keys and ${names.length} cluster certificates in ${pki.dir}\n`);
+    }
     for (const [i, spec] of arbiters.entries()) {
-      io.err(`bench: ${spec.label}: ${spec.command}\n`);
-      const f = await benchArbiter(spec, options.port + i, config);
+      const command = pki === null ? spec.command : spec.command.replaceAll("{pki}", pki.dir);
+      io.err(`bench: ${spec.label}: ${command}\n`);
+      const f = await benchArbiter({ ...spec, command }, options.port + i, config);
       io.err(
         `bench: ${spec.label}: ${f.stormVoted}/${f.clients} voted, storm ${
           f.stormMs?.toFixed(0) ?? "-"
@@ -231,6 +295,7 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   } catch (e) {
     clearTimeout(timer);
     await stopCurrentArbiter();
+    await (pki as { remove(): Promise<void> } | null)?.remove();
     io.err(`bench: ${(e as Error).message}\n`);
     return 1;
   }
@@ -239,6 +304,7 @@ export async function main(args: string[], io: CliIo): Promise<number> {
     await stopCurrentArbiter();
     io.err(`bench: hard deadline of ${options.deadlineMs / 1000} s reached; partial results\n`);
   }
+  await (pki as { remove(): Promise<void> } | null)?.remove();
   const table = formatTable(figures);
   if (options.json) {
     io.err(table);

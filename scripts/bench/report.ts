@@ -38,6 +38,12 @@ const ROWS: readonly Row[] = [
   },
   { name: "arbiter RSS at end (MiB)", value: (f) => mib(f.arbiterRssEndKiB), digits: 1 },
   { name: "arbiter peak RSS (MiB)", value: (f) => mib(f.arbiterPeakRssKiB), digits: 1 },
+  { name: "RSS per client, half to all (KiB)", value: (f) => f.rssPerClientKiB, digits: 2 },
+  { name: "RSS per client, idle to all (KiB)", value: (f) => f.rssPerClientFromIdleKiB, digits: 2 },
+  { name: "steady: RSS slope (KiB/min)", value: (f) => f.rssSlopeKiBPerMin, digits: 1 },
+  { name: "steady: RSS min (MiB)", value: (f) => mib(f.rssSteadyMinKiB), digits: 1 },
+  { name: "steady: RSS max (MiB)", value: (f) => mib(f.rssSteadyMaxKiB), digits: 1 },
+  { name: "TLS handshakes", value: (f) => f.tlsHandshakes, digits: 0 },
   { name: "generator CPU storm (% of a core)", value: (f) => f.generatorCpuStormPct, digits: 1 },
   { name: "generator CPU steady (% of a core)", value: (f) => f.generatorCpuSteadyPct, digits: 1 },
 ];

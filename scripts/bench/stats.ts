@@ -75,3 +75,27 @@ export interface TallyData {
   readonly counts: [string, number][];
   readonly samples: [string, string[]][];
 }
+
+/**
+ * Least-squares slope of y over x for `points` ([x, y] pairs), or null with fewer than two
+ * distinct x values. Used for the arbiter's RSS over time (KiB per minute).
+ */
+export function leastSquaresSlope(points: readonly (readonly [number, number])[]): number | null {
+  const n = points.length;
+  if (n < 2) return null;
+  let sx = 0;
+  let sy = 0;
+  for (const [x, y] of points) {
+    sx += x;
+    sy += y;
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) * (x - mx);
+  }
+  return sxx === 0 ? null : sxy / sxx;
+}

@@ -1,14 +1,16 @@
 /**
  * The load generator works: a short run against our daemon ends with every client voted
  * and no errors, and runs against a fake arbiter that answers wrongly report the mistake.
- * No timing assertions: only counts and kinds. Ports 17120..17139.
+ * No timing assertions: only counts and kinds. Ports 17120..17139 and 16490..16499.
  */
 import assert from "node:assert/strict";
 import { Vote } from "../../core/protocol/constants.ts";
 import { type LoadOptions, runLoad, splitClusters } from "../../scripts/bench/load_run.ts";
 import { type Fault, startTrivialArbiter } from "../../scripts/bench/trivial_arbiter.ts";
 import { ClusterScenario } from "../../scripts/bench/scenario.ts";
-import { ErrorTally, percentile, summarize } from "../../scripts/bench/stats.ts";
+import { ErrorTally, leastSquaresSlope, percentile, summarize } from "../../scripts/bench/stats.ts";
+import { clusterName } from "../../scripts/bench/load_group.ts";
+import { makeBenchPki } from "../../scripts/bench/tls_pki.ts";
 import { main, parseOptions } from "../../scripts/bench/main.ts";
 import { formatTable, ratio } from "../../scripts/bench/report.ts";
 import type { ArbiterFigures } from "../../scripts/bench/bench_run.ts";
@@ -67,6 +69,14 @@ Deno.test("summarize() gives nearest-rank percentiles", () => {
   assert.deepEqual(summarize([]), { count: 0, p50: null, p99: null, max: null });
 });
 
+Deno.test("leastSquaresSlope() fits a line and needs two distinct x values", () => {
+  const line = [0, 1, 2, 3, 4].map((x) => [x, 10 + 2.5 * x] as [number, number]);
+  assert.ok(Math.abs(leastSquaresSlope(line)! - 2.5) < 1e-9);
+  assert.equal(leastSquaresSlope([[1, 5]]), null);
+  assert.equal(leastSquaresSlope([[1, 5], [1, 7]]), null);
+  assert.equal(leastSquaresSlope([[0, 3], [1, 3], [2, 3]]), 0);
+});
+
 Deno.test("ErrorTally.merge() adds counts and keeps a few samples", () => {
   const a = new ErrorTally();
   const b = new ErrorTally();
@@ -102,7 +112,14 @@ Deno.test("parseOptions() reads the flags and rejects bad ones", () => {
   assert.equal(parseOptions(["--help"]), "help");
   assert.throws(() => parseOptions([]), RangeError);
   assert.throws(() => parseOptions(["--ceiling", "--clients", "0"]), RangeError);
-  assert.throws(() => parseOptions(["--ceiling", "--tls"]), RangeError);
+  const tls = parseOptions(["--compare", "--tls", "--processes", "2", "--rss-step", "3"]);
+  assert.notEqual(tls, "help");
+  if (tls !== "help") {
+    assert.match(tls.arbiters[0]!.command, /-s on .*nss_db_dir=\{pki\}\/qnetd/);
+    assert.match(tls.arbiters[1]!.command, /corosync-qnetd -f -s on .*nss_db_dir=\{pki\}\/nssdb/);
+    assert.equal(tls.config.processes, 2);
+    assert.equal(tls.config.rssStepSettleMs, 3000);
+  }
 });
 
 Deno.test("formatTable() prints every arbiter and the ratio of the first two", () => {
@@ -134,6 +151,15 @@ Deno.test("formatTable() prints every arbiter and the ratio of the first two", (
     arbiterPeakRssKiB: 1024,
     generatorCpuStormPct: 1,
     generatorCpuSteadyPct: 1,
+    tlsHandshakes: 0,
+    clientsAtHalf: 0,
+    arbiterRssAtHalfKiB: null,
+    rssPerClientKiB: null,
+    rssPerClientFromIdleKiB: null,
+    rssSlopeKiBPerMin: null,
+    rssSamples: 0,
+    rssSteadyMinKiB: null,
+    rssSteadyMaxKiB: null,
     arbiterDied: false,
     arbiterExit: "code 0",
     arbiterLogTail: "",
@@ -259,4 +285,67 @@ Deno.test("main() --help prints the options", async () => {
   assert.equal(await main(["--help"], io), 0);
   assert.match(io.stdout, /--compare/);
   assert.match(io.stdout, /RLIMIT_NOFILE/);
+});
+
+Deno.test({
+  name: "runLoad() votes every client over STARTTLS with client certificates, our daemon",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using pki = await makeBenchPki([clusterName(0), clusterName(1)]);
+    await using daemon = await startArbiter("qnet", {
+      port: 16490,
+      args: ["-s", "on"],
+      settings: { nss_db_dir: pki.pemDir },
+    });
+    const r = await runLoad(small(daemon.port, { tls: pki.client, durationMs: 1500 }));
+    const errors = [...r.storm.errors.samples, ...r.steady.errors.samples];
+    assert.equal(r.storm.voted, 8, JSON.stringify(errors) + daemon.stderr());
+    assert.equal(r.storm.errors.total + r.steady.errors.total, 0, JSON.stringify(errors));
+    assert.equal(r.storm.counters.tlsHandshakes, 8, "every client went through TLS");
+    assert.equal(r.storm.counters.disconnects + r.steady.counters.disconnects, 0);
+  },
+});
+
+Deno.test({
+  name: "runLoad() reports the TLS failure when the cluster certificate is missing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using pki = await makeBenchPki([clusterName(0)]); // None for cluster 1.
+    await using daemon = await startArbiter("qnet", {
+      port: 16491,
+      args: ["-s", "on"],
+      settings: { nss_db_dir: pki.pemDir },
+    });
+    const r = await runLoad(
+      small(daemon.port, { tls: pki.client, durationMs: 500, stormTimeoutMs: 2500 }),
+    );
+    assert.equal(r.storm.voted, 4, "cluster 0 votes, cluster 1 cannot start TLS");
+    assert.ok((r.storm.errors.counts.get("tls") ?? 0) > 0);
+    assert.match(r.storm.errors.samples.get("tls")?.[0] ?? "", /bench-1.*certificate of bench-1/);
+  },
+});
+
+Deno.test({
+  name: "runLoad() in two child processes with a two-step storm votes every client",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using fake = startTrivialArbiter({ port: 16492, fault: "none" });
+    const phases: string[] = [];
+    const r = await runLoad(small(fake.port, {
+      clusters: 4,
+      processes: 2,
+      rssStep: { settleMs: 0 },
+      durationMs: 1500,
+      onPhase: (p) => phases.push(p),
+    }));
+    assert.deepEqual(phases, ["storm-start", "storm-half", "storm-end", "steady-end"]);
+    assert.equal(r.clients, 16);
+    assert.equal(r.clientsAtHalf, 8, "half the clusters of each process first");
+    assert.equal(r.storm.voted, 16);
+    assert.equal(r.storm.errors.total + r.steady.errors.total, 0);
+    assert.ok(r.steady.echoRtt.count > 0);
+  },
 });
