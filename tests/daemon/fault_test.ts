@@ -9,20 +9,8 @@
  * Outcomes are asserted, never durations; every wait has a bound.
  */
 import assert from "node:assert/strict";
-import {
-  encodeConfigNodeList,
-  encodeInit,
-  encodeMembershipNodeList,
-  encodePreinit,
-} from "../../core/protocol/encode_client.ts";
-import {
-  DecisionAlgorithm,
-  MsgType,
-  NodeState,
-  TieBreakerMode,
-} from "../../core/protocol/constants.ts";
 import { type ArbiterKind, C_QNETD, haveCQnetd, startArbiter } from "../support/daemons.ts";
-import { ScriptClient, settle } from "../support/script_client.ts";
+import { joinFfsplit, ScriptClient, settle } from "../support/script_client.ts";
 import type { WireConn } from "../support/wire_conn.ts";
 
 const KINDS: ArbiterKind[] = haveCQnetd() ? ["qnet", "c"] : ["qnet"];
@@ -34,58 +22,6 @@ const PORTS: Record<ArbiterKind, [number, number, number]> = {
 const ROOT = new URL("../../", import.meta.url).pathname;
 const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface JoinOptions {
-  readonly heartbeat?: number;
-  /** The membership this node reports (default: the whole configuration). */
-  readonly membership?: readonly number[];
-}
-
-/** Joins node `nodeId` of `cluster` (ffsplit, configuration `config`). */
-async function join(
-  port: number,
-  cluster: string,
-  nodeId: number,
-  config: readonly number[],
-  opts: JoinOptions = {},
-): Promise<ScriptClient> {
-  const members = opts.membership ?? config;
-  const ring = { nodeId: members[0]!, seq: 1n };
-  const c = await ScriptClient.connect(port, `${cluster}/${nodeId}`);
-  try {
-    await c.request(
-      encodePreinit({ seqNumber: c.nextSeq(), clusterName: cluster }),
-      MsgType.PreinitReply,
-    );
-    await c.request(
-      encodeInit({
-        seqNumber: c.nextSeq(),
-        nodeId,
-        decisionAlgorithm: DecisionAlgorithm.Ffsplit,
-        heartbeatInterval: opts.heartbeat ?? 8000,
-        tieBreaker: { mode: TieBreakerMode.Lowest, nodeId: 0 },
-        ringId: ring,
-      }),
-      MsgType.InitReply,
-    );
-    await c.request(
-      encodeConfigNodeList({
-        seqNumber: c.nextSeq(),
-        initial: true,
-        nodes: config.map((id) => ({ nodeId: id, dataCenterId: 0, nodeState: NodeState.NotSet })),
-      }),
-      MsgType.NodeListReply,
-    );
-    await c.request(
-      encodeMembershipNodeList({ seqNumber: c.nextSeq(), ringId: ring, nodeIds: [...members] }),
-      MsgType.NodeListReply,
-    );
-  } catch (error) {
-    c[Symbol.dispose]();
-    throw error;
-  }
-  return c;
-}
 
 /**
  * True once the daemon closes `conn`; what arrives before is read and ignored (a late
@@ -111,7 +47,7 @@ async function rejoin(
   let last: unknown;
   for (let attempt = 0; attempt < 100; attempt++) {
     try {
-      return await join(port, cluster, nodeId, config);
+      return await joinFfsplit(port, cluster, nodeId, config);
     } catch (error) {
       last = error;
       await sleep(100);
@@ -145,7 +81,9 @@ for (const kind of KINDS) {
       try {
         {
           await using first = await startArbiter(kind, options);
-          for (const n of NODES) clients.push(await join(first.port, n.cluster, n.nodeId, [1, 2]));
+          for (const n of NODES) {
+            clients.push(await joinFfsplit(first.port, n.cluster, n.nodeId, [1, 2]));
+          }
           await settle(clients);
           assert.ok(clients.every((c) => c.lastAckNack === "ACK"));
           const status = await first.stop("SIGKILL");
@@ -178,8 +116,8 @@ for (const kind of KINDS) {
       });
       // A split: node 1 and node 2 each see only themselves. Tie-breaker lowest: 1 wins.
       const split = { heartbeat: 1000 };
-      using one = await join(daemon.port, "dpd", 1, [1, 2], { ...split, membership: [1] });
-      using two = await join(daemon.port, "dpd", 2, [1, 2], { ...split, membership: [2] });
+      using one = await joinFfsplit(daemon.port, "dpd", 1, [1, 2], { ...split, membership: [1] });
+      using two = await joinFfsplit(daemon.port, "dpd", 2, [1, 2], { ...split, membership: [2] });
       await settle([one, two]);
       assert.deepEqual([one.lastAckNack, two.lastAckNack], ["ACK", "NACK"]);
       // Node 1's network goes silent: it sends nothing more, not even echo requests. Node 2

@@ -8,23 +8,11 @@
  * Every loop has a fixed count and every wait a deadline; nothing here measures time.
  */
 import assert from "node:assert/strict";
-import {
-  encodeConfigNodeList,
-  encodeEchoRequest,
-  encodeInit,
-  encodeMembershipNodeList,
-  encodePreinit,
-} from "../../core/protocol/encode_client.ts";
+import { encodeEchoRequest, encodePreinit } from "../../core/protocol/encode_client.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
-import {
-  DecisionAlgorithm,
-  MsgType,
-  NodeState,
-  ReplyError,
-  TieBreakerMode,
-} from "../../core/protocol/constants.ts";
+import { MsgType, ReplyError } from "../../core/protocol/constants.ts";
 import { type ArbiterKind, haveCQnetd, startArbiter } from "../support/daemons.ts";
-import { ScriptClient, settle } from "../support/script_client.ts";
+import { joinFfsplit, settle } from "../support/script_client.ts";
 import { WireConn } from "../support/wire_conn.ts";
 import { procFile } from "../support/proc.ts";
 
@@ -45,52 +33,10 @@ function rss(pid: number): number {
   return Number(kib) * 1024;
 }
 
-/** Joins node `nodeId` of `cluster` (ffsplit) with every node of `members` in its membership. */
-async function join(
-  port: number,
-  cluster: string,
-  nodeId: number,
-  members: readonly number[],
-): Promise<ScriptClient> {
-  const c = await ScriptClient.connect(port, `${cluster}/${nodeId}`);
-  await c.request(
-    encodePreinit({ seqNumber: c.nextSeq(), clusterName: cluster }),
-    MsgType.PreinitReply,
-  );
-  await c.request(
-    encodeInit({
-      seqNumber: c.nextSeq(),
-      nodeId,
-      decisionAlgorithm: DecisionAlgorithm.Ffsplit,
-      heartbeatInterval: 8000,
-      tieBreaker: { mode: TieBreakerMode.Lowest, nodeId: 0 },
-      ringId: { nodeId: members[0]!, seq: 1n },
-    }),
-    MsgType.InitReply,
-  );
-  await c.request(
-    encodeConfigNodeList({
-      seqNumber: c.nextSeq(),
-      initial: true,
-      nodes: members.map((id) => ({ nodeId: id, dataCenterId: 0, nodeState: NodeState.NotSet })),
-    }),
-    MsgType.NodeListReply,
-  );
-  await c.request(
-    encodeMembershipNodeList({
-      seqNumber: c.nextSeq(),
-      ringId: { nodeId: members[0]!, seq: 1n },
-      nodeIds: [...members],
-    }),
-    MsgType.NodeListReply,
-  );
-  return c;
-}
-
 /** A fresh two-node cluster named `cluster`: both nodes must end with ACK. Closes them after. */
 async function assertClusterVotes(port: number, cluster: string): Promise<void> {
-  using a = await join(port, cluster, 1, [1, 2]);
-  using b = await join(port, cluster, 2, [1, 2]);
+  using a = await joinFfsplit(port, cluster, 1, [1, 2]);
+  using b = await joinFfsplit(port, cluster, 2, [1, 2]);
   await settle([a, b]);
   assert.deepEqual([a.lastAckNack, b.lastAckNack], ["ACK", "ACK"], `cluster ${cluster}`);
 }
@@ -124,8 +70,8 @@ for (const kind of KINDS) {
         args: ["-s", "off", "-m", "2"],
         settings: { dpd_enabled: "off" },
       });
-      using a = await join(daemon.port, "capped", 1, [1, 2]);
-      using b = await join(daemon.port, "capped", 2, [1, 2]);
+      using a = await joinFfsplit(daemon.port, "capped", 1, [1, 2]);
+      using b = await joinFfsplit(daemon.port, "capped", 2, [1, 2]);
       await settle([a, b]);
       // C (qnetd_client_net_accept): accepts, logs "Maximum clients reached. Not accepting
       // connection" and closes the socket at once, before reading anything.
@@ -165,8 +111,8 @@ for (const kind of KINDS) {
       };
 
       await t.step("a client that never reads is dropped at the send queue limit", async () => {
-        using keeper = await join(daemon.port, "reader", 1, [1, 2]);
-        using stuck = await join(daemon.port, "reader", 2, [1, 2]);
+        using keeper = await joinFfsplit(daemon.port, "reader", 1, [1, 2]);
+        using stuck = await joinFfsplit(daemon.port, "reader", 2, [1, 2]);
         await settle([keeper, stuck]);
         // Up to 400 batches of 1000 echo requests (14 bytes each, 5.6 MB in all), never
         // reading a reply. Once the kernel buffers are full the replies pile up in the

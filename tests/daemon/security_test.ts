@@ -13,7 +13,6 @@ import assert from "node:assert/strict";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import {
   encodeAskForVote,
-  encodeConfigNodeList,
   encodeEchoRequest,
   encodeHeuristicsChange,
   encodeInit,
@@ -27,7 +26,6 @@ import {
   DecisionAlgorithm,
   Heuristics,
   MsgType,
-  NodeState,
   ReplyError,
   TieBreakerMode,
 } from "../../core/protocol/constants.ts";
@@ -41,7 +39,7 @@ import { main as certutilMain } from "../../cli/certutil.ts";
 import { RecordingIo } from "../../cli/io.ts";
 import { MemoryClient, MemoryClientContext } from "../net/_tls_memory_client.ts";
 import { type ArbiterKind, haveCQnetd, startArbiter } from "../support/daemons.ts";
-import { ScriptClient, settle } from "../support/script_client.ts";
+import { joinFfsplit, settle } from "../support/script_client.ts";
 import { WireConn } from "../support/wire_conn.ts";
 
 const KINDS: ArbiterKind[] = haveCQnetd() ? ["qnet", "c"] : ["qnet"];
@@ -86,33 +84,6 @@ function describe(msg: DecodedMsg): string {
     : `type ${msg.type}${msg.replyErrorCode ? ` error ${msg.replyErrorCode}` : ""}`;
 }
 
-/** Joins node `nodeId` of CLUSTER (nodes 1 and 2) as a well-behaved client. */
-async function join(port: number, nodeId: number): Promise<ScriptClient> {
-  const c = await ScriptClient.connect(port, `${CLUSTER}/${nodeId}`);
-  await c.request(
-    encodePreinit({ seqNumber: c.nextSeq(), clusterName: CLUSTER }),
-    MsgType.PreinitReply,
-  );
-  await c.request(init(nodeId, c.nextSeq()), MsgType.InitReply);
-  await c.request(
-    encodeConfigNodeList({
-      seqNumber: c.nextSeq(),
-      initial: true,
-      nodes: [1, 2].map((id) => ({ nodeId: id, dataCenterId: 0, nodeState: NodeState.NotSet })),
-    }),
-    MsgType.NodeListReply,
-  );
-  await c.request(
-    encodeMembershipNodeList({
-      seqNumber: c.nextSeq(),
-      ringId: { nodeId: 1, seq: 1n },
-      nodeIds: [1, 2],
-    }),
-    MsgType.NodeListReply,
-  );
-  return c;
-}
-
 /** `corosync-qnetd-tool -l` against the daemon's local socket. */
 async function toolList(socketPath: string): Promise<string> {
   const r = await new Deno.Command("/usr/bin/corosync-qnetd-tool", {
@@ -134,8 +105,8 @@ async function identityOutcomes(kind: ArbiterKind): Promise<{ out: string[]; lis
     settings: { dpd_enabled: "off" },
   });
   const out: string[] = [];
-  using one = await join(daemon.port, 1);
-  using two = await join(daemon.port, 2);
+  using one = await joinFfsplit(daemon.port, CLUSTER, 1, [1, 2]);
+  using two = await joinFfsplit(daemon.port, CLUSTER, 2, [1, 2]);
   await settle([one, two]);
   {
     // A second connection claims node 1 of the same cluster.

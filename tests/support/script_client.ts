@@ -6,8 +6,21 @@
  * @module
  */
 import { decodeMsg } from "../../core/protocol/decode.ts";
-import { encodeEchoRequest, encodeVoteInfoReply } from "../../core/protocol/encode_client.ts";
-import { MsgType, voteName } from "../../core/protocol/constants.ts";
+import {
+  encodeConfigNodeList,
+  encodeEchoRequest,
+  encodeInit,
+  encodeMembershipNodeList,
+  encodePreinit,
+  encodeVoteInfoReply,
+} from "../../core/protocol/encode_client.ts";
+import {
+  DecisionAlgorithm,
+  MsgType,
+  NodeState,
+  TieBreakerMode,
+  voteName,
+} from "../../core/protocol/constants.ts";
 import type { DecodedMsg } from "../../core/protocol/types.ts";
 import { WireConn } from "./wire_conn.ts";
 
@@ -85,4 +98,61 @@ export async function settle(clients: readonly ScriptClient[], maxPasses = 20): 
     if (!any) return;
   }
   throw new Error(`Votes did not settle in ${maxPasses} passes`);
+}
+
+/** Options of {@linkcode joinFfsplit}. */
+export interface JoinOptions {
+  readonly heartbeat?: number;
+  /** The membership this node reports (default: the whole configuration). */
+  readonly membership?: readonly number[];
+}
+
+/**
+ * Joins node `nodeId` of `cluster` as corosync-qdevice does (ffsplit, tie-breaker lowest,
+ * configuration `config`): PREINIT, INIT, the initial config list, the membership list.
+ * Closes the connection if a step fails.
+ */
+export async function joinFfsplit(
+  port: number,
+  cluster: string,
+  nodeId: number,
+  config: readonly number[],
+  opts: JoinOptions = {},
+): Promise<ScriptClient> {
+  const members = opts.membership ?? config;
+  const ring = { nodeId: members[0]!, seq: 1n };
+  const c = await ScriptClient.connect(port, `${cluster}/${nodeId}`);
+  try {
+    await c.request(
+      encodePreinit({ seqNumber: c.nextSeq(), clusterName: cluster }),
+      MsgType.PreinitReply,
+    );
+    await c.request(
+      encodeInit({
+        seqNumber: c.nextSeq(),
+        nodeId,
+        decisionAlgorithm: DecisionAlgorithm.Ffsplit,
+        heartbeatInterval: opts.heartbeat ?? 8000,
+        tieBreaker: { mode: TieBreakerMode.Lowest, nodeId: 0 },
+        ringId: ring,
+      }),
+      MsgType.InitReply,
+    );
+    await c.request(
+      encodeConfigNodeList({
+        seqNumber: c.nextSeq(),
+        initial: true,
+        nodes: config.map((id) => ({ nodeId: id, dataCenterId: 0, nodeState: NodeState.NotSet })),
+      }),
+      MsgType.NodeListReply,
+    );
+    await c.request(
+      encodeMembershipNodeList({ seqNumber: c.nextSeq(), ringId: ring, nodeIds: [...members] }),
+      MsgType.NodeListReply,
+    );
+  } catch (error) {
+    c[Symbol.dispose]();
+    throw error;
+  }
+  return c;
 }
