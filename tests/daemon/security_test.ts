@@ -37,7 +37,8 @@ import {
 } from "../../core/certs/keys.ts";
 import { main as certutilMain } from "../../cli/certutil.ts";
 import { RecordingIo } from "../../cli/io.ts";
-import { MemoryClient, MemoryClientContext } from "../net/_tls_memory_client.ts";
+import { type MemoryClient, MemoryClientContext } from "../net/_tls_memory_client.ts";
+import { handshake, type HandshakeOutcome, tlsRequest } from "../support/tls_wire.ts";
 import { type ArbiterKind, haveCQnetd, startArbiter } from "../support/daemons.ts";
 import { joinFfsplit, settle } from "../support/script_client.ts";
 import { WireConn } from "../support/wire_conn.ts";
@@ -304,60 +305,19 @@ async function clientCert(
 async function startTls(
   conn: WireConn,
   context: MemoryClientContext,
-): Promise<{ client: MemoryClient; handshake: "done" | "failed" | "closed" }> {
+): Promise<{ client: MemoryClient; handshake: HandshakeOutcome }> {
   assert.equal(
     await probe(conn, encodePreinit({ seqNumber: 1, clusterName: CLUSTER })),
     `type ${MsgType.PreinitReply}`,
   );
   await conn.write(encodeStartTls({ seqNumber: 2 }));
-  const client = new MemoryClient(context);
-  client.receive(new Uint8Array(0));
-  for (let round = 0; round < 20 && !client.done && client.failed === ""; round++) {
-    const out = client.takeOutgoing();
-    if (out.length > 0) await conn.write(out).catch(() => {});
-    if (client.done) break;
-    const r = await conn.readExactly(1);
-    if (r.kind !== "data") return { client, handshake: "closed" };
-    client.receive(r.bytes);
-    for (;;) {
-      const more = await conn.readExactly(1, 20);
-      if (more.kind !== "data") break;
-      client.receive(more.bytes);
-    }
-  }
-  const out = client.takeOutgoing();
-  if (out.length > 0) await conn.write(out).catch(() => {});
-  return { client, handshake: client.done ? "done" : "failed" };
+  return await handshake(conn, context);
 }
 
-/** Sends one message over TLS; the decrypted reply's description, or "eof". */
+/** Sends one message over TLS; the decrypted reply's description, or "eof" (a TLS alert too). */
 async function tlsProbe(conn: WireConn, client: MemoryClient, msg: Uint8Array): Promise<string> {
-  client.send(msg);
-  await conn.write(client.takeOutgoing()).catch(() => {});
-  let plain = new Uint8Array(0);
-  for (;;) {
-    if (plain.length >= 6) {
-      const len = new DataView(plain.buffer, plain.byteOffset).getUint32(2);
-      if (plain.length >= 6 + len) {
-        const d = decodeMsg(plain.subarray(0, 6 + len));
-        assert.ok(d.ok);
-        return describe(d.msg);
-      }
-    }
-    const r = await conn.readExactly(1);
-    if (r.kind === "eof") return "eof";
-    assert.equal(r.kind, "data", "no TLS answer from the daemon");
-    let got: Uint8Array;
-    try {
-      got = client.receive(r.kind === "data" ? r.bytes : new Uint8Array());
-    } catch {
-      return "eof"; // A TLS alert from the server.
-    }
-    const next = new Uint8Array(plain.length + got.length);
-    next.set(plain);
-    next.set(got, plain.length);
-    plain = next;
-  }
+  const reply = await tlsRequest(conn, client, msg);
+  return reply === "eof" || reply === "alert" ? "eof" : describe(reply);
 }
 
 /** A whole session attempt with a client certificate: "accepted" or how it was refused. */

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { CLUSTER, makePki, type Pki } from "../net/_tls_fixtures.ts";
-import { MemoryClient, MemoryClientContext } from "../net/_tls_memory_client.ts";
+import { type MemoryClient, MemoryClientContext } from "../net/_tls_memory_client.ts";
+import { handshake, type HandshakeOutcome, tlsRequest } from "../support/tls_wire.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import { encodeInit, encodePreinit, encodeStartTls } from "../../core/protocol/encode_client.ts";
 import {
@@ -51,61 +52,14 @@ async function startTls(
   conn: WireConn,
   context: MemoryClientContext,
   cluster: string,
-): Promise<{ client: MemoryClient; handshake: "done" | "failed" | "closed" }> {
+): Promise<{ client: MemoryClient; handshake: HandshakeOutcome }> {
   await conn.write(encodePreinit({ seqNumber: 1, clusterName: cluster }));
   const reply = await plainMessage(conn);
   assert.equal(reply.type, MsgType.PreinitReply);
   assert.equal(reply.tlsSupported, 1);
   assert.equal(reply.tlsClientCertRequired, 1);
   await conn.write(encodeStartTls({ seqNumber: 2 }));
-  const client = new MemoryClient(context);
-  client.receive(new Uint8Array(0));
-  for (let round = 0; round < 20 && !client.done && client.failed === ""; round++) {
-    const out = client.takeOutgoing();
-    if (out.length > 0) await conn.write(out);
-    if (client.done) break;
-    const r = await conn.readExactly(1);
-    if (r.kind !== "data") return { client, handshake: "closed" };
-    client.receive(r.bytes);
-    // Take whatever else is already buffered without waiting.
-    for (;;) {
-      const more = await conn.readExactly(1, 20);
-      if (more.kind !== "data") break;
-      client.receive(more.bytes);
-    }
-  }
-  const out = client.takeOutgoing();
-  if (out.length > 0) await conn.write(out);
-  return { client, handshake: client.done ? "done" : "failed" };
-}
-
-/** Sends one message over TLS and returns the decrypted reply, or "eof". */
-async function tlsRequest(
-  conn: WireConn,
-  client: MemoryClient,
-  msg: Uint8Array,
-): Promise<DecodedMsg | "eof"> {
-  client.send(msg);
-  await conn.write(client.takeOutgoing());
-  let plain = new Uint8Array(0);
-  for (;;) {
-    if (plain.length >= 6) {
-      const len = new DataView(plain.buffer, plain.byteOffset).getUint32(2);
-      if (plain.length >= 6 + len) {
-        const d = decodeMsg(plain.subarray(0, 6 + len));
-        assert.ok(d.ok);
-        return d.msg;
-      }
-    }
-    const r = await conn.readExactly(1);
-    if (r.kind === "eof") return "eof";
-    assert.equal(r.kind, "data", "expected TLS data");
-    const got = client.receive(r.kind === "data" ? r.bytes : new Uint8Array());
-    const next = new Uint8Array(plain.length + got.length);
-    next.set(plain);
-    next.set(got, plain.length);
-    plain = next;
-  }
+  return await handshake(conn, context);
 }
 
 Deno.test({
