@@ -162,6 +162,7 @@ export class ClientConnection {
    * `ended()` once the last read has settled.
    */
   start(): void {
+    if (this.#closed) return this.#host.ended(this); // Closed before its first read.
     this.#slot = this.#host.readBuffers.takeSlot();
     this.#readNext();
   }

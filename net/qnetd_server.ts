@@ -18,19 +18,28 @@ import { ClientConnection, type ConnectionHost, ReadBuffers } from "./client_con
 import type { TlsServerContext } from "./tls_server.ts";
 
 /**
- * At most this many accepted clients may be waiting for their INIT_REPLY at once; further
- * connections wait in the kernel's listen queue (Deno listens with a backlog of 511, so about
- * a thousand clients can be mid-setup before a SYN is dropped). In a connection storm this
- * serves clients roughly first come, first served: without it every client's setup round
- * trips queue behind every other client's, all of them finish late, and all of them hit
- * their connect timeout together (then reconnect, and the storm feeds itself).
+ * At most this many clients may be in setup (accepted, not yet sent their INIT_REPLY) at
+ * once; the reads of further accepted clients start only when one of these finishes. In a
+ * connection storm this serves clients first come, first served: without it every client's
+ * setup round trips queue behind every other client's, all of them finish late, and all of
+ * them hit their connect timeout together (then reconnect, and the storm feeds itself).
+ *
+ * Waiting clients are accepted at once (and counted against max_clients, as in C) and queue
+ * in the daemon, not in the kernel: Deno listens with a fixed backlog of 511, and a storm that
+ * overflows it has its SYNs dropped and retried by the clients' kernels 1 s and 3 s later.
+ * TLS handshakes cost the daemon far more CPU than plain setups, hence a smaller window.
  */
-const ADMISSION_WINDOW = 512;
+const ADMISSION_WINDOW = { plain: 512, tls: 64 } as const;
 /**
  * A client stops counting against the window after this long, so silent connections cannot
- * stall accepting.
+ * stall the others.
  */
 const ADMISSION_TIMEOUT_MS = 1000;
+/**
+ * Accepted clients waiting for the window, at most; beyond that the accept loop pauses and
+ * the kernel's listen queue takes over (each waiting client holds a descriptor).
+ */
+const MAX_WAITING = 16384;
 
 /** How the server listens and what it enforces per client. */
 export interface QnetdServerOptions {
@@ -68,9 +77,16 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   /** Connections whose reads have not ended yet; close() waits for them. */
   #reading = 0;
   #allEnded: PromiseWithResolvers<void> | undefined;
-  /** Clients accepted and not yet sent their INIT_REPLY: id → accept time (ms). */
+  /** Clients in setup (reading, no INIT_REPLY yet): id → when their reads started (ms). */
   readonly #admitting = new Map<number, number>();
-  #admissionWait: PromiseWithResolvers<void> | undefined;
+  readonly #admissionWindow: number;
+  /** Accepted clients whose reads wait for the window, oldest first from #waitingHead. */
+  #waiting: ClientConnection[] = [];
+  #waitingHead = 0;
+  /** Wakes the window when its oldest member times out while clients wait. */
+  #admissionTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Resolved when the waiting queue has room again (the accept loop paused on it). */
+  #acceptWait: PromiseWithResolvers<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDeadline = Infinity;
   #closing = false;
@@ -82,6 +98,9 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#arbiter = options.arbiter;
     this.#limits = options.limits;
     this.#listener = listener;
+    this.#admissionWindow = options.tls === undefined
+      ? ADMISSION_WINDOW.plain
+      : ADMISSION_WINDOW.tls;
   }
 
   /** Binds the listening socket (SO_REUSEADDR is Deno's default, as in C). */
@@ -115,7 +134,12 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   async #acceptLoop(): Promise<void> {
     this.#armTimer();
     for (;;) {
-      if (this.#admitting.size >= ADMISSION_WINDOW) await this.#admissionSlot();
+      if (this.#waitingCount >= MAX_WAITING) {
+        this.#acceptWait = Promise.withResolvers();
+        await this.#acceptWait.promise;
+        this.#acceptWait = undefined;
+        if (this.#closing) return;
+      }
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
@@ -150,11 +174,56 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
       this.#limits.maxClientReceiveSize,
     );
     this.#connections.set(client.id, client);
-    this.#admitting.set(client.id, performance.now());
-    this.#apply(accepted.actions);
     this.#reading++;
-    client.start();
+    this.#apply(accepted.actions);
+    this.#waiting.push(client);
+    this.#admitWaiting();
     this.#armTimer();
+  }
+
+  get #waitingCount(): number {
+    return this.#waiting.length - this.#waitingHead;
+  }
+
+  /** Starts the reads of waiting clients while the admission window has room. */
+  #admitWaiting(): void {
+    if (this.#waitingCount > 0 && this.#admitting.size >= this.#admissionWindow) {
+      this.#expireAdmissions();
+    }
+    while (this.#waitingCount > 0 && this.#admitting.size < this.#admissionWindow) {
+      const client = this.#waiting[this.#waitingHead]!;
+      this.#waiting[this.#waitingHead++] = undefined!;
+      if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
+        this.#waiting = this.#waiting.slice(this.#waitingHead);
+        this.#waitingHead = 0;
+      }
+      // Closed while waiting (shutdown, or a send limit on an accept action): its read
+      // starts anyway, sees the close and reports ended() as every connection does.
+      if (!client.closed) this.#admitting.set(client.id, performance.now());
+      client.start();
+    }
+    if (this.#waitingCount < MAX_WAITING) this.#acceptWait?.resolve();
+    this.#armAdmissionTimer();
+  }
+
+  /** Clients in setup for longer than ADMISSION_TIMEOUT_MS stop counting (oldest first). */
+  #expireAdmissions(): void {
+    const now = performance.now();
+    for (const [id, at] of this.#admitting) {
+      if (now - at < ADMISSION_TIMEOUT_MS) break;
+      this.#admitting.delete(id);
+    }
+  }
+
+  /** While clients wait, wake up when the window's oldest member stops counting. */
+  #armAdmissionTimer(): void {
+    if (this.#admissionTimer !== undefined || this.#waitingCount === 0 || this.#closing) return;
+    const oldest = this.#admitting.values().next();
+    const wait = oldest.done ? 0 : oldest.value + ADMISSION_TIMEOUT_MS - performance.now();
+    this.#admissionTimer = setTimeout(() => {
+      this.#admissionTimer = undefined;
+      this.#admitWaiting();
+    }, Math.max(1, Math.ceil(wait)));
   }
 
   maxClientSendBuffers(): number {
@@ -234,33 +303,9 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     }
   }
 
-  /** Waits until fewer than ADMISSION_WINDOW clients are in setup (or the server closes). */
-  async #admissionSlot(): Promise<void> {
-    while (!this.#closing) {
-      const now = performance.now();
-      let oldest: number | undefined;
-      for (const [id, at] of this.#admitting) {
-        if (now - at < ADMISSION_TIMEOUT_MS) {
-          oldest = at;
-          break;
-        }
-        this.#admitting.delete(id); // Too slow to count any longer.
-      }
-      if (this.#admitting.size < ADMISSION_WINDOW || oldest === undefined) return;
-      const wait = Promise.withResolvers<void>();
-      this.#admissionWait = wait;
-      const timer = setTimeout(wait.resolve, Math.max(1, oldest + ADMISSION_TIMEOUT_MS - now));
-      await wait.promise;
-      clearTimeout(timer);
-      this.#admissionWait = undefined;
-    }
-  }
-
   /** The client got its INIT_REPLY or is gone: it no longer holds the accept loop back. */
   #admitted(id: number): void {
-    if (this.#admitting.delete(id) && this.#admitting.size < ADMISSION_WINDOW) {
-      this.#admissionWait?.resolve();
-    }
+    if (this.#admitting.delete(id) && this.#waitingCount > 0) this.#admitWaiting();
   }
 
   /** Closes a connection on our initiative and runs the arbiter's disconnect path. */
@@ -303,8 +348,9 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    this.#admissionWait?.resolve();
+    this.#acceptWait?.resolve();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#admissionTimer !== undefined) clearTimeout(this.#admissionTimer);
     try {
       this.#listener.close();
     } catch {
@@ -314,6 +360,8 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#apply(this.#arbiter.shutdown());
     for (const conn of this.#connections.values()) conn.close();
     this.#connections.clear();
+    // Clients still waiting for the window: each start() now only reports ended().
+    while (this.#waitingCount > 0) this.#waiting[this.#waitingHead++]!.start();
     if (this.#reading > 0) {
       this.#allEnded = Promise.withResolvers();
       await this.#allEnded.promise;

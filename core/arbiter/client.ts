@@ -40,8 +40,6 @@ export class Client {
   readonly id: number;
   /** "addr:port", as `addr_str` in C. */
   readonly addrStr: string;
-  /** What the C daemon prints for `%p`: a stable pseudo address. */
-  readonly pointer: string;
 
   preinitReceived = false;
   initReceived = false;
@@ -89,6 +87,10 @@ export class Client {
   constructor(id: number, addrStr: string) {
     this.id = id;
     this.addrStr = addrStr;
-    this.pointer = `0x${(0x55d0c0de0000 + id * 0x7d0).toString(16)}`;
+  }
+
+  /** What the C daemon prints for `%p`: a stable pseudo address (made when logged). */
+  get pointer(): string {
+    return `0x${(0x55d0c0de0000 + this.id * 0x7d0).toString(16)}`;
   }
 }

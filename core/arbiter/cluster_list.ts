@@ -8,18 +8,25 @@
  * @module
  */
 import type { Client } from "./client.ts";
+import type { NodeInfo } from "../protocol/types.ts";
+
+/** Distinct node lists a cluster keeps for sharing (config, membership, quorum, a change). */
+const SHARED_NODE_LISTS = 6;
 
 /** `struct qnetd_cluster`. */
 export class Cluster {
-  /** A private copy of the name the first client sent. */
+  /** The name the first client sent; its members share these bytes. */
   readonly name: Uint8Array;
   /** Node-id order as inserted; a later change of a member's node id does not re-sort. */
   readonly clients: Client[] = [];
   /** Per-cluster data owned by the decision algorithm. */
   algorithmData: unknown = undefined;
+  /** Recently stored node lists, newest last (see {@link shareNodeList}). */
+  readonly #nodeLists: (readonly NodeInfo[])[] = [];
 
+  /** @param name a private copy, never changed afterwards */
   constructor(name: Uint8Array) {
-    this.name = name.slice();
+    this.name = name;
   }
 
   /** `qnetd_cluster_size()`. */
@@ -31,41 +38,76 @@ export class Cluster {
   findByNodeId(nodeId: number): Client | undefined {
     return this.clients.find((client) => client.nodeId === nodeId);
   }
+
+  /**
+   * A frozen node list equal to `nodes`, shared by the members that sent the same list.
+   * Every node of a cluster normally reports the same config, membership and quorum lists,
+   * so an arbiter with thousands of clusters keeps one copy of each instead of one per node.
+   */
+  shareNodeList(nodes: readonly NodeInfo[]): readonly NodeInfo[] {
+    const lists = this.#nodeLists;
+    for (let i = lists.length - 1; i >= 0; i--) {
+      if (sameNodes(lists[i]!, nodes)) return lists[i]!;
+    }
+    const copy = Object.freeze(nodes.map((node) => Object.freeze({ ...node })));
+    if (lists.push(copy) > SHARED_NODE_LISTS) lists.shift();
+    return copy;
+  }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+function sameNodes(a: readonly NodeInfo[], b: readonly NodeInfo[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (
+      x.nodeId !== y.nodeId || x.dataCenterId !== y.dataCenterId || x.nodeState !== y.nodeState
+    ) return false;
+  }
   return true;
 }
 
-/** `struct qnetd_cluster_list`. */
+/** Map key of a cluster name: one UTF-16 unit per byte, so any bytes are a distinct key. */
+function nameKey(name: Uint8Array): string {
+  let key = "";
+  for (let i = 0; i < name.length; i++) key += String.fromCharCode(name[i]!);
+  return key;
+}
+
+/**
+ * `struct qnetd_cluster_list`. C scans a linked list for every INIT; a map keyed by the name
+ * bytes keeps that lookup constant with thousands of clusters, and its insertion order is the
+ * C list's creation order.
+ */
 export class ClusterList {
-  readonly #clusters: Cluster[] = [];
+  readonly #clusters = new Map<string, Cluster>();
 
   /** In creation order. */
   get clusters(): readonly Cluster[] {
-    return this.#clusters;
+    return [...this.#clusters.values()];
   }
 
   /** `qnetd_cluster_list_find_by_name()`: exact length and bytes. */
   findByName(name: Uint8Array): Cluster | undefined {
-    return this.#clusters.find((cluster) => sameBytes(cluster.name, name));
+    return this.#clusters.get(nameKey(name));
   }
 
   /**
    * `qnetd_cluster_list_add_client()`: finds or creates the cluster of `clusterName`, and
-   * inserts the client before the first member with a larger node id (after equal ids).
+   * inserts the client before the first member with a larger node id (after equal ids). The
+   * client then shares the cluster's copy of the name.
    */
   addClient(client: Client, clusterName: Uint8Array): Cluster {
-    let cluster = this.findByName(clusterName);
+    const key = nameKey(clusterName);
+    let cluster = this.#clusters.get(key);
     if (cluster === undefined) {
-      cluster = new Cluster(clusterName);
-      this.#clusters.push(cluster);
+      cluster = new Cluster(clusterName.slice());
+      this.#clusters.set(key, cluster);
     }
     const at = cluster.clients.findIndex((member) => member.nodeId > client.nodeId);
     if (at === -1) cluster.clients.push(client);
     else cluster.clients.splice(at, 0, client);
+    client.clusterName = cluster.name;
     return cluster;
   }
 
@@ -73,9 +115,6 @@ export class ClusterList {
   deleteClient(cluster: Cluster, client: Client): void {
     const at = cluster.clients.indexOf(client);
     if (at !== -1) cluster.clients.splice(at, 1);
-    if (cluster.clients.length === 0) {
-      const index = this.#clusters.indexOf(cluster);
-      if (index !== -1) this.#clusters.splice(index, 1);
-    }
+    if (cluster.clients.length === 0) this.#clusters.delete(nameKey(cluster.name));
   }
 }

@@ -17,7 +17,7 @@ import {
   Vote,
   voteName,
 } from "../protocol/constants.ts";
-import type { DecodedMsg, ServerMsg } from "../protocol/types.ts";
+import type { DecodedMsg, NodeInfo, ServerMsg } from "../protocol/types.ts";
 import {
   type AlgoOutcome,
   type Algorithm,
@@ -190,6 +190,11 @@ function unexpected(what: string): Handler {
   };
 }
 
+/** The list to store: the cluster's shared copy once the client is in a cluster. */
+function shareNodes(client: Client, nodes: readonly NodeInfo[]): readonly NodeInfo[] {
+  return client.cluster?.shareNodeList(nodes) ?? nodes.slice();
+}
+
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
   return a !== undefined && a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
@@ -204,7 +209,9 @@ const preinit: Handler = (ctx, client, msg) => {
     );
   }
   const previous = client.clusterName;
-  client.clusterName = msg.clusterName.slice();
+  // The decoder's copy, or the bytes of the cluster of that name: thousands of clients then
+  // hold a few names, not one copy each.
+  client.clusterName = ctx.clusters.findByName(msg.clusterName)?.name ?? msg.clusterName;
   client.preinitReceived = true;
   if (client.tlsPeerCertificateVerified && !sameBytes(previous, client.clusterName)) {
     // DIFFERENCE: corosync-qnetd checks the certificate's name once, so a certified client
@@ -498,17 +505,17 @@ const nodeList: Handler = (ctx, client, msg) => {
   switch (listType) {
     case NodeListType.InitialConfig:
     case NodeListType.ChangedConfig:
-      client.configNodeList = nodes.slice();
+      client.configNodeList = shareNodes(client, nodes);
       client.configVersion = msg.configVersion;
       break;
     case NodeListType.Membership:
-      client.lastMembershipNodeList = nodes.slice();
+      client.lastMembershipNodeList = shareNodes(client, nodes);
       client.lastRingId = msg.ringId ?? client.lastRingId;
       client.lastMembershipHeuristics = heuristics;
       client.lastHeuristics = heuristics;
       break;
     case NodeListType.Quorum:
-      client.lastQuorumNodeList = nodes.slice();
+      client.lastQuorumNodeList = shareNodes(client, nodes);
       break;
   }
   storeVote(client, outcome.vote);

@@ -32,7 +32,12 @@ export type FrameEvent =
  */
 export class FrameDecoder {
   #maxReceiveSize: number;
-  readonly #header = new Uint8Array(MSG_HEADER_LENGTH);
+  /**
+   * The header bytes seen so far, as numbers: a per-connection 6-byte array would cost a
+   * few hundred bytes of heap on each of thousands of idle connections.
+   */
+  #msgType = 0;
+  #length = 0;
   /** Bytes of the current message seen so far (C `msg_already_received_bytes`). */
   #received = 0;
   /** Header + body length of the current message, known once the header is in. */
@@ -77,11 +82,11 @@ export class FrameDecoder {
     let consumed = 0;
     while (consumed < chunk.length) {
       if (this.#received < MSG_HEADER_LENGTH) {
-        const take = Math.min(MSG_HEADER_LENGTH - this.#received, chunk.length - consumed);
-        this.#header.set(chunk.subarray(consumed, consumed + take), this.#received);
-        this.#received += take;
-        consumed += take;
-        if (this.#received === MSG_HEADER_LENGTH) this.#headerComplete(events);
+        const byte = chunk[consumed++]!;
+        // Type: 2 bytes, then length: 4 bytes, both big-endian (multiplied: stays unsigned).
+        if (this.#received < 2) this.#msgType = this.#msgType * 256 + byte;
+        else this.#length = this.#length * 256 + byte;
+        if (++this.#received === MSG_HEADER_LENGTH) this.#headerComplete(events);
       } else {
         const take = Math.min(this.#total - this.#received, chunk.length - consumed);
         this.#buffer?.set(chunk.subarray(consumed, consumed + take), this.#received);
@@ -98,9 +103,8 @@ export class FrameDecoder {
 
   /** The checks `msgio_read()` makes once the sixth header byte is in: type first, then size. */
   #headerComplete(events: FrameEvent[]): void {
-    const view = new DataView(this.#header.buffer);
-    const msgType = view.getUint16(0);
-    const length = view.getUint32(2);
+    const msgType = this.#msgType;
+    const length = this.#length;
     this.#total = MSG_HEADER_LENGTH + length;
     if (!isValidMsgType(msgType)) {
       this.#skipping = true;
@@ -112,7 +116,9 @@ export class FrameDecoder {
       this.#announceSkip(events, ReplyError.MessageTooLong, msgType, length);
     } else {
       this.#buffer = new Uint8Array(this.#total);
-      this.#buffer.set(this.#header);
+      const view = new DataView(this.#buffer.buffer);
+      view.setUint16(0, msgType);
+      view.setUint32(2, length);
     }
   }
 
@@ -128,6 +134,8 @@ export class FrameDecoder {
       : { kind: "message", bytes: this.#buffer };
     this.#received = 0;
     this.#total = 0;
+    this.#msgType = 0;
+    this.#length = 0;
     this.#buffer = null;
     this.#skipping = false;
     this.#skipReason = ReplyError.NoError;

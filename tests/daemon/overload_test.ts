@@ -18,10 +18,19 @@ import { procFile } from "../support/proc.ts";
 
 /** Kinds to run: ours always, the C daemon where it is installed. */
 const KINDS: ArbiterKind[] = haveCQnetd() ? ["qnet", "c"] : ["qnet"];
-/** Ports per kind: [the -m daemon, the main daemon]. */
-const PORTS: Record<ArbiterKind, [number, number]> = { qnet: [16400, 16401], c: [16402, 16403] };
+/** Ports per kind: [the -m daemon, the main daemon, the shutdown daemon]. */
+const PORTS: Record<ArbiterKind, [number, number, number]> = {
+  qnet: [16400, 16401, 16404],
+  c: [16402, 16403, 16405],
+};
 /** Resident memory may grow by at most this much across one abuse (a bound, not a measure). */
 const RSS_GROWTH_BOUND = 64 * 1024 * 1024;
+/**
+ * Silent clients in the "never speak" steps: for ours more than qnetd_server.ts's admission
+ * window (512). The C daemon has no such window, and 600 connects to it take ~40 s (its
+ * listen backlog is 10), so it gets fewer.
+ */
+const IDLE_CLIENTS: Record<ArbiterKind, number> = { qnet: 600, c: 150 };
 /** Default max_client_receive_size of both daemons. */
 const MAX_RECEIVE_SIZE = 32768;
 
@@ -164,9 +173,13 @@ for (const kind of KINDS) {
       await t.step("clients that connect and never speak do not block others", async () => {
         const idle: WireConn[] = [];
         try {
-          for (let i = 0; i < 200; i++) idle.push(await WireConn.connect(daemon.port));
+          // More than our admission window (512 clients in setup): the cluster's clients wait
+          // behind silent ones until those stop counting, they are not starved.
+          for (let i = 0; i < IDLE_CLIENTS[kind]; i++) {
+            idle.push(await WireConn.connect(daemon.port));
+          }
           await assertClusterVotes(daemon.port, "beside-idle");
-          assertMemoryBounded("200 idle clients");
+          assertMemoryBounded(`${IDLE_CLIENTS[kind]} idle clients`);
         } finally {
           for (const c of idle) c[Symbol.dispose]();
         }
@@ -246,6 +259,40 @@ for (const kind of KINDS) {
         assert.match(out, /Connected clients:/);
         assertMemoryBounded("1000 local connect/close");
       });
+    },
+  });
+}
+
+for (const kind of KINDS) {
+  Deno.test({
+    name: `overload (${kind}): SIGTERM with ${
+      IDLE_CLIENTS[kind]
+    } silent clients exits 0 and closes them`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const daemon = await startArbiter(kind, {
+        port: PORTS[kind][2],
+        args: ["-s", "off"],
+        settings: { dpd_enabled: "off" },
+      });
+      const idle: WireConn[] = [];
+      try {
+        for (let i = 0; i < IDLE_CLIENTS[kind]; i++) {
+          idle.push(await WireConn.connect(daemon.port));
+        }
+        // Ours holds most of them in its admission queue, unread: shutdown must not wait for
+        // reads that never started.
+        const status = await daemon.stop("SIGTERM");
+        assert.equal(status.code, 0, daemon.stderr());
+        assert.equal(status.signal, null, "killed after the stop deadline");
+        for (const [i, conn] of idle.entries()) {
+          assert.equal((await conn.readMessage()).kind, "eof", `client ${i} not closed`);
+        }
+      } finally {
+        for (const c of idle) c[Symbol.dispose]();
+        await daemon[Symbol.asyncDispose]();
+      }
     },
   });
 }

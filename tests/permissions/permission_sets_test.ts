@@ -40,3 +40,12 @@ Deno.test("toFlags() and unionOf() merge sets into --allow-* flags", () => {
   const union = unionOf([{ read: ["/a"], net: ["x:1"] }, { read: ["/a", "/b"], sys: ["uid"] }]);
   assert.deepEqual(toFlags(union), ["--allow-read=/a,/b", "--allow-net=x:1", "--allow-sys=uid"]);
 });
+
+Deno.test("the daemon's deno.json tasks run with the V8 flags the compiled binary gets", async () => {
+  const { V8_FLAGS } = await import("../../scripts/compile.ts");
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  for (const task of ["qnetd", "start"]) {
+    const words: string[] = config.tasks[task].split(" ");
+    assert.ok(words.includes(V8_FLAGS), `task ${task}: ${config.tasks[task]}`);
+  }
+});
