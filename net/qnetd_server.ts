@@ -40,6 +40,14 @@ const ADMISSION_TIMEOUT_MS = 1000;
  * the kernel's listen queue takes over (each waiting client holds a descriptor).
  */
 const MAX_WAITING = 16384;
+/**
+ * When the oldest waiting client has waited this long, the daemon is behind and serves the
+ * newest first ("adaptive LIFO"). A client gives up after its connect timeout (1 s at the
+ * least) and reconnects; served in order, the fresh connection would queue behind the
+ * abandoned ones and give up too, and a storm would never end. Abandoned connections are
+ * served last, when they cost only a read of their PREINIT and their EOF.
+ */
+const ADMISSION_LIFO_AFTER_MS = 500;
 
 /** How the server listens and what it enforces per client. */
 export interface QnetdServerOptions {
@@ -82,6 +90,8 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   readonly #admissionWindow: number;
   /** Accepted clients whose reads wait for the window, oldest first from #waitingHead. */
   #waiting: ClientConnection[] = [];
+  /** When each of #waiting was accepted (ms), same indexes. */
+  #waitingSince: number[] = [];
   #waitingHead = 0;
   /** Wakes the window when its oldest member times out while clients wait. */
   #admissionTimer: ReturnType<typeof setTimeout> | undefined;
@@ -177,6 +187,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#reading++;
     this.#apply(accepted.actions);
     this.#waiting.push(client);
+    this.#waitingSince.push(performance.now());
     this.#admitWaiting();
     this.#armTimer();
   }
@@ -190,13 +201,10 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     if (this.#waitingCount > 0 && this.#admitting.size >= this.#admissionWindow) {
       this.#expireAdmissions();
     }
+    const behind = this.#waitingCount > 0 &&
+      performance.now() - this.#waitingSince[this.#waitingHead]! > ADMISSION_LIFO_AFTER_MS;
     while (this.#waitingCount > 0 && this.#admitting.size < this.#admissionWindow) {
-      const client = this.#waiting[this.#waitingHead]!;
-      this.#waiting[this.#waitingHead++] = undefined!;
-      if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
-        this.#waiting = this.#waiting.slice(this.#waitingHead);
-        this.#waitingHead = 0;
-      }
+      const client = behind ? this.#takeNewestWaiting() : this.#takeOldestWaiting();
       // Closed while waiting (shutdown, or a send limit on an accept action): its read
       // starts anyway, sees the close and reports ended() as every connection does.
       if (!client.closed) this.#admitting.set(client.id, performance.now());
@@ -204,6 +212,22 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     }
     if (this.#waitingCount < MAX_WAITING) this.#acceptWait?.resolve();
     this.#armAdmissionTimer();
+  }
+
+  #takeOldestWaiting(): ClientConnection {
+    const client = this.#waiting[this.#waitingHead]!;
+    this.#waiting[this.#waitingHead++] = undefined!;
+    if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#waitingHead);
+      this.#waitingSince = this.#waitingSince.slice(this.#waitingHead);
+      this.#waitingHead = 0;
+    }
+    return client;
+  }
+
+  #takeNewestWaiting(): ClientConnection {
+    this.#waitingSince.pop();
+    return this.#waiting.pop()!;
   }
 
   /** Clients in setup for longer than ADMISSION_TIMEOUT_MS stop counting (oldest first). */

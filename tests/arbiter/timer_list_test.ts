@@ -98,3 +98,20 @@ Deno.test({
     assertEquals(fired, ["b", "c"]);
   },
 });
+
+Deno.test({
+  name: "TimerList reuses the last deleted entry first and lets go of deleted callbacks",
+  permissions: "none",
+  fn() {
+    const { timers, cb } = setup();
+    const entries = [1, 2, 3].map((i) => timers.add(100, cb(`t${i}`))!);
+    const callbacks = entries.map((e) => e.callback);
+    for (const e of entries) timers.delete(e);
+    // A deleted entry must not keep its callback (and the client it closes over) alive.
+    entries.forEach((e, i) => assert(e.callback !== callbacks[i], `entry ${i} kept its callback`));
+    // C's free list: insert at the head, take the head. The last deleted comes back first.
+    assert(timers.add(50, cb("a")) === entries[2]);
+    assert(timers.add(50, cb("b")) === entries[1]);
+    assert(timers.add(50, cb("c")) === entries[0]);
+  },
+});
