@@ -32,7 +32,7 @@ import type { ServerSnapshot } from "../core/arbiter/snapshot.ts";
 import { type Log, Priority } from "../core/log.ts";
 import { CMAP_IPC_COMMAND, cmapIpcHandler } from "../ipc/cmap_handler.ts";
 import { encodeValue } from "../ipc/cmap_protocol.ts";
-import { bytesToByteString } from "../ipc/line_lexer.ts";
+import { bytesToByteString } from "../core/byte_string.ts";
 import type { IpcHandler } from "../ipc/server.ts";
 import type { ClientConnection } from "../net/client_connection.ts";
 import { ConfigLoadError, loadOptions } from "./config_file.ts";

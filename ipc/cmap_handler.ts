@@ -19,7 +19,7 @@ import {
   encodeNotification,
   executeRequest,
 } from "./cmap_protocol.ts";
-import { bytesToByteString } from "./line_lexer.ts";
+import { bytesToByteString } from "../core/byte_string.ts";
 import type { IpcHandler, IpcReply, IpcRequest } from "./server.ts";
 
 /** What the handler needs from the daemon. */

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { bytesToByteString } from "../core/byte_string.ts";
 
 /** `Error` reply texts of the C daemon (qnetd_ipc_parse_line() in qdevices/qnetd-ipc.c). */
 export const IpcErrorText = {
@@ -152,23 +153,6 @@ export function tokenize(input: Uint8Array, maxTokenSize = Infinity): Uint8Array
 export function cString(token: Uint8Array): Uint8Array {
   const nul = token.indexOf(0);
   return nul < 0 ? token : token.subarray(0, nul);
-}
-
-/** Bytes to a byte string (one code point 0..255 per byte). */
-export function bytesToByteString(bytes: Uint8Array): string {
-  let text = "";
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return text;
-}
-
-/** A byte string back to bytes; code points above 255 are UTF-8 encoded. */
-export function byteStringToBytes(text: string): Uint8Array {
-  let narrow = true;
-  for (let i = 0; i < text.length && narrow; i++) narrow = text.charCodeAt(i) < 256;
-  if (!narrow) return new TextEncoder().encode(text);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
 }
 
 /** ASCII-only case folding, as strcasecmp() in the C locale. */

@@ -21,15 +21,8 @@
  * @module
  */
 import { type Log, nullLog, Priority } from "../core/log.ts";
-import {
-  asciiLower,
-  bytesToByteString,
-  byteStringToBytes,
-  cString,
-  IpcErrorText,
-  tokenize,
-  TokenTooLongError,
-} from "./line_lexer.ts";
+import { bytesToByteString, byteStringToBytes } from "../core/byte_string.ts";
+import { asciiLower, cString, IpcErrorText, tokenize, TokenTooLongError } from "./line_lexer.ts";
 
 /** The C read chunk (UNIX_SOCKET_CLIENT_BUFFER). */
 const READ_CHUNK = 256;

@@ -20,9 +20,10 @@ import type { TlsServerContext } from "./tls_server.ts";
 /**
  * At most this many clients may be in setup (accepted, not yet sent their INIT_REPLY) at
  * once; the reads of further accepted clients start only when one of these finishes. In a
- * connection storm this serves clients first come, first served: without it every client's
- * setup round trips queue behind every other client's, all of them finish late, and all of
- * them hit their connect timeout together (then reconnect, and the storm feeds itself).
+ * connection storm this serves clients in turn (ADMISSION_LIFO_AFTER_MS says in which order):
+ * without it every client's setup round trips queue behind every other client's, all of them
+ * finish late, and all of them hit their connect timeout together (then reconnect, and the
+ * storm feeds itself).
  *
  * Waiting clients are accepted at once (and counted against max_clients, as in C) and queue
  * in the daemon, not in the kernel: Deno listens with a fixed backlog of 511, and a storm that
@@ -205,8 +206,8 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
       performance.now() - this.#waitingSince[this.#waitingHead]! > ADMISSION_LIFO_AFTER_MS;
     while (this.#waitingCount > 0 && this.#admitting.size < this.#admissionWindow) {
       const client = behind ? this.#takeNewestWaiting() : this.#takeOldestWaiting();
-      // Closed while waiting (shutdown, or a send limit on an accept action): its read
-      // starts anyway, sees the close and reports ended() as every connection does.
+      // Closed while waiting (a send limit on an accept action): start() only reports
+      // ended(), as every connection does once.
       if (!client.closed) this.#admitting.set(client.id, performance.now());
       client.start();
     }
@@ -327,7 +328,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     }
   }
 
-  /** The client got its INIT_REPLY or is gone: it no longer holds the accept loop back. */
+  /** The client got its INIT_REPLY or is gone: its place in the window goes to a waiting one. */
   #admitted(id: number): void {
     if (this.#admitting.delete(id) && this.#waitingCount > 0) this.#admitWaiting();
   }
@@ -385,7 +386,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     for (const conn of this.#connections.values()) conn.close();
     this.#connections.clear();
     // Clients still waiting for the window: each start() now only reports ended().
-    while (this.#waitingCount > 0) this.#waiting[this.#waitingHead++]!.start();
+    while (this.#waitingCount > 0) this.#takeOldestWaiting().start();
     if (this.#reading > 0) {
       this.#allEnded = Promise.withResolvers();
       await this.#allEnded.promise;

@@ -9,6 +9,7 @@
  */
 import type { Client } from "./client.ts";
 import type { NodeInfo } from "../protocol/types.ts";
+import { bytesToByteString } from "../byte_string.ts";
 
 /** Distinct node lists a cluster keeps for sharing (config, membership, quorum, a change). */
 const SHARED_NODE_LISTS = 6;
@@ -67,16 +68,9 @@ function sameNodes(a: readonly NodeInfo[], b: readonly NodeInfo[]): boolean {
   return true;
 }
 
-/** Map key of a cluster name: one UTF-16 unit per byte, so any bytes are a distinct key. */
-function nameKey(name: Uint8Array): string {
-  let key = "";
-  for (let i = 0; i < name.length; i++) key += String.fromCharCode(name[i]!);
-  return key;
-}
-
 /**
  * `struct qnetd_cluster_list`. C scans a linked list for every INIT; a map keyed by the name
- * bytes keeps that lookup constant with thousands of clusters, and its insertion order is the
+ * bytes (as a byte string, so any bytes are a distinct key) keeps that lookup constant with thousands of clusters, and its insertion order is the
  * C list's creation order.
  */
 export class ClusterList {
@@ -89,7 +83,7 @@ export class ClusterList {
 
   /** `qnetd_cluster_list_find_by_name()`: exact length and bytes. */
   findByName(name: Uint8Array): Cluster | undefined {
-    return this.#clusters.get(nameKey(name));
+    return this.#clusters.get(bytesToByteString(name));
   }
 
   /**
@@ -98,7 +92,7 @@ export class ClusterList {
    * client then shares the cluster's copy of the name.
    */
   addClient(client: Client, clusterName: Uint8Array): Cluster {
-    const key = nameKey(clusterName);
+    const key = bytesToByteString(clusterName);
     let cluster = this.#clusters.get(key);
     if (cluster === undefined) {
       cluster = new Cluster(clusterName.slice());
@@ -115,6 +109,6 @@ export class ClusterList {
   deleteClient(cluster: Cluster, client: Client): void {
     const at = cluster.clients.indexOf(client);
     if (at !== -1) cluster.clients.splice(at, 1);
-    if (cluster.clients.length === 0) this.#clusters.delete(nameKey(cluster.name));
+    if (cluster.clients.length === 0) this.#clusters.delete(bytesToByteString(cluster.name));
   }
 }

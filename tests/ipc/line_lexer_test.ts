@@ -1,11 +1,6 @@
 import { deepStrictEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
-import {
-  bytesToByteString,
-  byteStringToBytes,
-  parseQnetdCommand,
-  tokenize,
-  TokenTooLongError,
-} from "../../ipc/line_lexer.ts";
+import { bytesToByteString, byteStringToBytes } from "../../core/byte_string.ts";
+import { parseQnetdCommand, tokenize, TokenTooLongError } from "../../ipc/line_lexer.ts";
 
 const words = (line: string) => tokenize(byteStringToBytes(line)).map(bytesToByteString);
 
