@@ -3,6 +3,7 @@ import { RecordingIo } from "../../cli/io.ts";
 import { CmapStore } from "../../core/cmap/store.ts";
 import type { StoreBackend } from "../../core/cmap/store_backend.ts";
 import { BIN1, bytes, cmapctl, corosyncStore, FakeStdin, settle } from "./helpers.ts";
+import { CMAP_TRANSCRIPTS_DIR } from "../support/vectors.ts";
 
 /** Runs a tracker while `changes` runs, then ends its input. */
 async function tracking(
@@ -231,10 +232,7 @@ Deno.test("cmapctl main() options: help, errors, maps, -C, last action wins (14)
     "",
   ]);
   const transcript = await Deno.readTextFile(
-    new URL(
-      "../../../shared/reference/cmap-transcripts/14-help-options-clear.txt",
-      import.meta.url,
-    ),
+    new URL("14-help-options-clear.txt", CMAP_TRANSCRIPTS_DIR),
   );
   const recorded = transcript.slice(
     transcript.indexOf("$ corosync-cmapctl -h\n") + 22,

@@ -1,12 +1,16 @@
 /**
  * Seed corpora for the fuzzers, from the captures of the real daemon and the reference
- * material next to the repository (../shared), plus a few hand-written inputs.
+ * material in tests/fixtures, plus a few hand-written inputs.
  *
  * @module
  */
-import { loadFullSession, loadMalformed } from "../support/vectors.ts";
+import {
+  CMAP_TRANSCRIPTS_DIR,
+  loadFullSession,
+  loadMalformed,
+  VECTORS_DIR,
+} from "../support/vectors.ts";
 
-const SHARED = new URL("../../../shared/", import.meta.url);
 const utf8 = new TextEncoder();
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
@@ -54,7 +58,7 @@ function pythonBytes(body: string): Uint8Array {
 
 /** The request lines of `ipc_raw_exchanges.txt` plus what the real tool sends (§8.1). */
 export async function ipcSeeds(): Promise<Uint8Array[]> {
-  const text = await Deno.readTextFile(new URL("vectors/ipc_raw_exchanges.txt", SHARED));
+  const text = await Deno.readTextFile(new URL("ipc_raw_exchanges.txt", VECTORS_DIR));
   const seeds = [...text.matchAll(/^b'((?:[^'\\]|\\.)*)' ->/gm)].map((m) => pythonBytes(m[1]!));
   for (
     const line of [
@@ -75,7 +79,7 @@ export async function ipcSeeds(): Promise<Uint8Array[]> {
 
 /** The load files shown in the cmapctl transcripts (`cat -A` undone), and the files whole. */
 export async function cmapLoadSeeds(): Promise<Uint8Array[]> {
-  const dir = new URL("reference/cmap-transcripts/", SHARED);
+  const dir = CMAP_TRANSCRIPTS_DIR;
   const seeds: Uint8Array[] = [];
   const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".txt"))
     .sort();

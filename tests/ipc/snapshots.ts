@@ -1,5 +1,5 @@
 /**
- * Daemon states that reproduce the recorded IPC outputs in shared/vectors: `fourClusters`
+ * Daemon states that reproduce the recorded IPC outputs in tests/fixtures/vectors: `fourClusters`
  * is the state behind ipc_raw_exchanges.txt (7 TCP clients, clusters debian, alpha, beta,
  * gamma), `twoClusters` the later state behind qnetd_tool_outputs.cat-A.txt and tool_*.raw.txt
  * (4 TCP clients, debian and gamma). Fields the recordings never show (the verbose lines of
@@ -16,14 +16,15 @@ import {
   Vote,
 } from "../../core/protocol/constants.ts";
 import type { NodeInfo } from "../../core/protocol/types.ts";
+import { VECTORS_DIR } from "../support/vectors.ts";
 import type {
   ClientSnapshot,
   ClusterSnapshot,
   ServerSnapshot,
 } from "../../core/arbiter/snapshot.ts";
 
-/** The vectors' directory, next to the repository. */
-export const VECTORS = new URL("../../../shared/vectors/", import.meta.url);
+/** The vectors' directory in tests/fixtures. */
+export const VECTORS = VECTORS_DIR;
 
 function nodes(...ids: (number | [number, number])[]): NodeInfo[] {
   return ids.map((id) =>

@@ -9,6 +9,7 @@ import {
 import { CLUSTER, makePki, type Pki } from "./_tls_fixtures.ts";
 import { EchoServer, type Outcome, sClient, tstclnt } from "./_tls_harness.ts";
 import { mallocInUse } from "./_malloc_stats.ts";
+import { VECTORS_DIR } from "../support/vectors.ts";
 import { MemoryClient, MemoryClientContext, pump } from "./_tls_memory_client.ts";
 
 // Loaded up front so the sanitizers do not count the library handle against a test.
@@ -182,10 +183,7 @@ Deno.test("TlsServerContext without requireClientCert asks for no certificate", 
  * is completed with zeros up to the length its header gives.
  */
 async function realClientHello(): Promise<Uint8Array> {
-  const url = new URL(
-    "../../../shared/vectors/tls_starttls_stream.tshark-follow.txt",
-    import.meta.url,
-  );
+  const url = new URL("tls_starttls_stream.tshark-follow.txt", VECTORS_DIR);
   const bytes: number[] = [];
   for (const line of (await Deno.readTextFile(url)).split("\n")) {
     const m = /^([0-9A-F]{8}) {2}((?:[0-9a-f]{2} {1,2})+)/.exec(line); // client lines only

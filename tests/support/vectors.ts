@@ -1,13 +1,19 @@
 /**
- * Typed access to the byte captures of the real corosync-qnetd 3.0.3 in `../shared/vectors`
- * (see its README.md). Load them at module level (top-level await) so that tests using
+ * Typed access to the byte captures of the real corosync-qnetd 3.0.3 in `tests/fixtures/vectors`
+ * (see tests/fixtures/README.md). Load them at module level (top-level await) so that tests using
  * them can still run with `permissions: "none"`.
  *
  * @module
  */
 
-/** The directory holding the captures, next to the repository. */
-export const VECTORS_DIR = new URL("../../../shared/vectors/", import.meta.url);
+/** The fixtures directory of the repository: the suite reads nothing outside it. */
+export const FIXTURES_DIR = new URL("../fixtures/", import.meta.url);
+
+/** The directory holding the captures of the real daemon. */
+export const VECTORS_DIR = new URL("vectors/", FIXTURES_DIR);
+
+/** The verbatim corosync-cmapctl transcripts. */
+export const CMAP_TRANSCRIPTS_DIR = new URL("cmap-transcripts/", FIXTURES_DIR);
 
 /** Direction of one captured write. */
 export type Direction = "C->S" | "S->C";
