@@ -6,6 +6,7 @@
  */
 import { main } from "../../cli/certutil.ts";
 import { RecordingIo } from "../../cli/io.ts";
+import { type Missing, needAll, needProgram } from "../support/precondition.ts";
 
 /** Output of a command. */
 export interface RunResult {
@@ -78,15 +79,12 @@ export class Scratch implements AsyncDisposable {
   }
 }
 
-/** True when the real tools are installed (they are on the project's machines and in CI). */
-export function haveRealTools(): boolean {
-  try {
-    Deno.statSync("/usr/bin/corosync-qnetd-certutil");
-    Deno.statSync("/usr/sbin/corosync-qdevice-net-certutil");
-    return true;
-  } catch {
-    return false;
-  }
+/** The real tools these tests compare with (on the project's machines and in CI). */
+export function needRealTools(): Missing {
+  return needAll(
+    needProgram("/usr/bin/corosync-qnetd-certutil", "corosync-qnetd"),
+    needProgram("/usr/sbin/corosync-qdevice-net-certutil", "corosync-qdevice"),
+  );
 }
 
 /** `openssl asn1parse` of a certificate, with times removed: the byte layout, minus the clock. */

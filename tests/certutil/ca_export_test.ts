@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import { formatCaExport, formatNssTime, parseCertificateFile } from "../../core/certs/ca_export.ts";
 import { KeyMaterialError } from "../../core/certs/errors.ts";
-import { haveRealTools, run, Scratch } from "./_tools.ts";
+import { needRealTools, run, Scratch } from "./_tools.ts";
+import { testNeeding } from "../support/precondition.ts";
 
-const ignore = !haveRealTools();
+const NEED = needRealTools();
 
 Deno.test("formatNssTime() prints GMT like NSS certutil", () => {
   assert.equal(formatNssTime(new Date("2126-11-22T00:31:11Z")), "Fri Nov 22 00:31:11 2126");
   assert.equal(formatNssTime(new Date("2026-03-05T09:08:07Z")), "Thu Mar 05 09:08:07 2026");
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "formatCaExport() rebuilds the real tool's qnetd-cacert.crt byte for byte",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     assert.equal((await s.qnetd("-i")).code, 0);
@@ -23,9 +23,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "parseCertificateFile() reads the text+PEM export, plain PEM and DER alike",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     assert.equal((await s.qnetd("-i")).code, 0);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
   asn1Layout,
-  haveRealTools,
+  needRealTools,
   ours,
   run,
   type RunResult,
@@ -9,9 +9,9 @@ import {
   snapshot,
   withProgram,
 } from "./_tools.ts";
+import { needAll, needRoot, testNeeding } from "../support/precondition.ts";
 
-const ignore = !haveRealTools();
-const isRoot = Deno.uid() === 0;
+const NEED = needRealTools();
 
 function ok(r: RunResult, what: string): void {
   assert.equal(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
@@ -74,9 +74,8 @@ function fields(text: string): Record<string, string | undefined> {
   };
 }
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() prints the C usage for -h and when no operation is given",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     const real = await s.qnetd("-h");
@@ -89,9 +88,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() rejects bad options and missing inputs with the C messages and exit codes",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     const crq = `${s.root}/some.crq`;
@@ -117,9 +115,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() -i makes CA and server certificates laid out byte for byte like the real tool's",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     ok(await s.qnetd("-i"), "real -i");
@@ -165,9 +162,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() -i gives files the modes of the real tool, the server key 0640, the CA key 0600",
-  ignore,
   async fn() {
     for (const extra of [[], ["-G"]]) {
       await using s = await Scratch.create();
@@ -192,9 +188,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(needAll(NEED, needRoot()), {
   name: "main() -i as root gives every file the owner of the directory's parent, as the C tool",
-  ignore: ignore || !isRoot,
   async fn() {
     await using s = await Scratch.create();
     await Deno.chown(`${s.root}/qnetd`, 4242, 4243);
@@ -217,9 +212,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() -i refuses an existing CA or NSS database and changes nothing",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     ok(await s.qnetd("-i"), "real -i");
@@ -238,9 +232,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() -i where no directory can be made fails cleanly",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     await Deno.writeTextFile(`${s.root}/plainfile`, "x");
@@ -260,9 +253,8 @@ async function enrol(s: Scratch): Promise<string> {
   return dir;
 }
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() -s signs the real node's request and the real node tool imports the result",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     const dir = await enrol(s);
@@ -290,9 +282,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() -s rejects PEM, garbage and forged requests, using no serial and leaving no file",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     const dir = await enrol(s);
@@ -323,9 +314,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() -s without a CA says how to make one, and points at an NSS database",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     const crq = `${s.root}/x.crq`;
@@ -343,9 +333,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() -s that cannot store the certificate keeps serial.txt as it was",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     const dir = await enrol(s);
@@ -362,9 +351,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() --list shows CA, server and cluster certificates with serial and expiry",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     const dir = await enrol(s);
@@ -387,9 +375,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() --import-nssdb turns a real NSS database into PEM files whose CA keeps signing",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     ok(await s.qnetd("-i"), "real -i");
@@ -437,9 +424,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() --import-nssdb says which package to install when a tool is missing",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     ok(await s.qnetd("-i"), "real -i");
@@ -458,9 +444,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() --import-nssdb refuses a directory without an NSS database or with a CA",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     const dir = await oursDir(s);

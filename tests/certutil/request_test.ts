@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { parseCertificateRequest } from "../../core/certs/request.ts";
 import { CertificateRequestError } from "../../core/certs/errors.ts";
-import { haveRealTools, run, Scratch } from "./_tools.ts";
+import { needRealTools, run, Scratch } from "./_tools.ts";
+import { testNeeding } from "../support/precondition.ts";
 
-const ignore = !haveRealTools();
+const NEED = needRealTools();
 
 /** A real node request: qnetd `-i`, node `-i -c` and `-r -n Cluster1` with the C tools. */
 async function realRequest(s: Scratch): Promise<Uint8Array<ArrayBuffer>> {
@@ -21,9 +22,8 @@ function rejects(message: RegExp): (e: unknown) => boolean {
   return (e) => e instanceof CertificateRequestError && message.test(e.message);
 }
 
-Deno.test({
+testNeeding(NEED, {
   name: "parseCertificateRequest() reads and verifies the DER request of the real node tool",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     const request = await parseCertificateRequest(await realRequest(s), "node.crq");
@@ -31,9 +31,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "parseCertificateRequest() rejects a PEM request and says how to convert it",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     await realRequest(s);
@@ -55,9 +54,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "parseCertificateRequest() rejects a request whose signature does not verify",
-  ignore,
   async fn() {
     await using s = await Scratch.create();
     const der = await realRequest(s);

@@ -6,19 +6,12 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { formatLogLine } from "../../cli/logging.ts";
 import { Priority, PRIORITY_NAMES } from "../../core/log.ts";
+import { needCQnetd, testNeeding } from "../support/precondition.ts";
 
 const REAL = "/usr/bin/corosync-qnetd";
 const PORT = "16204";
 const TIME_LIMIT_MS = 10_000;
 const LAST_STARTUP_LINE = "Running QNetd main loop";
-
-function realBinaryPresent(): boolean {
-  try {
-    return Deno.statSync(REAL).isFile;
-  } catch {
-    return false;
-  }
-}
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const LINE = /^([A-Z][a-z]{2}) (\d\d) (\d\d):(\d\d):(\d\d) (\S+) +(.*)$/;
@@ -39,9 +32,8 @@ async function readUntil(stream: ReadableStream<Uint8Array>, last: string): Prom
   return text.split("\n").filter((l) => l !== "");
 }
 
-Deno.test({
+testNeeding(needCQnetd(), {
   name: "formatLogLine() renders the real daemon's stderr lines byte for byte",
-  ignore: !realBinaryPresent(),
   async fn() {
     const tmp = await Deno.makeTempDir({ prefix: "h2-qnetd-log-" });
     const child = new Deno.Command(REAL, {

@@ -9,19 +9,14 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import { parseQnetdArgs } from "../../cli/qnetd_args.ts";
+import { needCQnetd, testNeeding } from "../support/precondition.ts";
 
 const REAL = "/usr/bin/corosync-qnetd";
 const PORT = "16203";
 const TIME_LIMIT_MS = 10_000;
 
-function realBinaryPresent(): boolean {
-  try {
-    return Deno.statSync(REAL).isFile;
-  } catch {
-    return false;
-  }
-}
-const ignore = !realBinaryPresent();
+/** The real daemon every case here is compared with. */
+const NEED_C = needCQnetd();
 
 /** Bad command lines, each ending the C daemon during cli_parse(). */
 const CASES: string[][] = [
@@ -122,9 +117,8 @@ function ours(args: string[]): Outcome {
     : { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
-Deno.test({
+testNeeding(NEED_C, {
   name: "parseQnetdArgs() prints and exits exactly like the real corosync-qnetd on bad input",
-  ignore,
   async fn(t) {
     const tmp = await Deno.makeTempDir({ prefix: "h2-qnetd-args-" });
     try {
@@ -193,9 +187,8 @@ const TOKENS = [
 ];
 const CHARS = [..."-46dfhcpSslmx:=,01 "];
 
-Deno.test({
+testNeeding(NEED_C, {
   name: "parseQnetdArgs() matches the real corosync-qnetd on random bad command lines",
-  ignore,
   async fn() {
     const tmp = await Deno.makeTempDir({ prefix: "h2-qnetd-args-" });
     try {
@@ -227,9 +220,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED_C, {
   name: "parseQnetdArgs() prints the real -v block apart from the version line",
-  ignore,
   async fn() {
     const tmp = await Deno.makeTempDir({ prefix: "h2-qnetd-args-" });
     try {

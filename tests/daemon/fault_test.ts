@@ -9,11 +9,18 @@
  * Outcomes are asserted, never durations; every wait has a bound.
  */
 import assert from "node:assert/strict";
-import { type ArbiterKind, C_QNETD, haveCQnetd, startArbiter } from "../support/daemons.ts";
+import {
+  ARBITER_KINDS,
+  type ArbiterKind,
+  C_QNETD,
+  needKind,
+  startArbiter,
+} from "../support/daemons.ts";
+import { needAll, needCQnetd, needRoot, testNeeding } from "../support/precondition.ts";
 import { joinFfsplit, ScriptClient, settle } from "../support/script_client.ts";
 import type { WireConn } from "../support/wire_conn.ts";
 
-const KINDS: ArbiterKind[] = haveCQnetd() ? ["qnet", "c"] : ["qnet"];
+const KINDS = ARBITER_KINDS;
 /** Ports per kind: [kill/restart, dead-peer detection, start-up failures]. */
 const PORTS: Record<ArbiterKind, [number, number, number]> = {
   qnet: [16420, 16421, 16422],
@@ -62,7 +69,7 @@ const NODES = ["alpha", "beta", "gamma"].flatMap((cluster) =>
 );
 
 for (const kind of KINDS) {
-  Deno.test({
+  testNeeding(needKind(kind), {
     name: `fault (${kind}): SIGKILL under load, restart on the same port, every client votes`,
     sanitizeOps: false,
     sanitizeResources: false,
@@ -104,7 +111,7 @@ for (const kind of KINDS) {
     },
   });
 
-  Deno.test({
+  testNeeding(needKind(kind), {
     name: `fault (${kind}): a silent node is dropped by DPD and ffsplit re-decides`,
     sanitizeOps: false,
     sanitizeResources: false,
@@ -184,10 +191,9 @@ async function nobodyDenoDir(parent: string): Promise<string> {
   return dir;
 }
 
-Deno.test({
+testNeeding(needAll(needCQnetd(), needRoot()), {
   name:
     "fault: unwritable lock or socket directory, a full disk and a held lock fail as corosync-qnetd",
-  ignore: !haveCQnetd() || Deno.uid() !== 0,
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async (t) => {

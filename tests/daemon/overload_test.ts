@@ -11,13 +11,14 @@ import assert from "node:assert/strict";
 import { encodeEchoRequest, encodePreinit } from "../../core/protocol/encode_client.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import { MsgType, ReplyError } from "../../core/protocol/constants.ts";
-import { type ArbiterKind, haveCQnetd, startArbiter } from "../support/daemons.ts";
+import { ARBITER_KINDS, type ArbiterKind, needKind, startArbiter } from "../support/daemons.ts";
+import { testNeeding } from "../support/precondition.ts";
 import { joinFfsplit, settle } from "../support/script_client.ts";
 import { WireConn } from "../support/wire_conn.ts";
 import { procFile } from "../support/proc.ts";
 
 /** Kinds to run: ours always, the C daemon where it is installed. */
-const KINDS: ArbiterKind[] = haveCQnetd() ? ["qnet", "c"] : ["qnet"];
+const KINDS = ARBITER_KINDS;
 /** Ports per kind: [the -m daemon, the main daemon, the shutdown daemon]. */
 const PORTS: Record<ArbiterKind, [number, number, number]> = {
   qnet: [16400, 16401, 16404],
@@ -69,7 +70,7 @@ function header(type: number, length: number): Uint8Array {
 }
 
 for (const kind of KINDS) {
-  Deno.test({
+  testNeeding(needKind(kind), {
     name: `overload (${kind}): more TCP clients than -m are closed at accept`,
     sanitizeOps: false,
     sanitizeResources: false,
@@ -98,7 +99,7 @@ for (const kind of KINDS) {
     },
   });
 
-  Deno.test({
+  testNeeding(needKind(kind), {
     name: `overload (${kind}): abusive clients do not take votes from a normal cluster`,
     sanitizeOps: false,
     sanitizeResources: false,
@@ -264,7 +265,7 @@ for (const kind of KINDS) {
 }
 
 for (const kind of KINDS) {
-  Deno.test({
+  testNeeding(needKind(kind), {
     name: `overload (${kind}): SIGTERM with ${
       IDLE_CLIENTS[kind]
     } silent clients exits 0 and closes them`,

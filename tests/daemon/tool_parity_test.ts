@@ -22,13 +22,9 @@ import {
   TieBreakerMode,
 } from "../../core/protocol/constants.ts";
 import type { TieBreaker } from "../../core/protocol/types.ts";
-import {
-  type ArbiterKind,
-  haveCQnetd,
-  type RunningArbiter,
-  startArbiter,
-} from "../support/daemons.ts";
+import { type ArbiterKind, type RunningArbiter, startArbiter } from "../support/daemons.ts";
 import { ScriptClient, settle } from "../support/script_client.ts";
+import { needAll, needCQnetd, needProgram, testNeeding } from "../support/precondition.ts";
 
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -233,9 +229,8 @@ async function outputs(daemon: RunningArbiter, cmd: string, prefix: string[]) {
   return results;
 }
 
-Deno.test({
+testNeeding(needAll(needCQnetd(), needProgram("/usr/bin/corosync-qnetd-tool", "corosync-qnetd")), {
   name: "qnetd-tool: the real tool prints the same against ours as against corosync-qnetd",
-  ignore: !haveCQnetd(),
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {

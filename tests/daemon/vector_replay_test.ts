@@ -10,11 +10,12 @@ import {
   loadMalformed,
   type VectorEvent,
 } from "../support/vectors.ts";
-import { type ArbiterKind, haveCQnetd, startArbiter } from "../support/daemons.ts";
+import { type ArbiterKind, needKind, startArbiter } from "../support/daemons.ts";
 import { WireConn } from "../support/wire_conn.ts";
 import { encodePreinit } from "../../core/protocol/encode_client.ts";
 import { encodeServerMsg } from "../../core/protocol/encode_server.ts";
 import { MsgType, TlsSupported } from "../../core/protocol/constants.ts";
+import { testNeeding } from "../support/precondition.ts";
 
 const cases = await loadMalformed();
 const session = await loadFullSession();
@@ -47,9 +48,8 @@ const NO_PROBE = new Set([1, 8]);
 const PORTS: Record<ArbiterKind, number> = { qnet: 16511, c: 16512 };
 
 for (const kind of ["qnet", "c"] as const) {
-  Deno.test({
+  testNeeding(needKind(kind), {
     name: `malformed input: ${kind} daemon answers every captured case as corosync-qnetd did`,
-    ignore: kind === "c" && !haveCQnetd(),
     sanitizeOps: false,
     sanitizeResources: false,
     fn: async (t) => {

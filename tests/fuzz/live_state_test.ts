@@ -9,7 +9,7 @@
  * Ports 17500-17599.
  */
 import assert from "node:assert/strict";
-import { type ArbiterKind, haveCQnetd, startArbiter } from "../support/daemons.ts";
+import { type ArbiterKind, needKind, startArbiter } from "../support/daemons.ts";
 import { bytesToHex } from "../support/vectors.ts";
 import { WireConn } from "../support/wire_conn.ts";
 import {
@@ -22,6 +22,7 @@ import {
 import { DecisionAlgorithm, MsgType, TieBreakerMode } from "../../core/protocol/constants.ts";
 import { Choices, runScenario, type ScenarioResult } from "./_arbiter_scenario.ts";
 import { Rng } from "./_mutate.ts";
+import { testNeeding } from "../support/precondition.ts";
 
 const PORTS: Record<ArbiterKind, number> = { qnet: 17500, c: 17550 };
 /**
@@ -133,9 +134,8 @@ function daemonArgs(
 }
 
 for (const kind of ["qnet", "c"] as const) {
-  Deno.test({
+  testNeeding(needKind(kind), {
     name: `${kind} daemon answers fuzzed multi-client sequences byte for byte like the Arbiter`,
-    ignore: kind === "c" && !haveCQnetd(),
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {

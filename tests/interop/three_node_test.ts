@@ -6,12 +6,11 @@ import assert from "node:assert/strict";
 import { Vote } from "../../core/protocol/constants.ts";
 import { arbiterFromEnv } from "./support/arbiter.ts";
 import { Cluster, expectNodes } from "./support/cluster.ts";
-import { interopSkipReason, interopTest, reportSkip } from "./support/preflight.ts";
+import { interopSkipReason, interopTest } from "./support/preflight.ts";
 import { effectiveVote } from "./support/status_text.ts";
 
 const arbiter = arbiterFromEnv();
 const skip = await interopSkipReason();
-reportSkip(skip);
 
 interopTest(
   skip,

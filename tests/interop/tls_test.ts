@@ -19,14 +19,13 @@ import {
   migrateCa,
   type QnetCa,
 } from "./support/enrolment.ts";
-import { interopSkipReason, interopTest, reportSkip } from "./support/preflight.ts";
+import { interopSkipReason, interopTest } from "./support/preflight.ts";
 import { effectiveVote } from "./support/status_text.ts";
 import { waitUntil } from "./support/wait.ts";
 import type { ClusterNode } from "./support/node.ts";
 
 const arbiter = arbiterFromEnv();
 const skip = await interopSkipReason();
-reportSkip(skip);
 
 const ALL_VOTING = expectNodes([
   [1, { quorate: true, qdeviceVote: true, members: [1, 2] }],

@@ -1,7 +1,7 @@
 /**
  * Against the real binaries: the C corosync-qnetd-tool talking to our IPC server, our tool
  * talking to the C corosync-qnetd, and the same raw (also malformed) requests sent to both
- * daemons. Skipped when the Debian binaries are not installed. Ports 16400..16499 only.
+ * daemons. Skipped when the Debian binaries are not installed (a failure under CI=true). Ports 16400..16499 only.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { main } from "../../cli/qnetd_tool.ts";
@@ -11,16 +11,14 @@ import { qnetdIpcHandlers } from "../../ipc/commands.ts";
 import type { ServerSnapshot } from "../../core/arbiter/snapshot.ts";
 import { emptyServer, twoClusters, VECTORS } from "./snapshots.ts";
 import { exchange } from "./_exchange.ts";
+import { needAll, needProgram, testNeeding } from "../support/precondition.ts";
 
 const REAL_TOOL = "/usr/bin/corosync-qnetd-tool";
 const REAL_QNETD = "/usr/bin/corosync-qnetd";
-const haveBinaries = [REAL_TOOL, REAL_QNETD].every((path) => {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-});
+const NEED = needAll(
+  needProgram(REAL_TOOL, "corosync-qnetd"),
+  needProgram(REAL_QNETD, "corosync-qnetd"),
+);
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -135,9 +133,8 @@ async function withRealDaemon(
   }
 }
 
-Deno.test({
+testNeeding(NEED, {
   name: "corosync-qnetd-tool (C) prints the recorded bytes from our IPC server",
-  ignore: !haveBinaries,
   fn: async () => {
     await withOurServer(twoClusters, async (path, shutdowns) => {
       const cases: [string[], number, string, string][] = [
@@ -163,9 +160,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "main() matches corosync-qnetd-tool (C) against corosync-qnetd (C)",
-  ignore: !haveBinaries,
   fn: async () => {
     await withRealDaemon(16461, async (path, daemon) => {
       const cases = [["-s"], ["-s", "-v"], ["-l"], ["-l", "-v"], ["-l", "-c", "x y"], [
@@ -189,9 +185,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testNeeding(NEED, {
   name: "IpcServer answers bad input exactly like corosync-qnetd (C)",
-  ignore: !haveBinaries,
   fn: async () => {
     const port = 16462;
     const requests = [

@@ -7,19 +7,25 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { decodeMsg } from "../../core/protocol/decode.ts";
+import { encodePreinit } from "../../core/protocol/encode_client.ts";
+import { MsgType } from "../../core/protocol/constants.ts";
+import { type Missing, needCQnetd } from "./precondition.ts";
+import { WireConn } from "./wire_conn.ts";
+
 /** Which arbiter to run. */
 export type ArbiterKind = "qnet" | "c";
+
+/** Both arbiters, ours first: a test matrix registers both, see {@linkcode needKind}. */
+export const ARBITER_KINDS: readonly ArbiterKind[] = ["qnet", "c"];
 
 /** Path of the real daemon from Debian's corosync-qnetd package. */
 export const C_QNETD = "/usr/bin/corosync-qnetd";
 
-/** True when the real corosync-qnetd is installed. */
-export function haveCQnetd(): boolean {
-  try {
-    return Deno.statSync(C_QNETD).isFile;
-  } catch {
-    return false;
-  }
+/** What running `kind` needs from the machine: the C daemon needs its Debian package. */
+export function needKind(kind: ArbiterKind): Missing {
+  return kind === "c" ? needCQnetd() : undefined;
 }
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -35,7 +41,16 @@ export interface RunningArbiter extends AsyncDisposable {
   stderr(): string;
   /** Sends a signal and waits for the exit status. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  /**
+   * Asserts that the daemon is still running and serving: a fresh TCP connection gets a
+   * PREINIT reply (allowed in plain text under every -s mode). A refusal check ends with it, so
+   * that a daemon that hung or crashed on the refused input cannot pass as "refused".
+   */
+  assertServing(): Promise<void>;
 }
+
+/** How long a serving daemon may take to answer one PREINIT: a hang, not a slow reply. */
+const SERVING_TIMEOUT_MS = 5000;
 
 /** Options beyond the port: extra qnetd flags (e.g. ["-s", "off"]) and -S settings. */
 export interface StartOptions {
@@ -111,6 +126,15 @@ export async function startArbiter(
       }
       await pump;
       return status!;
+    },
+    async assertServing() {
+      assert.equal(status, undefined, `the ${kind} daemon exited (${status?.code}):\n${log}`);
+      using conn = await WireConn.connect(options.port);
+      await conn.write(encodePreinit({ seqNumber: 1, clusterName: "serving-probe" }));
+      const r = await conn.readMessage(SERVING_TIMEOUT_MS);
+      assert.equal(r.kind, "data", `the ${kind} daemon does not answer PREINIT:\n${log}`);
+      const d = decodeMsg(r.kind === "data" ? r.bytes : new Uint8Array());
+      assert.ok(d.ok && d.msg.type === MsgType.PreinitReply, `not a PREINIT reply:\n${log}`);
     },
     async [Symbol.asyncDispose]() {
       await this.stop();

@@ -71,19 +71,3 @@ export async function run(
   if ((options.check ?? true) && result.code !== 0) throw new CommandError(argv, result);
   return result;
 }
-
-/** Whether an executable named `program` is on PATH (or is an existing absolute path). */
-export function hasProgram(program: string): boolean {
-  const dirs = program.includes("/")
-    ? [""]
-    : (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").map((d) => `${d}/`);
-  for (const dir of dirs) {
-    try {
-      const info = Deno.statSync(`${dir}${program}`);
-      if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) return true;
-    } catch {
-      // Not in this directory.
-    }
-  }
-  return false;
-}

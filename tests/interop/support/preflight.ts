@@ -5,63 +5,60 @@
  * @module
  */
 
-import { hasProgram, run } from "./command.ts";
+import {
+  type Missing,
+  needAll,
+  needProgram,
+  needRoot,
+  testNeeding,
+} from "../../support/precondition.ts";
+import { run } from "./command.ts";
 import { uniqueToken } from "./netns.ts";
 
-const PROGRAMS = [
-  "ip",
-  "unshare",
-  "nsenter",
-  "corosync",
-  "corosync-quorumtool",
-  "corosync-qdevice",
-  "corosync-qdevice-tool",
-  "/usr/bin/corosync-qnetd",
-  "/usr/bin/corosync-qnetd-tool",
-] as const;
+/** Each program and the Debian package that ships it. */
+const PROGRAMS: ReadonlyArray<readonly [string, string]> = [
+  ["ip", "iproute2"],
+  ["unshare", "util-linux"],
+  ["nsenter", "util-linux"],
+  ["corosync", "corosync"],
+  ["corosync-quorumtool", "corosync"],
+  ["corosync-qdevice", "corosync-qdevice"],
+  ["corosync-qdevice-tool", "corosync-qdevice"],
+  ["/usr/bin/corosync-qnetd", "corosync-qnetd"],
+  ["/usr/bin/corosync-qnetd-tool", "corosync-qnetd"],
+];
 
-let cached: Promise<string | undefined> | undefined;
+let cached: Promise<Missing> | undefined;
 
-async function probe(): Promise<string | undefined> {
-  if (Deno.build.os !== "linux") return "interop tests need Linux network namespaces";
-  if (Deno.uid() !== 0) return "interop tests need root (network and mount namespaces)";
-  const missing = PROGRAMS.filter((p) => !hasProgram(p));
-  if (missing.length > 0) return `interop tests need ${missing.join(", ")}`;
+async function probe(): Promise<Missing> {
+  if (Deno.build.os !== "linux") return "Linux network namespaces";
+  const missing = needAll(needRoot(), ...PROGRAMS.map(([p, pkg]) => needProgram(p, pkg)));
+  if (missing !== undefined) return missing;
   // Namespaces may still be forbidden (e.g. an unprivileged container): try one.
   const ns = `qnt-${Deno.pid}-${uniqueToken()}-probe`;
   const added = await run(["ip", "netns", "add", ns], { check: false });
-  if (added.code !== 0) {
-    return `interop tests cannot create a network namespace: ${added.stderr.trim()}`;
-  }
+  if (added.code !== 0) return `network namespaces (ip netns add: ${added.stderr.trim()})`;
   await run(["ip", "netns", "del", ns], { check: false });
   return undefined;
 }
 
 /**
- * Why the interop tests cannot run here, or `undefined` when they can. Computed once per process.
+ * What the interop tests need and this machine lacks, or `undefined` when they can run.
+ * Computed once per process.
  */
-export function interopSkipReason(): Promise<string | undefined> {
+export function interopSkipReason(): Promise<Missing> {
   cached ??= probe();
   return cached;
 }
 
 /**
- * Registers an interop test: ignored, with the reason written once to stderr, when
- * {@linkcode interopSkipReason} says the machine cannot run it.
+ * Registers an interop test through {@linkcode testNeeding}: ignored (and reported) when
+ * {@linkcode interopSkipReason} says the machine cannot run it, failed under `CI=true`.
  */
 export function interopTest(
-  skipReason: string | undefined,
+  skipReason: Missing,
   name: string,
   fn: (t: Deno.TestContext) => Promise<void>,
 ): void {
-  Deno.test({ name, ignore: skipReason !== undefined, fn });
-}
-
-let warned = false;
-
-/** Writes "skipping interop tests: REASON" to stderr once per process. */
-export function reportSkip(skipReason: string | undefined): void {
-  if (skipReason === undefined || warned) return;
-  warned = true;
-  Deno.stderr.writeSync(new TextEncoder().encode(`skipping interop tests: ${skipReason}\n`));
+  testNeeding(skipReason, { name, fn });
 }
