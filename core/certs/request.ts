@@ -17,6 +17,47 @@ function startsWithPem(bytes: Uint8Array): boolean {
   return PEM_START.every((b, j) => bytes[i + j] === b);
 }
 
+/** Tag of a DER SEQUENCE (universal, constructed). */
+const DER_SEQUENCE = 0x30;
+/** The parts of a PKCS#10 CertificationRequest: info, signature algorithm, signature. */
+const REQUEST_PARTS = 3;
+
+/**
+ * The end of the DER element at `at` (header and content), or undefined when its header is
+ * cut off or its length runs past `end`. Long-form lengths only (DER has no indefinite form).
+ */
+function derElementEnd(der: Uint8Array, at: number, end: number): number | undefined {
+  const first = der[at + 1];
+  if (first === undefined || at + 2 > end) return undefined;
+  let length = first;
+  let header = 2;
+  if (first >= 0x80) {
+    const n = first & 0x7f;
+    if (n === 0 || n > 4 || at + 2 + n > end) return undefined;
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + der[at + 2 + i]!;
+    header += n;
+  }
+  const elementEnd = at + header + length;
+  return elementEnd <= end ? elementEnd : undefined;
+}
+
+/**
+ * True when `der` is exactly one SEQUENCE of the three parts of a request, each within it and
+ * together filling it. The x509 library reads fields past a SEQUENCE's declared length (a
+ * fuzzer found a request with a too-short outer length accepted); OpenSSL refuses those.
+ */
+function framedAsRequest(der: Uint8Array): boolean {
+  if (der[0] !== DER_SEQUENCE || derElementEnd(der, 0, der.length) !== der.length) return false;
+  let at = der[1]! < 0x80 ? 2 : 2 + (der[1]! & 0x7f);
+  for (let part = 0; part < REQUEST_PARTS; part++) {
+    const next = derElementEnd(der, at, der.length);
+    if (next === undefined) return false;
+    at = next;
+  }
+  return at === der.length;
+}
+
 /**
  * Parses a DER certificate request and verifies its self-signature. `what` names the input in
  * error messages (the file name).
@@ -34,6 +75,7 @@ export async function parseCertificateRequest(
   }
   let request: x509.Pkcs10CertificateRequest;
   try {
+    if (!framedAsRequest(der)) throw new RangeError("DER lengths do not frame one request");
     request = new x509.Pkcs10CertificateRequest(der);
     // Touch the parts a certificate is made of, so that a damaged structure fails here.
     void request.subjectName.toString();

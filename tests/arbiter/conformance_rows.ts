@@ -40,8 +40,12 @@ export interface ScenarioHarness {
   silence(nodeId: number): void;
   /** Ids of the nodes whose connection is up, ascending. */
   connectedIds(): number[];
-  /** Lets the algorithm's timers run (lms) where the reference waits, then settles. */
-  settle(algorithm: DecisionAlgorithm): Awaitable<void>;
+  /**
+   * Lets the algorithm's timers run (lms) where the reference waits, then settles. `expect`
+   * is the votes the scenario expects next: a harness in real time may wait for them (bounded)
+   * instead of for a fixed time; it never makes them so.
+   */
+  settle(algorithm: DecisionAlgorithm, expect?: string): Awaitable<void>;
   /** "1=ACK 2=NACK 3=-" for the connected nodes, in node-id order. */
   votes(): string;
   /** "node=code ..." of every SERVER_ERROR received, nodes in join order. */
@@ -684,11 +688,11 @@ export async function runRow(row: Row, h: ScenarioHarness): Promise<void> {
     } else if ("silent" in step) {
       h.silence(step.silent);
     } else {
-      await h.settle(row.alg);
+      await h.settle(row.alg, step.expect);
       assertEquals(h.votes(), step.expect, `${row.id}: checkpoint`);
     }
   }
-  await h.settle(row.alg);
+  await h.settle(row.alg, row.expect);
 }
 
 /** The settled outcome of a row on some harness. */

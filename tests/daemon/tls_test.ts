@@ -17,7 +17,8 @@ import {
   TieBreakerMode,
 } from "../../core/protocol/constants.ts";
 import type { DecodedMsg } from "../../core/protocol/types.ts";
-import { C_QNETD, haveCQnetd, startArbiter } from "../support/daemons.ts";
+import { C_QNETD, startArbiter } from "../support/daemons.ts";
+import { needCQnetd, testNeeding } from "../support/precondition.ts";
 import { WireConn } from "../support/wire_conn.ts";
 
 const INIT = encodeInit({
@@ -108,15 +109,20 @@ Deno.test({
       using _client = client;
       assert.equal(handshake, "done", client.failed);
       assert.equal(await tlsRequest(conn, client, INIT), "eof");
+      await on.assertServing();
     });
 
-    await t.step("a client without a certificate fails the handshake", async () => {
+    await t.step("a client without a certificate gets the certificate-required alert", async () => {
       using conn = await WireConn.connect(on.port);
       const { client, handshake } = await startTls(conn, withoutCert, CLUSTER);
       using _client = client;
-      // TLS 1.3: the client may think it is done; the server then rejects at first data.
-      if (handshake === "done") assert.equal(await tlsRequest(conn, client, INIT), "eof");
-      else assert.notEqual(handshake, "done");
+      // TLS 1.3: the client is done after its Finished; the server checks the (empty)
+      // certificate then and answers the first data with an alert.
+      const outcome = handshake === "done" ? await tlsRequest(conn, client, INIT) : handshake;
+      assert.equal(outcome, "alert", `${handshake}: ${client.failed}`);
+      assert.match(client.failed, /alert certificate required/);
+      assert.ok(await conn.expectEof(), "the daemon kept the connection open");
+      await on.assertServing();
     });
 
     await t.step("with -s on, a client that never starts TLS is accepted", async () => {
@@ -168,25 +174,33 @@ async function startWithoutKeys(cmd: string[], dir: string, port: number) {
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-Deno.test("qnetd -s on without key material fails at start with the C daemon's exit code", async () => {
+const OURS = [Deno.execPath(), "run", "-A", new URL("../../mod.ts", import.meta.url).pathname];
+
+Deno.test("qnetd -s on without key material fails at start, exit 1, one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "qnet-nokeys-" });
   try {
     await Deno.mkdir(`${dir}/keys`);
-    const ours = await startWithoutKeys(
-      [Deno.execPath(), "run", "-A", new URL("../../mod.ts", import.meta.url).pathname, "qnetd"],
-      dir,
-      16390,
-    );
+    const ours = await startWithoutKeys([...OURS, "qnetd"], dir, 16390);
     assert.match(ours.stderr, /Can't load TLS key material: .*qnetd-cert\.pem/);
     assert.doesNotMatch(ours.stderr, /^\s+at /m, "a stack trace");
-    let expected = 1;
-    if (haveCQnetd()) {
-      const c = await startWithoutKeys([C_QNETD], dir, 16391);
-      assert.match(c.stderr, /NSS error/);
-      expected = c.code;
-    }
-    assert.equal(ours.code, expected);
+    assert.equal(ours.code, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+testNeeding(needCQnetd(), {
+  name: "qnetd -s on without key material exits as corosync-qnetd does",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "qnet-nokeys-c-" });
+    try {
+      await Deno.mkdir(`${dir}/keys`);
+      const ours = await startWithoutKeys([...OURS, "qnetd"], dir, 16390);
+      const c = await startWithoutKeys([C_QNETD], dir, 16391);
+      assert.match(c.stderr, /NSS error/);
+      assert.equal(ours.code, c.code);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

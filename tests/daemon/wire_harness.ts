@@ -7,8 +7,10 @@
  * Determinism without sleeping: after every message the votes are settled by echo round
  * trips (an ECHO_REPLY comes after everything the daemon queued before it on that
  * connection), and a disconnect is waited for on the daemon's local socket (the leaving
- * client is gone from `list`). Only lms timers need real time: settle() waits a bounded
- * few timer periods for them. Every wait is bounded.
+ * client is gone from `list`). Only lms timers need real time: settle() waits for the votes
+ * the scenario expects (a VOTE_INFO the timer causes), bounded; only while a node's answer is
+ * still WAIT_FOR_REPLY (a timer pending in the daemon) does it first give the timer a few
+ * periods to fire. Every wait is bounded.
  *
  * @module
  */
@@ -61,6 +63,8 @@ class WireNode {
   readonly localPort: number;
   seq = 0;
   vote: Vote | undefined;
+  /** The last answer was WAIT_FOR_REPLY: an lms timer is pending for this node. */
+  waiting = false;
   /** Every message the daemon sent to it, decoded, in order. */
   readonly received: DecodedMsg[] = [];
   readonly errors: number[] = [];
@@ -163,6 +167,9 @@ class WireNode {
     }
     const msg = decoded.msg;
     const index = this.received.push(msg) - 1;
+    if (msg.type === MsgType.ServerError || msg.vote !== undefined) {
+      this.waiting = msg.vote === Vote.WaitForReply;
+    }
     if (msg.type === MsgType.ServerError) {
       this.errors.push(msg.replyErrorCode ?? -1);
       this.vote = undefined;
@@ -197,7 +204,7 @@ export interface WireHarnessOptions {
   readonly cluster: string;
   /** INIT heartbeat when JoinOptions gives none; lms timers fire every heartbeat/4 ms. */
   readonly heartbeat?: number;
-  /** Real time settle() lets lms timers run (default: 3 timer periods). */
+  /** Real time settle() lets pending lms timers run (default: 3 timer periods). */
   readonly lmsWaitMs?: number;
 }
 
@@ -328,14 +335,25 @@ export class WireHarness implements ScenarioHarness, AsyncDisposable {
     return this.#connected().map((n) => n.nodeId);
   }
 
-  /** lms: lets its timers fire for a bounded real time; then every round settles. */
-  async settle(algorithm: DecisionAlgorithm): Promise<void> {
-    if (algorithm === DecisionAlgorithm.Lms) {
-      const period = (this.options.heartbeat ?? 4000) / 4;
-      const wait = this.options.lmsWaitMs ?? period * 3;
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
+  /**
+   * Settles every vote round. lms: a node left waiting gets its vote when the daemon's timer
+   * fires, so this waits (bounded by WAIT_MS) until the votes are `expect`. While some node's
+   * last answer is WAIT_FOR_REPLY, it first lets a few timer periods pass, so that a timer that
+   * would wrongly decide for a node expected to keep waiting ("-") has had its chance.
+   */
+  async settle(algorithm: DecisionAlgorithm, expect?: string): Promise<void> {
     await this.#settle();
+    if (algorithm !== DecisionAlgorithm.Lms) return;
+    const period = (this.options.heartbeat ?? 4000) / 4;
+    if (expect === undefined || this.#connected().some((n) => n.waiting)) {
+      await new Promise((resolve) => setTimeout(resolve, this.options.lmsWaitMs ?? period * 3));
+      await this.#settle();
+    }
+    const deadline = Date.now() + WAIT_MS;
+    while (expect !== undefined && this.votes() !== expect && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, period / 5));
+      await this.#settle();
+    }
   }
 
   /** "1=ACK 2=NACK 3=-" for the connected nodes, in node-id order (Harness.votes()). */

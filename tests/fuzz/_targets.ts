@@ -13,7 +13,14 @@ import { Arbiter } from "../../core/arbiter/arbiter.ts";
 import { defaultArbiterSettings } from "../../core/arbiter/settings.ts";
 import { parseCertificateRequest } from "../../core/certs/request.ts";
 import { CertificateRequestError } from "../../core/certs/errors.ts";
-import { ConfigFileError, parseConfigToml } from "../../core/cmap/config_toml.ts";
+import {
+  ConfigFileError,
+  type DaemonOptions,
+  parseConfigToml,
+  type QnetdConfig,
+} from "../../core/cmap/config_toml.ts";
+import { type QnetdSettings, SETTINGS_TABLE } from "../../core/settings.ts";
+import { stringify as stringifyToml } from "smol-toml";
 import { parseLoadFile } from "../../core/cmap/load_file.ts";
 import { isValidMsgType, MSG_HEADER_LENGTH } from "../../core/protocol/constants.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
@@ -259,36 +266,125 @@ const cmapLoadTarget: FuzzTarget = {
   },
 };
 
-/** TOML config files: parseConfigToml() fails only with ConfigFileError. */
+/** The TOML name of each daemon option (the keys of a `[daemon]` table). */
+const DAEMON_TOML_NAMES: Readonly<Record<keyof DaemonOptions, string>> = {
+  listenAddress: "listen_address",
+  port: "port",
+  tls: "tls",
+  clientCertRequired: "client_cert_required",
+  maxClients: "max_clients",
+  debug: "debug",
+};
+
+/**
+ * A parsed configuration written back as TOML: daemon options in `[daemon]`, settings at top
+ * level under their `-S` names. Integers beyond 2^53 are left out: they are kept as lossy
+ * numbers on purpose (core/settings.ts), so they cannot round-trip.
+ */
+function configAsToml(config: QnetdConfig): string {
+  const exact = (v: unknown) => typeof v !== "number" || Number.isSafeInteger(v) || v % 1 !== 0;
+  const daemon = Object.fromEntries(
+    Object.entries(config.daemon).filter(([, v]) => exact(v)).map((
+      [k, v],
+    ) => [DAEMON_TOML_NAMES[k as keyof DaemonOptions], v]),
+  );
+  const names = new Map([...SETTINGS_TABLE.values()].map((spec) => [spec.key, spec.name]));
+  const settings = Object.fromEntries(
+    Object.entries(config.settings).filter(([, v]) => exact(v)).map(([k, v]) => [
+      names.get(k as keyof QnetdSettings)!,
+      v,
+    ]),
+  );
+  return stringifyToml({ ...settings, daemon });
+}
+
+/** Without the values configAsToml() cannot carry. */
+function exactPart(config: QnetdConfig): Pick<QnetdConfig, "daemon" | "settings"> {
+  const keep = (o: object) =>
+    Object.fromEntries(
+      Object.entries(o).filter(([, v]) =>
+        typeof v !== "number" || Number.isSafeInteger(v) || v % 1 !== 0
+      ),
+    );
+  return { daemon: keep(config.daemon), settings: keep(config.settings) };
+}
+
+/**
+ * TOML config files: parseConfigToml() fails only with ConfigFileError, and what it accepts
+ * round-trips: the parsed values written back as TOML parse to the same values.
+ */
 const configTomlTarget: FuzzTarget = {
   name: "config_toml",
   maxLength: 4000,
   seeds: () => Promise.resolve(tomlSeeds()),
   run(input) {
+    let config: QnetdConfig;
     try {
-      parseConfigToml(new TextDecoder().decode(input));
+      config = parseConfigToml(new TextDecoder().decode(input));
     } catch (error) {
       if (error instanceof ConfigFileError) return;
       throw error;
     }
+    const again = parseConfigToml(configAsToml(config));
+    assert.deepEqual(exactPart(again), exactPart(config), "the parsed values do not round-trip");
   },
 };
 
-/** DER certificate requests: parseCertificateRequest() fails only with its own error. */
+/**
+ * DER certificate requests: parseCertificateRequest() fails only with its own error, and a
+ * request it accepts is one OpenSSL (an independent parser) also parses and verifies, with
+ * the same subject.
+ */
 const csrTarget: FuzzTarget = {
   name: "csr",
   maxLength: 4000,
   seeds: csrSeeds,
   async run(input) {
+    let request: Awaited<ReturnType<typeof parseCertificateRequest>>;
     try {
-      const request = await parseCertificateRequest(input.slice(), "fuzz.crq");
-      assert.ok(await request.verify(), "accepted a request whose signature does not verify");
+      request = await parseCertificateRequest(input.slice(), "fuzz.crq");
     } catch (error) {
       if (error instanceof CertificateRequestError) return;
       throw error;
     }
+    // Bytes after the request's outer SEQUENCE are ignored, as OpenSSL's d2i does.
+    const openssl = await opensslVerify(input.subarray(0, derLength(input)));
+    assert.equal(openssl.code, 0, `accepted a request OpenSSL refuses: ${openssl.stderr}`);
+    assert.match(openssl.stderr, /verify OK/);
+    const cn = request.subjectName.getField("CN")[0];
+    if (cn !== undefined) assert.match(openssl.stdout, new RegExp(`CN ?= ?${escapeRegExp(cn)}`));
   },
 };
+
+/** Length of the first DER element of `der` (header included); the whole input if unclear. */
+function derLength(der: Uint8Array): number {
+  const first = der[1] ?? 0;
+  if (first < 0x80) return Math.min(der.length, 2 + first);
+  const n = first & 0x7f;
+  let length = 0;
+  for (let i = 0; i < n; i++) length = length * 256 + (der[2 + i] ?? 0);
+  return Math.min(der.length, 2 + n + length);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** `openssl req -verify` of a DER request: exit code, subject line, "verify OK" on stderr. */
+async function opensslVerify(der: Uint8Array) {
+  const child = new Deno.Command("openssl", {
+    args: ["req", "-inform", "DER", "-noout", "-verify", "-subject", "-nameopt", "utf8"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(der);
+  await writer.close();
+  const out = await child.output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
 
 /** Protocol state fuzzing of the pure Arbiter; the input is the choice string. */
 const arbiterStateTarget: FuzzTarget = {

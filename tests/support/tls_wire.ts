@@ -11,7 +11,11 @@ import type { DecodedMsg } from "../../core/protocol/types.ts";
 import { MemoryClient, type MemoryClientContext } from "../net/_tls_memory_client.ts";
 import type { WireConn } from "./wire_conn.ts";
 
-/** How a handshake ended: completed, failed in OpenSSL, or the daemon closed the socket. */
+/**
+ * How a handshake ended: completed, failed in OpenSSL (the reason is in `client.failed`), or the
+ * daemon closed the socket. A daemon that neither answers nor closes is none of these: the
+ * handshake then fails the test (a hung daemon must never pass as a refusal).
+ */
 export type HandshakeOutcome = "done" | "failed" | "closed";
 
 /**
@@ -29,8 +33,9 @@ export async function handshake(
     if (out.length > 0) await conn.write(out).catch(() => {});
     if (client.done) break;
     const r = await conn.readExactly(1);
-    if (r.kind !== "data") return { client, handshake: "closed" };
-    client.receive(r.bytes);
+    if (r.kind === "eof") return { client, handshake: "closed" };
+    assert.equal(r.kind, "data", "the daemon neither answered the handshake nor closed");
+    client.receive(r.kind === "data" ? r.bytes : new Uint8Array());
     // Take whatever else is already buffered without waiting.
     for (;;) {
       const more = await conn.readExactly(1, 20);
@@ -45,7 +50,8 @@ export async function handshake(
 
 /**
  * Sends `msg` over TLS and returns the decrypted reply; "eof" when the daemon closes the
- * connection, "alert" when it ends the session with a TLS alert.
+ * connection without a TLS alert, "alert" when OpenSSL reports that the session ended with one
+ * (its text is then in `client.failed`). A daemon that neither answers nor closes fails the test.
  */
 export async function tlsRequest(
   conn: WireConn,
@@ -65,14 +71,10 @@ export async function tlsRequest(
       }
     }
     const r = await conn.readExactly(1);
-    if (r.kind === "eof") return "eof";
-    assert.equal(r.kind, "data", "no TLS answer from the daemon");
-    let got: Uint8Array;
-    try {
-      got = client.receive(r.kind === "data" ? r.bytes : new Uint8Array());
-    } catch {
-      return "alert";
-    }
+    if (r.kind === "eof") return client.failed === "" ? "eof" : "alert";
+    assert.equal(r.kind, "data", "the daemon neither answered over TLS nor closed");
+    const got = client.receive(r.kind === "data" ? r.bytes : new Uint8Array());
+    if (client.failed !== "") return "alert";
     const next = new Uint8Array(plain.length + got.length);
     next.set(plain);
     next.set(got, plain.length);
