@@ -1,6 +1,6 @@
 /**
  * A three-node ffsplit cluster: real corosync + corosync-qdevice in namespaces against the
- * arbiter chosen by `QNET_INTEROP_ARBITER` (default: the real corosync-qnetd).
+ * arbiter chosen by `QNET_INTEROP_ARBITER` (default: ours; `c` for the real corosync-qnetd).
  */
 import assert from "node:assert/strict";
 import { Vote } from "../../core/protocol/constants.ts";

@@ -58,6 +58,8 @@ export interface StartOptions {
   readonly args?: readonly string[];
   readonly settings?: Readonly<Record<string, string>>;
   readonly env?: Readonly<Record<string, string>>;
+  /** Where the daemon is reached over TCP once it runs (default 127.0.0.1). */
+  readonly hostname?: string;
 }
 
 /** The command line that starts `kind` with `options` (without the -S lock/socket part). */
@@ -151,7 +153,8 @@ export async function startArbiter(
     }
     try {
       (await Deno.connect({ transport: "unix", path: socketPath })).close();
-      (await Deno.connect({ hostname: "127.0.0.1", port: options.port })).close();
+      (await Deno.connect({ hostname: options.hostname ?? "127.0.0.1", port: options.port }))
+        .close();
       return arbiter;
     } catch {
       if (Date.now() > until) {
