@@ -127,8 +127,9 @@ Deno.test("certificateNames() never throws on truncated or corrupted certificate
     fc.property(fc.nat(der.length - 1), fc.integer({ min: 0, max: 255 }), (at, byte) => {
       const bad = der.slice();
       bad[at] = byte;
-      const names = certificateNames(bad);
-      assert.ok(Array.isArray(names) && names.every((n) => typeof n === "string"));
+      // Whatever it finds is read from the bytes given, never made up.
+      const latin1 = String.fromCharCode(...bad);
+      for (const name of certificateNames(bad)) assert.ok(latin1.includes(name), name);
     }),
     { numRuns: 2000 },
   );
