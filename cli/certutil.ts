@@ -50,6 +50,7 @@ import {
   KeyMaterialError,
   SerialFileError,
 } from "../core/certs/errors.ts";
+import { dirname } from "../core/path.ts";
 
 const PROGRAM = "qnet certutil";
 
@@ -191,12 +192,6 @@ function isDenoError(error: unknown): error is Error {
 
 // ---------------------------------------------------------------------------------------------
 // Files: modes and ownership as the C script sets them, and undo on failure.
-
-function dirname(path: string): string {
-  const trimmed = path.replace(/\/+$/, "");
-  const slash = trimmed.lastIndexOf("/");
-  return slash < 0 ? "." : slash === 0 ? "/" : trimmed.slice(0, slash);
-}
 
 async function exists(path: string): Promise<boolean> {
   // Deno rejects an empty path with a plain Error (not NotFound) under scoped permissions.

@@ -32,6 +32,7 @@ import type { CmapValue } from "../core/cmap/value.ts";
 import type { CliIo } from "./io.ts";
 import { ipcCmapConnect } from "../ipc/cmap_client.ts";
 import { DEFAULT_QNETD_SETTINGS } from "../core/settings.ts";
+import { strerrorText } from "../core/error_text.ts";
 
 /** The name getopt messages carry, as the C tool's argv[0]. */
 const PROGRAM = "corosync-cmapctl";
@@ -237,12 +238,6 @@ function parseArgs(args: readonly string[], io: CliIo): ParseResult {
   return inv;
 }
 
-/** The text of an OS error as C's strerror() gives it ("No such file or directory"). */
-function osErrorText(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return /^(.*?) \(os error \d+\)/.exec(message)?.[1] ?? message;
-}
-
 /** The cs_error_t of a backend failure; anything else is a bug and propagates. */
 function codeOf(error: unknown): CsError {
   if (error instanceof CmapError) return error.code;
@@ -354,7 +349,7 @@ async function valueFor(type: string, text: string, deps: CmapctlDeps, fail: Fai
       const bytes = text === "-" ? await deps.stdin.readAll() : await deps.readFile(text);
       return { type: "bin", value: bytes } satisfies CmapValue;
     } catch (error) {
-      throw fail(`Can't open input file: ${osErrorText(error)}`);
+      throw fail(`Can't open input file: ${strerrorText(error)}`);
     }
   }
   const parsed = parseValue(type, text);
@@ -462,7 +457,7 @@ const ACTIONS: Readonly<Record<Action, ActionFn>> = {
     try {
       bytes = await deps.readFile(inv.settingsFile);
     } catch (error) {
-      throw fail(`Couldn't open file.: ${osErrorText(error)}`);
+      throw fail(`Couldn't open file.: ${strerrorText(error)}`);
     }
     const parsed = parseLoadFile(bytes);
     if (!parsed.ok) throw fail(parsed.message);

@@ -13,6 +13,7 @@ import { TlsSupported } from "../core/protocol/constants.ts";
 import { tokenizeSettings } from "../core/settings.ts";
 import { Getopt } from "./getopt.ts";
 import { parseQnetdArgs, QNETD_OPTSTRING, type QnetdOptions } from "./qnetd_args.ts";
+import { errorText } from "../core/error_text.ts";
 
 /** Where the daemon looks for its configuration file. */
 export const DEFAULT_CONFIG_FILE = "/etc/corosync/qnetd/qnetd.toml";
@@ -54,7 +55,7 @@ export function readConfigFile(path: string, atStart = true): QnetdConfig | unde
     ) {
       return undefined;
     }
-    throw new ConfigLoadError(path, error instanceof Error ? error.message : String(error), {
+    throw new ConfigLoadError(path, errorText(error), {
       cause: error,
     });
   }

@@ -28,6 +28,7 @@ import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
 import { serverKeyFiles } from "./tls_files.ts";
+import { errorText } from "../core/error_text.ts";
 
 /** The one object holding every live setting: the arbiter, the server and cmap share it. */
 export type LiveSettings = QnetdSettings & ArbiterSettings;
@@ -104,7 +105,7 @@ export async function runDaemon(
       });
     } catch (error) {
       if (findNotCapable(error) !== undefined) throw error;
-      log(Priority.Crit, `Can't load TLS key material: ${messageOf(error)}`);
+      log(Priority.Crit, `Can't load TLS key material: ${errorText(error)}`);
       return 1;
     }
   }
@@ -217,8 +218,4 @@ export async function runDaemon(
 function listenHostname(options: QnetdOptions): string {
   if (options.listenAddr !== undefined) return options.listenAddr;
   return options.addressFamily === "ipv4" ? "0.0.0.0" : "::";
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,9 +4,8 @@
  *
  * @module
  */
-
-/** sockaddr_un.sun_path is 108 bytes including the NUL. */
-const SUN_PATH_MAX = 108;
+import { strerrorText } from "../core/error_text.ts";
+import { fitsSunPath } from "./socket_path.ts";
 
 /** The socket could not be connected; `reason` is the strerror() text the C tool prints. */
 export class IpcConnectError extends Error {
@@ -14,12 +13,6 @@ export class IpcConnectError extends Error {
     super(`Cannot connect to '${path}': ${reason}`, options);
     this.name = "IpcConnectError";
   }
-}
-
-/** The strerror() text of a Deno I/O error ("No such file or directory (os error 2)"). */
-function osErrorText(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/ \(os error \d+\)$/, "");
 }
 
 /**
@@ -39,14 +32,13 @@ export class IpcClientConnection implements AsyncDisposable {
    * @throws {IpcConnectError} when the socket cannot be connected.
    */
   static async connect(path: string): Promise<IpcClientConnection> {
-    const length = new TextEncoder().encode(path).length;
-    if (length === 0 || length >= SUN_PATH_MAX) {
+    if (!fitsSunPath(path)) {
       throw new IpcConnectError(path, "File name too long");
     }
     try {
       return new IpcClientConnection(await Deno.connect({ transport: "unix", path }));
     } catch (error) {
-      throw new IpcConnectError(path, osErrorText(error), { cause: error });
+      throw new IpcConnectError(path, strerrorText(error), { cause: error });
     }
   }
 

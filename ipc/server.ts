@@ -23,6 +23,8 @@
 import { type Log, nullLog, Priority } from "../core/log.ts";
 import { bytesToByteString, byteStringToBytes } from "../core/byte_string.ts";
 import { asciiLower, cString, IpcErrorText, tokenize, TokenTooLongError } from "./line_lexer.ts";
+import { errorText } from "../core/error_text.ts";
+import { fitsSunPath } from "./socket_path.ts";
 
 /** The C read chunk (UNIX_SOCKET_CLIENT_BUFFER). */
 const READ_CHUNK = 256;
@@ -114,9 +116,6 @@ export class IpcWriteTimeoutError extends Error {
   }
 }
 
-/** sockaddr_un.sun_path is 108 bytes including the NUL. */
-const SUN_PATH_MAX = 108;
-
 function removeStale(path: string): void {
   try {
     // unlink() as in unix_socket_server_create(): anything but a directory goes.
@@ -124,10 +123,6 @@ function removeStale(path: string): void {
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Runs `operation`, failing with `onTimeout()` after `ms` (0 = no limit). */
@@ -294,8 +289,7 @@ export class IpcServer implements AsyncDisposable {
    */
   static listen(options: IpcServerOptions): IpcServer {
     const { path } = options;
-    const length = new TextEncoder().encode(path).length;
-    if (length === 0 || length >= SUN_PATH_MAX) {
+    if (!fitsSunPath(path)) {
       throw new IpcListenError(path, { cause: new RangeError("File name too long") });
     }
     let listener: Deno.UnixListener;

@@ -21,6 +21,7 @@ import { Priority } from "../core/log.ts";
 import type { Log } from "../core/log.ts";
 import type { DecodeResult } from "../core/protocol/types.ts";
 import type { TlsServerContext, TlsSession } from "./tls_server.ts";
+import { errorText } from "../core/error_text.ts";
 
 /** Bytes an idle connection keeps for its pending read (an echo request is 16 bytes). */
 const IDLE_READ_SIZE = 128;
@@ -197,7 +198,7 @@ export class ClientConnection {
       this.#host.log(
         Priority.Err,
         `Unhandled error when reading from client. Disconnecting client (${errorCode(error)}): ${
-          errorText(error)
+          nssErrorText(error)
         }`,
       );
       this.#fail();
@@ -283,7 +284,7 @@ export class ClientConnection {
         this.#host.log(
           Priority.Err,
           `Unhandled error when reading from client. Disconnecting client (${errorCode(error)}): ${
-            errorText(error)
+            nssErrorText(error)
           }`,
         );
         this.#queueTlsOutput();
@@ -355,7 +356,7 @@ export class ClientConnection {
           this.#host.log(
             Priority.Err,
             `Unhandled error when sending message to client (${errorCode(error)}): ${
-              errorText(error)
+              nssErrorText(error)
             }`,
           );
         }
@@ -383,10 +384,10 @@ function errorCode(error: unknown): string {
 }
 
 /** The C daemon prints NSS's text; a TlsError carries the NSS equivalent when there is one. */
-function errorText(error: unknown): string {
+function nssErrorText(error: unknown): string {
   if (error instanceof Error && "nssMessage" in error && typeof error.nssMessage === "string") {
     return error.nssMessage;
   }
   if (error instanceof Deno.errors.ConnectionReset) return NSPR_CONNECT_RESET.text;
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }

@@ -11,6 +11,7 @@
  * @module
  */
 import { osErrorSuffix } from "./os_error.ts";
+import { dirname } from "../core/path.ts";
 
 /** Why the lock could not be taken, with the C daemon's log text. */
 export class LockFileError extends Error {
@@ -20,11 +21,6 @@ export class LockFileError extends Error {
     this.name = "LockFileError";
     this.anotherInstanceRunning = anotherInstanceRunning;
   }
-}
-
-function dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
 }
 
 /** Takes the lock and writes our pid. Keep the returned file open for the process's life. */

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { errorText } from "../core/error_text.ts";
 
 /** Where Debian/Ubuntu (multiarch), then Fedora/RHEL/SUSE, then others keep libssl.so.3. */
 export const DEFAULT_LIBSSL_PATHS: readonly string[] = [
@@ -179,7 +180,7 @@ export function openSsl(libraryPath?: string): OpenSslSymbols {
       return symbols;
     } catch (error) {
       firstError ??= error;
-      reasons.push(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+      reasons.push(`${path}: ${errorText(error)}`);
     }
   }
   throw new OpenSslLoadError(

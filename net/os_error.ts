@@ -5,10 +5,10 @@
  *
  * @module
  */
+import { errorText, osError } from "../core/error_text.ts";
 
 /** `(errno): strerror` for an error from a Deno API, as C's log_err() appends it. */
 export function osErrorSuffix(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const m = /^(.*?) \(os error (\d+)\)/.exec(message);
-  return m === null ? `(-1): ${message}` : `(${m[2]}): ${m[1]}`;
+  const os = osError(error);
+  return os === undefined ? `(-1): ${errorText(error)}` : `(${os.errno}): ${os.text}`;
 }

@@ -16,6 +16,7 @@ import { MSG_TYPE_NAMES, MsgType } from "../core/protocol/constants.ts";
 import { type Log, Priority } from "../core/log.ts";
 import { ClientConnection, type ConnectionHost, ReadBuffers } from "./client_connection.ts";
 import type { TlsServerContext } from "./tls_server.ts";
+import { errorText } from "../core/error_text.ts";
 
 /**
  * At most this many clients may be in setup (accepted, not yet sent their INIT_REPLY) at
@@ -122,9 +123,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     } catch (error) {
       if (error instanceof Deno.errors.NotCapable) throw error;
       throw new ListenError(
-        `Can't create listening socket on ${options.hostname}:${options.port}: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+        `Can't create listening socket on ${options.hostname}:${options.port}: ${errorText(error)}`,
         { cause: error },
       );
     }

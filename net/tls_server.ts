@@ -24,6 +24,7 @@ import {
   type OpenSslSymbols,
   Ssl,
 } from "./openssl_ffi.ts";
+import { concatBytes } from "../core/bytes.ts";
 
 /** Key material and policy for {@link TlsServerContext.create}. */
 export interface TlsServerConfig {
@@ -258,18 +259,6 @@ export class TlsServerContext implements Disposable {
 const scratch = new Uint8Array(16 * 1024);
 const EMPTY = new Uint8Array(0);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 0) return EMPTY;
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * One TLS connection, server side. The caller moves bytes between the socket and the session;
  * the session never touches the socket. After {@link receive} throws, the session is dead,
@@ -374,7 +363,7 @@ export class TlsSession implements Disposable {
       }
       parts.push(scratch.slice(0, n));
     }
-    return { plaintext: concat(parts), handshakeDone };
+    return { plaintext: concatBytes(parts), handshakeDone };
   }
 
   /** Encrypts application bytes; before the handshake completes they are queued. */
@@ -424,7 +413,7 @@ export class TlsSession implements Disposable {
       if (n <= 0) break;
       parts.push(scratch.slice(0, n));
     }
-    return concat(parts);
+    return concatBytes(parts);
   }
 
   /** Classifies a non-positive return of SSL_*: returns if OpenSSL just needs more input. */

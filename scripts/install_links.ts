@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { errorText } from "../core/error_text.ts";
 
 /** The names created, as the C tools are called. */
 export const LINK_NAMES: readonly string[] = [
@@ -56,7 +57,7 @@ export function main(args: string[]): number {
   try {
     results = installLinks(dir, target);
   } catch (error) {
-    console.error(`install_links: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`install_links: ${errorText(error)}`);
     return 1;
   }
   for (const { name, action } of results) {

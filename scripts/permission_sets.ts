@@ -34,6 +34,7 @@ import { parseQnetdArgs, type QnetdOptions } from "../cli/qnetd_args.ts";
 import { DEFAULT_SOCKET_PATH } from "../cli/qnetd_tool.ts";
 import { DEFAULT_CERT_DIR } from "../core/certs/layout.ts";
 import { TlsSupported } from "../core/protocol/constants.ts";
+import { dirname } from "../core/path.ts";
 
 /** One permission set, in the shape of a deno.json "permissions" entry. */
 export interface PermissionSet {
@@ -65,12 +66,6 @@ export const LIBSSL_PATHS: readonly string[] = [
 
 /** The programs `certutil --import-nssdb` runs. */
 export const IMPORT_PROGRAMS: readonly string[] = ["certutil", "pk12util", "openssl"];
-
-function dirname(path: string): string {
-  const trimmed = path.replace(/\/+$/, "");
-  const slash = trimmed.lastIndexOf("/");
-  return slash < 0 ? "." : slash === 0 ? "/" : trimmed.slice(0, slash);
-}
 
 /**
  * The daemon's set for already parsed options and its configuration file (see the module

@@ -51,6 +51,7 @@ import type { DecodedMsg, RingId } from "../../core/protocol/types.ts";
 import { type ClusterScenario, sameRing } from "./scenario.ts";
 import type { ErrorTally } from "./stats.ts";
 import { type TlsClientContexts, TlsClientSession } from "./tls_client.ts";
+import { concatBytes } from "../../core/bytes.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -572,7 +573,7 @@ export class LoadClient {
       while (this.#out.length > 0 && generation === this.#generation) {
         const parts = this.#out;
         this.#out = [];
-        let rest = parts.length === 1 ? parts[0]! : concat(parts);
+        let rest = parts.length === 1 ? parts[0]! : concatBytes(parts);
         while (rest.length > 0) rest = rest.subarray(await conn.write(rest));
       }
     } catch (e) {
@@ -654,16 +655,4 @@ export class LoadClient {
     clearTimeout(id);
     this.#timers.delete(id);
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }

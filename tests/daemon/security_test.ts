@@ -231,6 +231,14 @@ async function cNssDb(dir: string): Promise<void> {
   await run("pk12util", ["-i", "s.p12", "-d", `sql:${dir}`, "-W", ""]);
 }
 
+/** The CA of a key directory made by keyDir(), to issue client certificates with. */
+async function caOf(keys: string): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {
+  return {
+    cert: new x509.X509Certificate(await Deno.readTextFile(`${keys}/qnet-ca.pem`)),
+    key: await importPrivateKeyPem(await Deno.readTextFile(`${keys}/qnet-ca-key.pem`), "CA"),
+  };
+}
+
 /** A key directory as `qnet certutil -i` makes it. */
 async function keyDir(parent: string): Promise<string> {
   const dir = `${parent}/keys`;
@@ -372,10 +380,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "qnet-sec-certs-" });
     try {
       const keys = await keyDir(dir);
-      const ca = {
-        cert: new x509.X509Certificate(await Deno.readTextFile(`${keys}/qnet-ca.pem`)),
-        key: await importPrivateKeyPem(await Deno.readTextFile(`${keys}/qnet-ca-key.pem`), "CA"),
-      };
+      const ca = await caOf(keys);
       // A foreign CA with the very same subject name.
       const foreignKeys = await generateKeyPair();
       const foreign = {
@@ -464,10 +469,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "qnet-sec-move-" });
     try {
       const keys = await keyDir(dir);
-      const ca = {
-        cert: new x509.X509Certificate(await Deno.readTextFile(`${keys}/qnet-ca.pem`)),
-        key: await importPrivateKeyPem(await Deno.readTextFile(`${keys}/qnet-ca-key.pem`), "CA"),
-      };
+      const ca = await caOf(keys);
       const valid = { notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY) };
       const files = await clientCert(dir, "client", ca, { cn: CLUSTER, ...valid });
       await using daemon = await startArbiter("qnet", {
@@ -542,10 +544,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "qnet-sec-log-" });
     try {
       const keys = await keyDir(dir);
-      const ca = {
-        cert: new x509.X509Certificate(await Deno.readTextFile(`${keys}/qnet-ca.pem`)),
-        key: await importPrivateKeyPem(await Deno.readTextFile(`${keys}/qnet-ca-key.pem`), "CA"),
-      };
+      const ca = await caOf(keys);
       const valid = { notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY) };
       const files = await clientCert(dir, "client", ca, { cn: CLUSTER, ...valid });
       const daemon = await startArbiter("qnet", {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../core/bytes.ts";
 
 /** mulberry32: a 32-bit PRNG, enough for fuzzing and reproducible from one u32 seed. */
 export class Rng {
@@ -88,16 +89,6 @@ const INTERESTING_LENGTHS = [
   0xffff_ffff,
 ];
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function writeBe(buf: Uint8Array, at: number, size: 2 | 4, value: number): void {
   for (let i = size - 1; i >= 0; i--) {
     if (at + i < buf.length) buf[at + i] = value & 0xff;
@@ -152,21 +143,21 @@ const MUTATIONS: readonly Mutation[] = [
   // Insert random bytes.
   (rng, b) => {
     const at = rng.below(b.length + 1);
-    return concat(b.subarray(0, at), rng.bytes(rng.range(1, 8)), b.subarray(at));
+    return concatBytes([b.subarray(0, at), rng.bytes(rng.range(1, 8)), b.subarray(at)]);
   },
   // Delete a range.
   (rng, b) => {
     if (b.length === 0) return b;
     const at = rng.below(b.length);
     const n = rng.range(1, Math.min(16, b.length - at));
-    return concat(b.subarray(0, at), b.subarray(at + n));
+    return concatBytes([b.subarray(0, at), b.subarray(at + n)]);
   },
   // Duplicate a range in place (repeated options, pipelined copies).
   (rng, b) => {
     if (b.length === 0) return b;
     const at = rng.below(b.length);
     const n = rng.range(1, Math.min(64, b.length - at));
-    return concat(b.subarray(0, at + n), b.subarray(at, at + n), b.subarray(at + n));
+    return concatBytes([b.subarray(0, at + n), b.subarray(at, at + n), b.subarray(at + n)]);
   },
   // Big-endian length-field edit, preferring real QNet length fields.
   (rng, b) => {
@@ -187,10 +178,10 @@ const MUTATIONS: readonly Mutation[] = [
     const other = corpus.length > 0 ? rng.pick(corpus) : b;
     const cut = rng.below(b.length + 1);
     const from = rng.below(other.length + 1);
-    return concat(b.subarray(0, cut), other.subarray(from));
+    return concatBytes([b.subarray(0, cut), other.subarray(from)]);
   },
   // Append another corpus entry whole (pipelining).
-  (rng, b, corpus) => concat(b, corpus.length > 0 ? rng.pick(corpus) : b),
+  (rng, b, corpus) => concatBytes([b, corpus.length > 0 ? rng.pick(corpus) : b]),
   // Truncate.
   (rng, b) => b.subarray(0, rng.below(b.length + 1)).slice(),
 ];

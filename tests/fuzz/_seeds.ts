@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../core/bytes.ts";
 import {
   CMAP_TRANSCRIPTS_DIR,
   loadFullSession,
@@ -12,16 +13,6 @@ import {
 } from "../support/vectors.ts";
 
 const utf8 = new TextEncoder();
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /**
  * Client byte streams: every client write of every capture on its own, and the whole
@@ -32,7 +23,7 @@ export async function qnetSeeds(): Promise<Uint8Array[]> {
   const sessions = [await loadFullSession(), ...await loadMalformed()];
   for (const session of sessions) {
     const writes = session.events.filter((e) => e.dir === "C->S" && !e.eof).map((e) => e.bytes);
-    seeds.push(...writes.filter((w) => w.length <= 4096), concat(writes));
+    seeds.push(...writes.filter((w) => w.length <= 4096), concatBytes(writes));
   }
   return seeds;
 }

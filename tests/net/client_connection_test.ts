@@ -4,6 +4,7 @@ import { encodeEchoRequest, encodeNodeList } from "../../core/protocol/encode_cl
 import { NodeListType } from "../../core/protocol/constants.ts";
 import type { FrameEvent } from "../../core/protocol/frame_decoder.ts";
 import { type Log, Priority } from "../../core/log.ts";
+import { concatBytes } from "../../core/bytes.ts";
 
 /**
  * A scripted socket: `read()` hands out the queued chunks (split at the caller's buffer
@@ -118,16 +119,6 @@ const bigNodeList = encodeNodeList({
   nodes: Array.from({ length: 40 }, (_, i) => ({ nodeId: i + 1, dataCenterId: 0, nodeState: 0 })),
 });
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 Deno.test("ReadBuffers.takeSlot() hands out 128-byte views of one slab and reuses released ones", () => {
   const buffers = new ReadBuffers();
   const a = buffers.takeSlot();
@@ -156,7 +147,7 @@ Deno.test("ClientConnection.start() delivers a message longer than the idle slot
   conn.start();
   const echo = encodeEchoRequest({ seqNumber: 3 });
   assert.ok(bigNodeList.length > 300);
-  fake.push(concat(echo, bigNodeList, echo));
+  fake.push(concatBytes([echo, bigNodeList, echo]));
   await fake.drained();
   assert.deepEqual(
     rec.frames.map((f) => f.kind === "message" ? [...f.bytes] : f.kind),

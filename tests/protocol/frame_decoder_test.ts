@@ -5,30 +5,21 @@ import { MSG_HEADER_LENGTH } from "../../core/protocol/constants.ts";
 import { encodeMsg, encodePreinit, encodeStartTls } from "../../core/protocol/encode_client.ts";
 import { bytesToHex, hexToBytes, loadFullSession, loadMalformed } from "../support/vectors.ts";
 import { runStream, splitPoints } from "./_feed.ts";
+import { concatBytes } from "../../core/bytes.ts";
 
 const session = await loadFullSession();
 const malformed = await loadMalformed();
 const MAX = 32768;
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Each direction of the full session, and the client side of every malformed case. */
 const STREAMS: { name: string; bytes: Uint8Array }[] = [
   ...(["C->S", "S->C"] as const).map((dir) => ({
     name: `full session ${dir}`,
-    bytes: concat(session.events.filter((e) => e.dir === dir).map((e) => e.bytes)),
+    bytes: concatBytes(session.events.filter((e) => e.dir === dir).map((e) => e.bytes)),
   })),
   ...malformed.map((c) => ({
     name: `case ${c.case}`,
-    bytes: concat(c.events.filter((e) => e.dir === "C->S").map((e) => e.bytes)),
+    bytes: concatBytes(c.events.filter((e) => e.dir === "C->S").map((e) => e.bytes)),
   })),
 ];
 
@@ -64,7 +55,7 @@ Deno.test({
     const starttls = encodeStartTls({ seqNumber: 2 });
     const clientHello = hexToBytes("160301020001");
     const d = new FrameDecoder(MAX);
-    const r = d.feed(concat([starttls, clientHello]));
+    const r = d.feed(concatBytes([starttls, clientHello]));
     assert.equal(r.consumed, starttls.length);
     assert.deepEqual(r.events, [{ kind: "message", bytes: starttls }]);
     assert.ok(d.idle);
@@ -99,7 +90,7 @@ Deno.test({
     assert.equal(atLimit.length, 100);
     const over = encodePreinit({ seqNumber: 5, clusterName: "A".repeat(100 - 6 - 8 - 3) });
     const d = new FrameDecoder(100);
-    assert.deepEqual(runStream(d, concat([atLimit, over])), [
+    assert.deepEqual(runStream(d, concatBytes([atLimit, over])), [
       `message ${bytesToHex(atLimit)}`,
       "skipStarted 5 type=0 len=95",
       "skipped 5",
@@ -159,7 +150,7 @@ Deno.test({
         fc.integer({ min: 16, max: 120 }),
         fc.array(fc.nat(), { maxLength: 10 }),
         (pieces, max, rawCuts) => {
-          const stream = concat(pieces);
+          const stream = concatBytes(pieces);
           const cuts = [...new Set(rawCuts.map((c) => c % (stream.length + 1)))].sort((a, b) =>
             a - b
           );

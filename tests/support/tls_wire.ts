@@ -6,6 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { concatBytes } from "../../core/bytes.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import type { DecodedMsg } from "../../core/protocol/types.ts";
 import { MemoryClient, type MemoryClientContext } from "../net/_tls_memory_client.ts";
@@ -60,7 +61,7 @@ export async function tlsRequest(
 ): Promise<DecodedMsg | "eof" | "alert"> {
   client.send(msg);
   await conn.write(client.takeOutgoing()).catch(() => {});
-  let plain = new Uint8Array(0);
+  let plain: Uint8Array = new Uint8Array(0);
   for (;;) {
     if (plain.length >= 6) {
       const len = new DataView(plain.buffer, plain.byteOffset).getUint32(2);
@@ -75,9 +76,6 @@ export async function tlsRequest(
     assert.equal(r.kind, "data", "the daemon neither answered over TLS nor closed");
     const got = client.receive(r.kind === "data" ? r.bytes : new Uint8Array());
     if (client.failed !== "") return "alert";
-    const next = new Uint8Array(plain.length + got.length);
-    next.set(plain);
-    next.set(got, plain.length);
-    plain = next;
+    plain = concatBytes([plain, got]);
   }
 }

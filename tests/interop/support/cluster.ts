@@ -24,6 +24,7 @@ import { castsQdeviceVote, type QuorumStatus, summarizeQuorum } from "./quorumto
 import { parseQnetdClients, type QnetdClient } from "./status_text.ts";
 import { WaitAbortedError, waitUntil } from "./wait.ts";
 import { procFile } from "../../support/proc.ts";
+import { errorText } from "../../../core/error_text.ts";
 
 /** `QNET_INTEROP_KEEP=1` keeps each cluster's directory (configs, logs) after the test. */
 function keepFiles(): boolean {
@@ -236,7 +237,7 @@ export class Cluster implements AsyncDisposable {
         return { done, value: statuses, seen: seen.join("; ") };
       }, { timeoutMs, intervalMs: 300, stablePolls: 3 });
     } catch (error) {
-      throw new Error(`${error instanceof Error ? error.message : error}\n${this.logTail()}`, {
+      throw new Error(`${errorText(error)}\n${this.logTail()}`, {
         cause: error,
       });
     }

@@ -15,6 +15,7 @@ import { run } from "./command.ts";
 import { parseQuorumStatus, type QuorumStatus } from "./quorumtool.ts";
 import { parseQdeviceStatus, type QdeviceStatus } from "./status_text.ts";
 import { WaitAbortedError, waitUntil } from "./wait.ts";
+import { errorText } from "../../../core/error_text.ts";
 
 /** The node directories bind-mounted over the system ones inside the node's mount namespace. */
 const MOUNTS: ReadonlyArray<readonly [string, string]> = [
@@ -212,6 +213,6 @@ export function readTail(path: string, lines = 15): string {
     return Deno.readTextFileSync(path).trimEnd().split("\n").slice(-lines).join("\n");
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return "";
-    return `(cannot read ${path}: ${error instanceof Error ? error.message : error})`;
+    return `(cannot read ${path}: ${errorText(error)})`;
   }
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { errorText } from "../../../core/error_text.ts";
 
 /** A wait that ran out of time; `lastSeen` is the last observation, for the message. */
 export class WaitTimeoutError extends Error {
@@ -85,7 +86,7 @@ export async function waitUntil<T>(
     } catch (error) {
       if (error instanceof WaitAbortedError) throw error;
       streak = 0;
-      lastSeen = error instanceof Error ? error.message : String(error);
+      lastSeen = errorText(error);
     }
     if (performance.now() + interval > deadline) break;
     await pause(interval, options.signal);

@@ -1,0 +1,33 @@
+/**
+ * The text of whatever was thrown, in one place: an Error's message, anything else as String()
+ * (a thrown string, a rejected non-Error). And the C view of an OS error: Deno's messages read
+ * `No such file or directory (os error 2): open '/x'`, where C prints strerror(errno) and the
+ * number separately.
+ *
+ * @module
+ */
+
+/** The message of `reason`: an Error's message, else `String(reason)`. */
+export function errorText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+/** Deno's "(os error N)" after the strerror() text; what follows it names the call. */
+const OS_ERROR = /^(.*?) \(os error (\d+)\)/;
+
+/** An OS error as C sees it: strerror() text and errno. */
+export interface OsError {
+  readonly text: string;
+  readonly errno: number;
+}
+
+/** The strerror() text and errno in the message of `reason`, or undefined when it has none. */
+export function osError(reason: unknown): OsError | undefined {
+  const m = OS_ERROR.exec(errorText(reason));
+  return m === null ? undefined : { text: m[1]!, errno: Number(m[2]) };
+}
+
+/** strerror() text of an OS error ("No such file or directory"); other errors' whole text. */
+export function strerrorText(reason: unknown): string {
+  return osError(reason)?.text ?? errorText(reason);
+}
