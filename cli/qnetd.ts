@@ -37,8 +37,10 @@ export type LiveSettings = QnetdSettings & ArbiterSettings;
 export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME): Promise<number> {
   const parsed = parseQnetdArgs(args, { argv0 });
   if (!parsed.ok) {
-    io.out(parsed.stdout);
+    // stderr first: C's getopt() and warnings print while parsing, usage() after, so a
+    // terminal (one stream for both) shows "invalid option" above the usage.
     io.err(parsed.stderr);
+    io.out(parsed.stdout);
     return parsed.exitCode;
   }
   io.err(parsed.stderr);

@@ -239,3 +239,30 @@ testNeeding(NEED_C, {
     }
   },
 });
+
+/** A command's stdout and stderr on one pipe, as a terminal shows them, and its exit code. */
+async function merged(argv: string[]): Promise<{ code: number; text: string }> {
+  const quoted = argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  const out = await new Deno.Command("/bin/sh", {
+    args: ["-c", `exec ${quoted} 2>&1`],
+    env: { LC_ALL: "C", PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+    signal: AbortSignal.timeout(TIME_LIMIT_MS * 3),
+  }).output();
+  return { code: out.code, text: new TextDecoder().decode(out.stdout) };
+}
+
+testNeeding(NEED_C, {
+  name: "qnet qnetd prints a bad option's error before the usage, on one stream, as corosync-qnetd",
+  async fn() {
+    const mod = new URL("../../mod.ts", import.meta.url).pathname;
+    for (const bad of [["-x"], ["-p"], ["-p", "0"], ["-S", "dpd_interval=1", "-x"]]) {
+      // The C daemon run by name, so that its argv[0] is the name our tool prints.
+      const c = await merged(["corosync-qnetd", ...bad]);
+      const ours = await merged([Deno.execPath(), "run", "--quiet", "-A", mod, "qnetd", ...bad]);
+      deepStrictEqual(ours, c, bad.join(" "));
+    }
+  },
+});
