@@ -25,11 +25,31 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, data: string | Uin
   while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
 }
 
+/**
+ * Exit status when stdout is closed under us (`qnet cmapctl | head -1`): 128 + SIGPIPE, what a
+ * shell reports for the C tools, which SIGPIPE kills there. Deno ignores SIGPIPE, so the write
+ * fails with BrokenPipe instead.
+ */
+export const STDOUT_CLOSED_EXIT = 128 + 13;
+
+/**
+ * Writes to stdout; a reader that went away ends the process at once and quietly, as SIGPIPE
+ * ends a C tool: nothing more to say to anyone. stderr is left alone: the daemon logs there.
+ */
+function writeStdout(data: string | Uint8Array): void {
+  try {
+    writeAll(Deno.stdout, data);
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(STDOUT_CLOSED_EXIT);
+    throw error;
+  }
+}
+
 /** The process's real stdout and stderr. */
 export const processIo: CliIo = {
-  out: (text) => writeAll(Deno.stdout, text),
+  out: (text) => writeStdout(text),
   err: (text) => writeAll(Deno.stderr, text),
-  outBytes: (bytes) => writeAll(Deno.stdout, bytes),
+  outBytes: (bytes) => writeStdout(bytes),
   errBytes: (bytes) => writeAll(Deno.stderr, bytes),
 };
 
