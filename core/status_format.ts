@@ -1,50 +1,20 @@
 /**
  * The bodies of the IPC `status` and `list` replies, byte for byte as corosync-qnetd 3.0.3
- * writes them (qdevices/qnetd-ipc-cmd.c), and a JSON form of the same facts.
+ * writes them (qdevices/qnetd-ipc-cmd.c).
  *
  * The text bodies are bytes, not strings: cluster names are whatever bytes the clients sent.
  * Like the C `%s`, a name is printed up to its first NUL byte.
  *
- * JSON schema (one object, keys always present unless marked optional; 64-bit numbers as
- * decimal strings, everything else as JSON numbers):
- *
- * ```
- * status: {
- *   "address": string,              // -l argument verbatim, or "*"
- *   "port": number,
- *   "tls": "Unsupported" | "Supported" | "Required",
- *   "clientCertificateRequired": boolean,   // -c (meaningful only when tls is not off)
- *   "connectedClients": number,     // every TCP client, also those before INIT
- *   "connectedClusters": number,
- *   "maxClients": number,           // 0 = unlimited
- *   "maxSendSize": number,
- *   "maxReceiveSize": number
- * }
- * list: { "clusters": [ {
- *   "name": string,                 // the name's bytes as UTF-8 (invalid bytes become U+FFFD)
- *   "nameHex": string,              // the exact bytes (even past a NUL), lowercase hex
- *   "algorithm": number, "algorithmName": string,
- *   "keepActivePartitionTieBreaker": boolean,  // the "(KAP Tie-breaker)" rule
- *   "tieBreaker": { "mode": "lowest" | "highest" | "nodeId", "nodeId": number },
- *   "nodes": [ {
- *     "nodeId": number, "address": string, "heartbeatInterval": number,
- *     "configVersion"?: string,      // only when the client sent one
- *     "configNodeList": [ { "nodeId": number, "dataCenterId": number } ],
- *     "ringId": { "nodeId": number, "seq": string },
- *     "membershipNodeList": [ { "nodeId": number, "dataCenterId": number } ],
- *     "heuristics": { "last": string, "membership": string, "regular": string },
- *     "tls": { "active": boolean, "clientCertificateVerified": boolean },
- *     "vote"?: string,               // only once a vote was sent
- *     "lastAckNackVote"?: string     // only once an ACK or NACK was sent
- *   } ]
- * } ] }
- * ```
+ * The JSON form of the same facts is core/status_json.ts.
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 import {
+  DECISION_ALGORITHM_NAMES,
   DecisionAlgorithm,
   Heuristics,
+  HEURISTICS_NAMES,
   TieBreakerMode,
   TLS_SUPPORTED_NAMES,
   TlsSupported,
@@ -59,28 +29,20 @@ const encoder = new TextEncoder();
 /** Appends text and raw bytes; the result is one byte array. */
 class ByteText {
   #parts: Uint8Array[] = [];
-  #size = 0;
   text(text: string): this {
     return this.bytes(encoder.encode(text));
   }
   bytes(bytes: Uint8Array): this {
     this.#parts.push(bytes);
-    this.#size += bytes.length;
     return this;
   }
   toBytes(): Uint8Array {
-    const out = new Uint8Array(this.#size);
-    let at = 0;
-    for (const part of this.#parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    return concatBytes(this.#parts);
   }
 }
 
 /** A byte string as C's `%s` prints it: up to the first NUL. */
-function cString(bytes: Uint8Array): Uint8Array {
+export function cString(bytes: Uint8Array): Uint8Array {
   const nul = bytes.indexOf(0);
   return nul < 0 ? bytes : bytes.subarray(0, nul);
 }
@@ -94,27 +56,14 @@ function tlsName(tls: number): string {
   return TLS_SUPPORTED_NAMES[tls as TlsSupported] ?? "Unhandled tls supported state";
 }
 
-const ALGORITHM_NAMES: ReadonlyMap<number, string> = new Map([
-  [DecisionAlgorithm.Test, "Test"],
-  [DecisionAlgorithm.Ffsplit, "Fifty-Fifty split"],
-  [DecisionAlgorithm.TwoNodeLms, "2 Node LMS"],
-  [DecisionAlgorithm.Lms, "LMS"],
-]);
-
 /** tlv_decision_algorithm_type_to_str(). */
 function algorithmName(algorithm: number): string {
-  return ALGORITHM_NAMES.get(algorithm) ?? "Unknown algorithm";
+  return DECISION_ALGORITHM_NAMES[algorithm as DecisionAlgorithm] ?? "Unknown algorithm";
 }
-
-const HEURISTICS_TEXT: ReadonlyMap<number, string> = new Map([
-  [Heuristics.Undefined, "Undefined"],
-  [Heuristics.Pass, "Pass"],
-  [Heuristics.Fail, "Fail"],
-]);
 
 /** tlv_heuristics_to_str(). */
 function heuristicsName(heuristics: number): string {
-  return HEURISTICS_TEXT.get(heuristics) ?? "Unknown heuristics type";
+  return HEURISTICS_NAMES[heuristics as Heuristics] ?? "Unknown heuristics type";
 }
 
 /** The Tie-breaker line's value (qnetd_ipc_cmd_add_tie_breaker()); unknown modes print nothing. */
@@ -215,7 +164,10 @@ function clientText(client: ClientSnapshot, verbose: boolean): string {
 }
 
 /** The clusters a `list` filter selects: empty or absent = all; else exact byte match. */
-function selectClusters(snapshot: ServerSnapshot, filter?: Uint8Array): ClusterSnapshot[] {
+export function selectClusters(
+  snapshot: ServerSnapshot,
+  filter?: Uint8Array,
+): ClusterSnapshot[] {
   const wanted = filter === undefined ? new Uint8Array() : cString(filter);
   return snapshot.clusters.filter((cluster) =>
     wanted.length === 0 || sameBytes(wanted, cString(cluster.name))
@@ -245,82 +197,4 @@ export function formatList(snapshot: ServerSnapshot, options: ListOptions): Uint
     for (const client of cluster.clients) out.text(clientText(client, options.verbose));
   }
   return out.toBytes();
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
-const TIE_BREAKER_MODE_KEYS: ReadonlyMap<number, string> = new Map([
-  [TieBreakerMode.Lowest, "lowest"],
-  [TieBreakerMode.Highest, "highest"],
-  [TieBreakerMode.NodeId, "nodeId"],
-]);
-
-function nodeListJson(nodes: readonly NodeInfo[]): { nodeId: number; dataCenterId: number }[] {
-  return nodes.map((node) => ({ nodeId: node.nodeId, dataCenterId: node.dataCenterId }));
-}
-
-function clientJson(client: ClientSnapshot): Record<string, unknown> {
-  return {
-    nodeId: client.nodeId,
-    address: client.address,
-    heartbeatInterval: client.heartbeatInterval,
-    ...(client.configVersion !== undefined ? { configVersion: `${client.configVersion}` } : {}),
-    configNodeList: nodeListJson(client.configNodeList),
-    ringId: { nodeId: client.ringId.nodeId, seq: `${client.ringId.seq}` },
-    membershipNodeList: nodeListJson(client.membershipNodeList),
-    heuristics: {
-      last: heuristicsName(client.lastHeuristics),
-      membership: heuristicsName(client.lastMembershipHeuristics),
-      regular: heuristicsName(client.lastRegularHeuristics),
-    },
-    tls: {
-      active: client.tlsStarted,
-      clientCertificateVerified: client.tlsStarted && client.tlsPeerCertificateVerified,
-    },
-    ...(client.lastSentVote !== Vote.Undefined ? { vote: voteName(client.lastSentVote) } : {}),
-    ...(client.lastSentAckNackVote !== Vote.Undefined
-      ? { lastAckNackVote: voteName(client.lastSentAckNackVote) }
-      : {}),
-  };
-}
-
-/** The `status` facts as a JSON-ready object (schema in the module comment). */
-export function statusJson(snapshot: ServerSnapshot): Record<string, unknown> {
-  return {
-    address: snapshot.listenAddress,
-    port: snapshot.listenPort,
-    tls: tlsName(snapshot.tlsSupported),
-    clientCertificateRequired: snapshot.tlsClientCertRequired,
-    connectedClients: snapshot.connectedClients,
-    connectedClusters: snapshot.clusters.length,
-    maxClients: snapshot.maxClients,
-    maxSendSize: snapshot.maxClientSendSize,
-    maxReceiveSize: snapshot.maxClientReceiveSize,
-  };
-}
-
-/** The `list` facts as a JSON-ready object (schema in the module comment). */
-export function listJson(snapshot: ServerSnapshot, cluster?: Uint8Array): Record<string, unknown> {
-  const utf8 = new TextDecoder();
-  return {
-    clusters: selectClusters(snapshot, cluster).map((c) => ({
-      name: utf8.decode(cString(c.name)),
-      nameHex: hex(c.name),
-      algorithm: c.decisionAlgorithm,
-      algorithmName: algorithmName(c.decisionAlgorithm),
-      keepActivePartitionTieBreaker: kapTieBreakerActive(c),
-      tieBreaker: {
-        mode: TIE_BREAKER_MODE_KEYS.get(c.tieBreaker.mode) ?? `${c.tieBreaker.mode}`,
-        nodeId: c.tieBreaker.nodeId,
-      },
-      nodes: c.clients.map(clientJson),
-    })),
-  };
-}
-
-/** A JSON object as the reply body: one line of UTF-8 ending in a newline. */
-export function jsonBody(value: unknown): Uint8Array {
-  return encoder.encode(JSON.stringify(value) + "\n");
 }

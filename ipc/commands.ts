@@ -7,7 +7,9 @@
  */
 import type { ServerSnapshot } from "../core/arbiter/snapshot.ts";
 import { type Log, nullLog, Priority } from "../core/log.ts";
-import { formatList, formatStatus, jsonBody, listJson, statusJson } from "../core/status_format.ts";
+import { formatList, formatStatus } from "../core/status_format.ts";
+import { jsonBody, type JsonMeta, listJson, statusJson } from "../core/status_json.ts";
+import { QNET_VERSION } from "../core/version.ts";
 import { parseQnetdCommand } from "./line_lexer.ts";
 import type { IpcHandler, IpcReply } from "./server.ts";
 
@@ -18,6 +20,10 @@ export interface QnetdIpcHost {
   /** Stops the daemon; called after the `shutdown` reply was written. */
   shutdown(): void;
   readonly log?: Log;
+  /** When the daemon started (ms since the epoch), for the JSON replies' uptime. */
+  readonly startedAtMs?: number;
+  /** The wall clock, ms since the epoch (default Date.now). */
+  readonly now?: () => number;
 }
 
 /** The C reply texts when a body does not fit `ipc_max_send_size` (qnetd_ipc_parse_line()). */
@@ -32,6 +38,9 @@ const TOO_LARGE = {
  */
 export function qnetdIpcHandlers(host: QnetdIpcHost): Map<string, IpcHandler> {
   const log = host.log ?? nullLog;
+  const now = host.now ?? Date.now;
+  const startedAtMs = host.startedAtMs ?? now();
+  const meta = (): JsonMeta => ({ version: QNET_VERSION, startedAtMs, nowMs: now() });
   const handle: IpcHandler = ({ tokens }): IpcReply => {
     const parsed = parseQnetdCommand(tokens);
     if (!parsed.ok) return { ok: false, message: parsed.message };
@@ -43,18 +52,20 @@ export function qnetdIpcHandlers(host: QnetdIpcHost): Map<string, IpcHandler> {
       case "status": {
         const snapshot = host.snapshot();
         const body = command.json
-          ? jsonBody(statusJson(snapshot))
+          ? jsonBody(statusJson(snapshot, meta()))
           : formatStatus(snapshot, command.verbose);
         return { ok: true, body, tooLargeError: TOO_LARGE.status };
       }
       case "list": {
         const snapshot = host.snapshot();
-        const body = command.json ? jsonBody(listJson(snapshot, command.cluster)) : formatList(
-          snapshot,
-          command.cluster === undefined
-            ? { verbose: command.verbose }
-            : { verbose: command.verbose, cluster: command.cluster },
-        );
+        const body = command.json
+          ? jsonBody(listJson(snapshot, meta(), command.cluster))
+          : formatList(
+            snapshot,
+            command.cluster === undefined
+              ? { verbose: command.verbose }
+              : { verbose: command.verbose, cluster: command.cluster },
+          );
         return { ok: true, body, tooLargeError: TOO_LARGE.list };
       }
     }

@@ -1,12 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import {
-  formatList,
-  formatStatus,
-  jsonBody,
-  kapTieBreakerActive,
-  listJson,
-  statusJson,
-} from "../../core/status_format.ts";
+import { formatList, formatStatus, kapTieBreakerActive } from "../../core/status_format.ts";
 import { TlsSupported } from "../../core/protocol/constants.ts";
 import { client, debian, fourClusters, twoClusters, VECTORS } from "./snapshots.ts";
 
@@ -93,23 +86,4 @@ Deno.test("kapTieBreakerActive() needs ffsplit and KAP on every client", () => {
   assertEquals(kapTieBreakerActive(debian), true);
   const oneOff = { ...debian, clients: [debian.clients[0]!, client(2, 2)] };
   assertEquals(kapTieBreakerActive(oneOff), false);
-});
-
-Deno.test("statusJson() and listJson() carry the same facts", () => {
-  const status = statusJson(fourClusters);
-  assertEquals(status.connectedClusters, 4);
-  assertEquals(status.tls, "Unsupported");
-  const list = JSON.parse(text(jsonBody(listJson(fourClusters, bytes("debian")))));
-  assertEquals(list.clusters.length, 1);
-  const [cluster] = list.clusters;
-  assertEquals(cluster.name, "debian");
-  assertEquals(cluster.nameHex, "64656269616e");
-  assertEquals(cluster.keepActivePartitionTieBreaker, true);
-  assertEquals(cluster.tieBreaker, { mode: "lowest", nodeId: 0 });
-  assertEquals(cluster.nodes[0].configVersion, "5");
-  assertEquals(cluster.nodes[0].ringId, { nodeId: 1, seq: "4" });
-  assertEquals(cluster.nodes[0].configNodeList[1], { nodeId: 2, dataCenterId: 3 });
-  assertEquals(cluster.nodes[1].vote, "No change");
-  assertEquals(cluster.nodes[1].lastAckNackVote, "ACK");
-  assertEquals("configVersion" in cluster.nodes[1], false);
 });
