@@ -17,8 +17,9 @@ import {
 } from "../../core/protocol/constants.ts";
 import { startArbiter } from "../support/daemons.ts";
 import { ScriptClient, settle } from "../support/script_client.ts";
+import { needProgram, testNeeding } from "../support/precondition.ts";
 
-Deno.test({
+testNeeding(needProgram("/usr/bin/corosync-qnetd-tool", "corosync-qnetd"), {
   name: "IPC abuse: stuck and oversized local clients do not stop votes",
   sanitizeOps: false,
   sanitizeResources: false,

@@ -18,9 +18,16 @@ import {
 import { fullSession, SESSION_CLUSTER } from "./_session.ts";
 import { daemonPaths, makeKeyDir, readAudit, ROOT } from "./_sandboxed.ts";
 import { procFile, procLink } from "../support/proc.ts";
+import { needAll, needProgram, needRoot, testNeeding } from "../support/precondition.ts";
 
 const PORT = 16500;
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
+/** Switching to uid 65534 needs root and setpriv; the session is read with the real tool. */
+const NEED = needAll(
+  needRoot(),
+  needProgram("setpriv", "util-linux"),
+  needProgram(C_TOOL, "corosync-qnetd"),
+);
 
 /** A daemon started from an argv, with its stderr collected. */
 interface Started {
@@ -80,167 +87,175 @@ function procStatus(pid: number): Map<string, string> {
 }
 
 for (const [tls, port] of [["on", PORT], ["off", PORT + 1]] as const) {
-  Deno.test(`unprivilegedQnetdArgv() runs qnetd -s ${tls} as uid 65534 through a full session`, async () => {
+  testNeeding(
+    NEED,
+    `unprivilegedQnetdArgv() runs qnetd -s ${tls} as uid 65534 through a full session`,
+    async () => {
+      const dir = Deno.makeTempDirSync({ prefix: "qnet-unpriv-" });
+      try {
+        const keyDir = tls === "on" ? await makeKeyDir(dir) : `${dir}/no-keys`;
+        Deno.mkdirSync(`${dir}/run`);
+        prepareUnprivileged(dir);
+        const { lockFile, socketFile, auditFile } = daemonPaths(dir);
+        const configFile = `${dir}/qnetd.toml`;
+        const args = [
+          "-f",
+          "-d",
+          "-l",
+          "127.0.0.1",
+          "-p",
+          String(port),
+          "-s",
+          tls,
+          "-S",
+          `nss_db_dir=${keyDir},lock_file=${lockFile},local_socket_file=${socketFile}`,
+        ];
+        const argv = unprivilegedQnetdArgv(dir, args, {
+          configFile,
+          env: { DENO_AUDIT_PERMISSIONS: auditFile },
+        });
+        // Exactly the declared flags: nothing broader, no prompt.
+        const declared = toFlags(qnetdPermissions(args, configFile));
+        const denoArgs = argv.slice(argv.indexOf(Deno.execPath()) + 1);
+        assert.deepEqual(denoArgs.filter((a) => a.startsWith("--allow-")), declared);
+        assert.ok(!denoArgs.some((a) => a === "-A" || a === "--allow-all"));
+        assert.ok(denoArgs.includes("--no-prompt"));
+
+        const daemon = await startArgv(argv, socketFile, port);
+        let stopped: { code: number; stderr: string } | undefined;
+        try {
+          const status = procStatus(daemon.child.pid);
+          assert.equal(status.get("Uid"), Array(4).fill(UNPRIVILEGED_UID).join("\t"));
+          assert.equal(status.get("Gid"), Array(4).fill(UNPRIVILEGED_GID).join("\t"));
+          assert.equal(status.get("Groups")?.trim(), "");
+          assert.equal(status.get("CapEff"), "0000000000000000");
+          assert.equal(procLink(daemon.child.pid, "exe"), Deno.execPath());
+          // What it created is its user's.
+          assert.equal(Deno.statSync(lockFile).uid, UNPRIVILEGED_UID);
+
+          await fullSession(port, async () => {
+            const s = await cTool(["-s"], socketFile);
+            assert.match(s, /Connected clients:\s+2/);
+            assert.match(s, /Connected clusters:\s+1/);
+            assert.match(
+              s,
+              tls === "on"
+                ? /TLS:\s+Supported \(client certificate required\)/
+                : /TLS:\s+Unsupported/,
+            );
+            const l = await cTool(["-l"], socketFile);
+            assert.match(l, new RegExp(`Cluster "${SESSION_CLUSTER}":`));
+            // "Vote: <last change> (<vote in force>)": both nodes hold an ACK.
+            assert.equal(l.match(/Vote:.*\(ACK\)$/gm)?.length, 2, l);
+          });
+        } finally {
+          stopped = await daemon.stop();
+        }
+        assert.equal(stopped.code, 0, stopped.stderr);
+        // The socket file is removed at exit: write of it is the one grant kept after start-up.
+        assert.throws(() => Deno.statSync(socketFile), Deno.errors.NotFound);
+        if (tls === "on") {
+          assert.match(stopped.stderr, new RegExp(`Dropped permissions: read ${keyDir}, `));
+        }
+        // The audit log (written by the daemon user) shows only grants of the declared set,
+        // except the lock file's refused last-resort mkdir of its existing directory.
+        const set = qnetdPermissions(args, configFile);
+        const outside = readAudit(auditFile).filter((e) =>
+          !(set[e.permission as keyof typeof set] ?? []).some((v) =>
+            e.value === v || e.value?.startsWith(`${v}/`)
+          )
+        );
+        assert.deepEqual(
+          [...new Set(outside.map((e) => `${e.permission} ${e.value}`))],
+          [`write ${dir}/run`],
+        );
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    },
+  );
+}
+
+testNeeding(
+  NEED,
+  "unprivilegedDenoArgv(): after start-up uid 65534 cannot read its own private key",
+  async () => {
     const dir = Deno.makeTempDirSync({ prefix: "qnet-unpriv-" });
     try {
-      const keyDir = tls === "on" ? await makeKeyDir(dir) : `${dir}/no-keys`;
-      Deno.mkdirSync(`${dir}/run`);
+      const keyDir = await makeKeyDir(dir);
+      const runDir = `${dir}/run`;
+      Deno.mkdirSync(runDir);
       prepareUnprivileged(dir);
-      const { lockFile, socketFile, auditFile } = daemonPaths(dir);
-      const configFile = `${dir}/qnetd.toml`;
+      prepareUnprivileged(dir); // again, as a harness that restarts the daemon does: no rebuild
+      const denoDir = Deno.statSync(denoDirOf(dir));
+      assert.equal(denoDir.uid, 0);
+      assert.equal(denoDir.mode! & 0o777, 0o755);
+      // The operating system lets the daemon user read the key: only Deno stands in the way.
+      const key = Deno.statSync(`${keyDir}/qnetd-key.pem`);
+      assert.equal(key.uid, UNPRIVILEGED_UID);
+      assert.equal(key.mode! & 0o777, 0o640);
+
+      const port = PORT + 2;
       const args = [
-        "-f",
-        "-d",
-        "-l",
-        "127.0.0.1",
         "-p",
         String(port),
-        "-s",
-        tls,
         "-S",
-        `nss_db_dir=${keyDir},lock_file=${lockFile},local_socket_file=${socketFile}`,
+        `nss_db_dir=${keyDir},lock_file=${runDir}/qnetd.pid,local_socket_file=${runDir}/qnetd.sock`,
       ];
-      const argv = unprivilegedQnetdArgv(dir, args, {
-        configFile,
-        env: { DENO_AUDIT_PERMISSIONS: auditFile },
-      });
-      // Exactly the declared flags: nothing broader, no prompt.
-      const declared = toFlags(qnetdPermissions(args, configFile));
-      const denoArgs = argv.slice(argv.indexOf(Deno.execPath()) + 1);
-      assert.deepEqual(denoArgs.filter((a) => a.startsWith("--allow-")), declared);
-      assert.ok(!denoArgs.some((a) => a === "-A" || a === "--allow-all"));
-      assert.ok(denoArgs.includes("--no-prompt"));
-
-      const daemon = await startArgv(argv, socketFile, port);
-      let stopped: { code: number; stderr: string } | undefined;
+      const argv = unprivilegedDenoArgv(dir, [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--cached-only",
+        `--config=${ROOT}deno.json`,
+        ...toFlags(qnetdPermissions(args, `${dir}/qnetd.toml`)),
+        `${ROOT}tests/permissions/_drop_probe.ts`,
+        keyDir,
+        runDir,
+        String(port),
+      ]);
+      const child = new Deno.Command(argv[0]!, {
+        args: argv.slice(1),
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
       try {
-        const status = procStatus(daemon.child.pid);
-        assert.equal(status.get("Uid"), Array(4).fill(UNPRIVILEGED_UID).join("\t"));
-        assert.equal(status.get("Gid"), Array(4).fill(UNPRIVILEGED_GID).join("\t"));
-        assert.equal(status.get("Groups")?.trim(), "");
-        assert.equal(status.get("CapEff"), "0000000000000000");
-        assert.equal(procLink(daemon.child.pid, "exe"), Deno.execPath());
-        // What it created is its user's.
-        assert.equal(Deno.statSync(lockFile).uid, UNPRIVILEGED_UID);
-
-        await fullSession(port, async () => {
-          const s = await cTool(["-s"], socketFile);
-          assert.match(s, /Connected clients:\s+2/);
-          assert.match(s, /Connected clusters:\s+1/);
-          assert.match(
-            s,
-            tls === "on"
-              ? /TLS:\s+Supported \(client certificate required\)/
-              : /TLS:\s+Unsupported/,
-          );
-          const l = await cTool(["-l"], socketFile);
-          assert.match(l, new RegExp(`Cluster "${SESSION_CLUSTER}":`));
-          // "Vote: <last change> (<vote in force>)": both nodes hold an ACK.
-          assert.equal(l.match(/Vote:.*\(ACK\)$/gm)?.length, 2, l);
-        });
+        const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        let out = "";
+        while (!out.includes("ready\n")) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          out += value;
+        }
+        assert.ok(out.includes("ready\n"), "the probe did not start");
+        assert.equal(procStatus(child.pid).get("Uid"), Array(4).fill(UNPRIVILEGED_UID).join("\t"));
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        (await Deno.connect({ transport: "unix", path: `${runDir}/qnetd.sock` })).close();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          out += value;
+        }
+        const { code, stderr } = await child.output().catch(async () => ({
+          code: (await child.status).code,
+          stderr: new Uint8Array(),
+        }));
+        assert.equal(code, 0, new TextDecoder().decode(stderr));
+        const report = JSON.parse(out.slice(out.indexOf("ready\n") + 6));
+        assert.equal(report.readKey, "NotCapable");
+        assert.equal(report.statKeyDir, "NotCapable");
+        assert.equal(report.ffiCall, "ok");
+        assert.equal(report.accepted, "ok");
       } finally {
-        stopped = await daemon.stop();
+        clearTimeout(killer);
       }
-      assert.equal(stopped.code, 0, stopped.stderr);
-      // The socket file is removed at exit: write of it is the one grant kept after start-up.
-      assert.throws(() => Deno.statSync(socketFile), Deno.errors.NotFound);
-      if (tls === "on") {
-        assert.match(stopped.stderr, new RegExp(`Dropped permissions: read ${keyDir}, `));
-      }
-      // The audit log (written by the daemon user) shows only grants of the declared set,
-      // except the lock file's refused last-resort mkdir of its existing directory.
-      const set = qnetdPermissions(args, configFile);
-      const outside = readAudit(auditFile).filter((e) =>
-        !(set[e.permission as keyof typeof set] ?? []).some((v) =>
-          e.value === v || e.value?.startsWith(`${v}/`)
-        )
-      );
-      assert.deepEqual(
-        [...new Set(outside.map((e) => `${e.permission} ${e.value}`))],
-        [`write ${dir}/run`],
-      );
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
-  });
-}
-
-Deno.test("unprivilegedDenoArgv(): after start-up uid 65534 cannot read its own private key", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "qnet-unpriv-" });
-  try {
-    const keyDir = await makeKeyDir(dir);
-    const runDir = `${dir}/run`;
-    Deno.mkdirSync(runDir);
-    prepareUnprivileged(dir);
-    prepareUnprivileged(dir); // again, as a harness that restarts the daemon does: no rebuild
-    const denoDir = Deno.statSync(denoDirOf(dir));
-    assert.equal(denoDir.uid, 0);
-    assert.equal(denoDir.mode! & 0o777, 0o755);
-    // The operating system lets the daemon user read the key: only Deno stands in the way.
-    const key = Deno.statSync(`${keyDir}/qnetd-key.pem`);
-    assert.equal(key.uid, UNPRIVILEGED_UID);
-    assert.equal(key.mode! & 0o777, 0o640);
-
-    const port = PORT + 2;
-    const args = [
-      "-p",
-      String(port),
-      "-S",
-      `nss_db_dir=${keyDir},lock_file=${runDir}/qnetd.pid,local_socket_file=${runDir}/qnetd.sock`,
-    ];
-    const argv = unprivilegedDenoArgv(dir, [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "--cached-only",
-      `--config=${ROOT}deno.json`,
-      ...toFlags(qnetdPermissions(args, `${dir}/qnetd.toml`)),
-      `${ROOT}tests/permissions/_drop_probe.ts`,
-      keyDir,
-      runDir,
-      String(port),
-    ]);
-    const child = new Deno.Command(argv[0]!, {
-      args: argv.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    try {
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let out = "";
-      while (!out.includes("ready\n")) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        out += value;
-      }
-      assert.ok(out.includes("ready\n"), "the probe did not start");
-      assert.equal(procStatus(child.pid).get("Uid"), Array(4).fill(UNPRIVILEGED_UID).join("\t"));
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      (await Deno.connect({ transport: "unix", path: `${runDir}/qnetd.sock` })).close();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        out += value;
-      }
-      const { code, stderr } = await child.output().catch(async () => ({
-        code: (await child.status).code,
-        stderr: new Uint8Array(),
-      }));
-      assert.equal(code, 0, new TextDecoder().decode(stderr));
-      const report = JSON.parse(out.slice(out.indexOf("ready\n") + 6));
-      assert.equal(report.readKey, "NotCapable");
-      assert.equal(report.statKeyDir, "NotCapable");
-      assert.equal(report.ffiCall, "ok");
-      assert.equal(report.accepted, "ok");
-    } finally {
-      clearTimeout(killer);
-    }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
+  },
+);
 
 Deno.test("prepareUnprivileged() says which directory keeps uid 65534 out", () => {
   const parent = Deno.makeTempDirSync({ prefix: "qnet-unpriv-" }); // mode 0700

@@ -78,7 +78,21 @@ function report(name: string, missing: string): void {
  * (outside CI) or a test that fails naming `missing` (under `CI=true`). An `ignore` already in
  * `definition` (a known open bug) is kept as it is.
  */
-export function testNeeding(missing: Missing, definition: Deno.TestDefinition): void {
+export function testNeeding(missing: Missing, definition: Deno.TestDefinition): void;
+/** The same, written like `Deno.test(name, fn)`. */
+export function testNeeding(
+  missing: Missing,
+  name: string,
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+): void;
+export function testNeeding(
+  missing: Missing,
+  nameOrDefinition: string | Deno.TestDefinition,
+  fn?: (t: Deno.TestContext) => void | Promise<void>,
+): void {
+  const definition = typeof nameOrDefinition === "string"
+    ? { name: nameOrDefinition, fn: fn! }
+    : nameOrDefinition;
   if (missing === undefined || definition.ignore === true) {
     Deno.test(definition);
     return;
