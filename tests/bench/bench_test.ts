@@ -187,6 +187,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using daemon = await startArbiter("qnet", { port: 17120, args: ["-s", "off"] });
+    // The load starts once the daemon answers a whole PREINIT exchange, not just accepts.
+    await daemon.assertServing();
     const r = await runLoad(small(daemon.port));
     const errors = [...r.storm.errors.samples, ...r.steady.errors.samples];
     assert.equal(r.clients, 8);
