@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { ARBITER_KINDS, type ArbiterKind, needKind, startArbiter } from "../support/daemons.ts";
 import { testNeeding } from "../support/precondition.ts";
 import { joinFfsplit, settle } from "../support/script_client.ts";
+import { pathExists } from "../support/files.ts";
 
 const PORTS: Record<ArbiterKind, { bind: number; ipc: number; sigint: number; family: number }> = {
   qnet: { bind: 18500, ipc: 18501, sigint: 18502, family: 18503 },
@@ -20,15 +21,6 @@ function command(kind: ArbiterKind): string[] {
   return kind === "c"
     ? ["/usr/bin/corosync-qnetd"]
     : [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd"];
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Whether a TCP connection to `hostname:port` is accepted. */
@@ -145,7 +137,7 @@ for (const kind of ARBITER_KINDS) {
       const status = await exitOf(daemon.process);
       assert.deepEqual([status.code, status.signal], [0, null], daemon.stderr());
       assert.ok(await one.conn.expectEof(), "a client kept its connection");
-      assert.equal(exists(daemon.socketPath), false, "the local socket is left behind");
+      assert.equal(pathExists(daemon.socketPath), false, "the local socket is left behind");
     },
   });
 

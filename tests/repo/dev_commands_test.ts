@@ -4,6 +4,7 @@
  * and tasks print no "experimental feature" warning. Port 18530.
  */
 import assert from "node:assert/strict";
+import { pathExists } from "../support/files.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PORT = 18530;
@@ -32,16 +33,7 @@ async function startAndStop(env: Record<string, string>, dir: string) {
   const out = await child.output();
   const stderr = new TextDecoder().decode(out.stderr);
   assert.ok(up, `the daemon did not come up in 20 s:\n${stderr}`);
-  return { code: out.code, stderr, mode, socketLeft: exists(socket) };
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return { code: out.code, stderr, mode, socketLeft: pathExists(socket) };
 }
 
 Deno.test({

@@ -16,6 +16,7 @@ import { parseQuorumStatus, type QuorumStatus } from "./quorumtool.ts";
 import { parseQdeviceStatus, type QdeviceStatus } from "./status_text.ts";
 import { WaitAbortedError, waitUntil } from "./wait.ts";
 import { errorText } from "../../../core/error_text.ts";
+import { pathExists } from "../../support/files.ts";
 
 /** The node directories bind-mounted over the system ones inside the node's mount namespace. */
 const MOUNTS: ReadonlyArray<readonly [string, string]> = [
@@ -90,7 +91,7 @@ export class ClusterNode implements AsyncDisposable {
         if (exited) {
           throw new WaitAbortedError(`Namespace holder exited: ${readTail(`${dir}/holder.log`)}`);
         }
-        return Promise.resolve({ done: exists(ready), value: undefined, seen: "not ready" });
+        return Promise.resolve({ done: pathExists(ready), value: undefined, seen: "not ready" });
       }, { timeoutMs: 10_000, intervalMs: 50 });
     } catch (error) {
       await node[Symbol.asyncDispose]();
@@ -196,15 +197,6 @@ export async function killAndReap(child: Deno.ChildProcess | undefined): Promise
     // Already exited.
   }
   await child.status;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The last `lines` lines of a text file; empty if it does not exist. */
