@@ -20,6 +20,7 @@ import { decodeMsg } from "../core/protocol/decode.ts";
 import { Priority } from "../core/log.ts";
 import type { Log } from "../core/log.ts";
 import type { DecodeResult } from "../core/protocol/types.ts";
+import type { PeerCertNames } from "../core/certs/peer_names.ts";
 import type { TlsServerContext, TlsSession } from "./tls_server.ts";
 import { errorText } from "../core/error_text.ts";
 
@@ -81,8 +82,8 @@ export interface ConnectionHost {
   maxClientSendSize(): number;
   /** A frame event arrived (`decoded` is set for complete messages). */
   frame(conn: ClientConnection, event: FrameEvent, decoded?: DecodeResult): void;
-  /** The TLS handshake finished (peer names: SAN dNSNames or CN; undefined: no certificate). */
-  tlsEstablished(conn: ClientConnection, peerCertNames: string[] | undefined): void;
+  /** The TLS handshake finished (peer names as NSS reads them; undefined: no certificate). */
+  tlsEstablished(conn: ClientConnection, peerCertNames: PeerCertNames | undefined): void;
   /** The connection is gone for a reason of its own (EOF, read/write error, TLS failure). */
   gone(conn: ClientConnection): void;
   /** The connection is closed and its last read has settled: nothing of it runs any more. */

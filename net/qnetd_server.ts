@@ -10,6 +10,7 @@
  */
 import type { Action, Arbiter } from "../core/arbiter/arbiter.ts";
 import type { DecodeResult } from "../core/protocol/types.ts";
+import type { PeerCertNames } from "../core/certs/peer_names.ts";
 import type { FrameEvent } from "../core/protocol/frame_decoder.ts";
 import { encodeServerMsg } from "../core/protocol/encode_server.ts";
 import { MSG_TYPE_NAMES, MsgType } from "../core/protocol/constants.ts";
@@ -273,7 +274,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#armTimer();
   }
 
-  tlsEstablished(conn: ClientConnection, peerCertNames: string[] | undefined): void {
+  tlsEstablished(conn: ClientConnection, peerCertNames: PeerCertNames | undefined): void {
     this.#arbiter.tlsEstablished(conn.id, peerCertNames);
   }
 

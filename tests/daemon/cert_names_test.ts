@@ -1,0 +1,296 @@
+/**
+ * Client-certificate names are matched exactly as corosync-qnetd 3.0.3 matches them (NSS
+ * 3.87's `CERT_VerifyCertName()`): both daemons run side by side with `-s req` on the same CA,
+ * each certificate is tried against both with the same cluster name, and ours must give the C
+ * daemon's outcome. The expected outcome written next to each case (read from NSS's source) is
+ * checked against the C daemon too, so a case cannot silently stop testing what it names.
+ *
+ * Cases: two CNs (the last wins), a NUL in a CN, a SAN without a DNS name (CN fallback), a SAN
+ * DNS name hiding the CN, case, UTF-8, Latin-1 (T61String) and BMPString names, RFC 1485
+ * escaping (quoted SAN names, backslashes), wildcards, long SANs, IP-literal cluster names.
+ */
+import assert from "node:assert/strict";
+import { encodeInit, encodePreinit, encodeStartTls } from "../../core/protocol/encode_client.ts";
+import { decodeMsg } from "../../core/protocol/decode.ts";
+import { DecisionAlgorithm, MsgType, TieBreakerMode } from "../../core/protocol/constants.ts";
+import { MemoryClientContext } from "../net/_tls_memory_client.ts";
+import {
+  cn,
+  type GeneralName,
+  issue,
+  type Issued,
+  type Rdns,
+  Tag,
+  writePem,
+} from "../support/cert_der.ts";
+import { type ArbiterKind, type RunningArbiter, startArbiter } from "../support/daemons.ts";
+import { needAll, needCQnetd, needProgram, testNeeding } from "../support/precondition.ts";
+import { handshake, tlsRequest } from "../support/tls_wire.ts";
+import { WireConn } from "../support/wire_conn.ts";
+
+const PORTS = { qnet: 46001, c: 46002 } as const;
+
+/** One certificate, the cluster names tried with it, and NSS's outcome for each. */
+interface Case {
+  readonly what: string;
+  readonly subject: Rdns;
+  readonly san?: readonly GeneralName[];
+  /** Cluster name → accepted? */
+  readonly tries: ReadonlyArray<readonly [string | Uint8Array, boolean]>;
+}
+
+const LONG = `${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.example`;
+
+const CASES: readonly Case[] = [
+  {
+    what: "two CNs in two RDNs: the last one",
+    subject: [[cn("clusterX")], [cn("clusterA")]],
+    tries: [["clusterA", true], ["clusterX", false]],
+  },
+  {
+    what: "two CNs in one RDN: the last one",
+    subject: [[cn("clusterX"), cn("clusterA")]],
+    tries: [["clusterA", true], ["clusterX", false]],
+  },
+  {
+    what: "a NUL in the CN",
+    subject: [[cn("clusterA\0.evil")]],
+    tries: [["clusterA", false], ["clusterA\\00.evil", true]],
+  },
+  {
+    what: "a NUL in a SAN DNS name",
+    subject: [[cn("x")]],
+    san: [[Tag.DnsName, "clusterA\0.evil"]],
+    tries: [["clusterA", false]],
+  },
+  {
+    what: "a SAN with only an e-mail address: the CN",
+    subject: [[cn("clusterA")]],
+    san: [[Tag.Rfc822Name, "admin@example.org"]],
+    tries: [["clusterA", true]],
+  },
+  {
+    what: "a SAN DNS name hides the CN",
+    subject: [[cn("clusterA")]],
+    san: [[Tag.Rfc822Name, "admin@example.org"], [Tag.DnsName, "clusterB"]],
+    tries: [["clusterA", false], ["clusterB", true]],
+  },
+  {
+    what: "an empty SAN: the CN",
+    subject: [[cn("clusterA")]],
+    san: [],
+    tries: [["clusterA", true]],
+  },
+  {
+    what: "case is ASCII-only",
+    subject: [[cn("ClusterÜ")]],
+    tries: [["clusterÜ", true], ["CLUSTERÜ", true], ["clusterü", false]],
+  },
+  {
+    what: "a UTF-8 SAN name",
+    subject: [[cn("x")]],
+    san: [[Tag.DnsName, "grüße"]],
+    tries: [["grüße", true], ["GRüßE", true]],
+  },
+  {
+    what: "a Latin-1 (T61String) CN is compared in UTF-8",
+    subject: [[cn(Uint8Array.of(0x67, 0x72, 0xfc, 0xdf, 0x65), Tag.T61String)]],
+    tries: [["grüße", true], [Uint8Array.of(0x67, 0x72, 0xfc, 0xdf, 0x65), false]],
+  },
+  {
+    what: "a BMPString CN",
+    subject: [[cn(Uint8Array.of(0, 0x67, 0, 0x72, 0, 0xfc, 0, 0xdf, 0, 0x65), Tag.BmpString)]],
+    tries: [["grüße", true]],
+  },
+  {
+    what: "a SAN name with a comma is quoted, the same CN is not",
+    subject: [[cn("a,b")]],
+    san: [[Tag.DnsName, "c,d"]],
+    tries: [["c,d", false], ['"c,d"', true], ["a,b", false]],
+  },
+  {
+    what: "a CN with a comma",
+    subject: [[cn("a,b")]],
+    tries: [["a,b", true]],
+  },
+  {
+    what: "a backslash in the CN is escaped",
+    subject: [[cn("a\\b")]],
+    tries: [["a\\b", false], ["a\\\\b", true]],
+  },
+  {
+    what: "a wildcard CN",
+    subject: [[cn("*.example.com")]],
+    tries: [["node.example.com", true], ["a.b.example.com", false], ["example.com", false]],
+  },
+  {
+    what: "a wildcard SAN name",
+    subject: [[cn("x")]],
+    san: [[Tag.DnsName, "no*.example.com"]],
+    tries: [["node.example.com", true], ["xn--node.example.com", false], ["x.example.com", false]],
+  },
+  {
+    what: "a long SAN name (past NSS's 128-byte buffer)",
+    subject: [[cn("x")]],
+    san: [[Tag.DnsName, "short"], [Tag.DnsName, LONG]],
+    tries: [[LONG, true], [LONG.toUpperCase(), true], [LONG.slice(0, -1), false]],
+  },
+  {
+    what: "an IP cluster name skips SAN DNS names and falls back to the CN",
+    subject: [[cn("10.0.0.1")]],
+    san: [[Tag.DnsName, "other"]],
+    tries: [["10.0.0.1", true], ["other", true]],
+  },
+  {
+    what: "an IP cluster name (10.1 is 10.0.0.1) matches a SAN address, then not the CN",
+    subject: [[cn("10.0.0.2")]],
+    san: [[Tag.IpAddress, Uint8Array.of(10, 0, 0, 1)]],
+    tries: [["10.0.0.1", true], ["10.1", true], ["10.0.0.2", false]],
+  },
+  {
+    what: "a numeric cluster name is an IPv4 address for NSS",
+    subject: [[cn("x")]],
+    san: [[Tag.DnsName, "123"], [Tag.IpAddress, Uint8Array.of(0, 0, 0, 123)]],
+    tries: [["123", true], ["0.0.0.123", true]],
+  },
+];
+
+const INIT = encodeInit({
+  seqNumber: 3,
+  nodeId: 1,
+  decisionAlgorithm: DecisionAlgorithm.Ffsplit,
+  heartbeatInterval: 8000,
+  tieBreaker: { mode: TieBreakerMode.Lowest, nodeId: 0 },
+  ringId: { nodeId: 1, seq: 4n },
+});
+
+/** PREINIT with `cluster`, STARTTLS, the handshake, INIT: "accepted" or what happened. */
+async function session(
+  daemon: RunningArbiter,
+  ctx: MemoryClientContext,
+  cluster: string | Uint8Array,
+): Promise<string> {
+  using conn = await WireConn.connect(daemon.port);
+  await conn.write(encodePreinit({ seqNumber: 1, clusterName: cluster }));
+  const r = await conn.readMessage();
+  assert.equal(r.kind, "data", `no PREINIT reply from the ${daemon.kind} daemon`);
+  const preinit = decodeMsg(r.kind === "data" ? r.bytes : new Uint8Array());
+  assert.ok(preinit.ok && preinit.msg.type === MsgType.PreinitReply);
+  await conn.write(encodeStartTls({ seqNumber: 2 }));
+  const { client, handshake: outcome } = await handshake(conn, ctx);
+  using _client = client;
+  if (outcome !== "done") return `handshake ${outcome}: ${client.failed}`;
+  const reply = await tlsRequest(conn, client, INIT);
+  if (typeof reply === "string") return reply;
+  return reply.type === MsgType.InitReply ? "accepted" : `type ${reply.type}`;
+}
+
+async function run(cmd: string, args: string[], cwd: string): Promise<void> {
+  const r = await new Deno.Command(cmd, { args, cwd, stdout: "null", stderr: "piped" }).output();
+  assert.ok(r.success, `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+}
+
+/** Our key directory (nss_db_dir) and the C daemon's NSS database, for the same CA. */
+async function serverFiles(dir: string, ca: Issued): Promise<{ ours: string; nss: string }> {
+  const server = await issue({ subject: [[cn("Qnetd Server")]] }, ca);
+  const ours = `${dir}/ours`;
+  const nss = `${dir}/nssdb`;
+  await Deno.mkdir(ours);
+  await Deno.mkdir(nss);
+  const caFiles = await writePem(ca, `${dir}/ca`);
+  const serverFiles = await writePem(server, `${dir}/server`);
+  await Deno.copyFile(caFiles.certFile, `${ours}/qnet-ca.pem`);
+  await Deno.copyFile(serverFiles.certFile, `${ours}/qnetd-cert.pem`);
+  await Deno.copyFile(serverFiles.keyFile, `${ours}/qnetd-key.pem`);
+  await run("certutil", ["-N", "-d", `sql:${nss}`, "--empty-password"], dir);
+  await run("certutil", [
+    "-A",
+    "-d",
+    `sql:${nss}`,
+    "-n",
+    "QNet CA",
+    "-t",
+    "CT,,",
+    "-a",
+    "-i",
+    caFiles.certFile,
+  ], dir);
+  await run("openssl", [
+    "pkcs12",
+    "-export",
+    "-name",
+    "QNetd Cert",
+    "-inkey",
+    serverFiles.keyFile,
+    "-in",
+    serverFiles.certFile,
+    "-passout",
+    "pass:",
+    "-out",
+    "server.p12",
+  ], dir);
+  await run("pk12util", ["-i", "server.p12", "-d", `sql:${nss}`, "-W", ""], dir);
+  return { ours, nss };
+}
+
+function label(name: string | Uint8Array): string {
+  return JSON.stringify(typeof name === "string" ? name : [...name]);
+}
+
+testNeeding(
+  needAll(
+    needCQnetd(),
+    needProgram("certutil", "libnss3-tools"),
+    needProgram("pk12util", "libnss3-tools"),
+    needProgram("openssl", "openssl"),
+  ),
+  {
+    name: "certificate names: matched as corosync-qnetd (NSS CERT_VerifyCertName) matches them",
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async (t) => {
+      const dir = await Deno.makeTempDir({ prefix: "qnet-certnames-" });
+      try {
+        const ca = await issue({ subject: [[cn("QNet CA")]], ca: true });
+        const { ours, nss } = await serverFiles(dir, ca);
+        const settings = { "dpd_enabled": "off" };
+        await using qnet = await startArbiter("qnet", {
+          port: PORTS.qnet,
+          args: ["-s", "req"],
+          settings: { ...settings, nss_db_dir: ours },
+        });
+        await using c = await startArbiter("c", {
+          port: PORTS.c,
+          args: ["-s", "req"],
+          settings: { ...settings, nss_db_dir: nss },
+        });
+        const daemons: Record<ArbiterKind, RunningArbiter> = { qnet, c };
+        for (const [n, each] of CASES.entries()) {
+          await t.step(each.what, async () => {
+            const cert = await issue(
+              { subject: each.subject, ...(each.san === undefined ? {} : { san: each.san }) },
+              ca,
+            );
+            using ctx = new MemoryClientContext({
+              caFile: `${dir}/ca.pem`,
+              ...(await writePem(cert, `${dir}/client-${n}`)),
+            });
+            for (const [cluster, accepted] of each.tries) {
+              const outcome = {
+                c: await session(daemons.c, ctx, cluster),
+                qnet: await session(daemons.qnet, ctx, cluster),
+              };
+              const expected = accepted ? "accepted" : "eof";
+              assert.equal(outcome.c, expected, `C daemon, cluster ${label(cluster)}`);
+              assert.equal(outcome.qnet, outcome.c, `ours, cluster ${label(cluster)}`);
+            }
+          });
+        }
+        await qnet.assertServing();
+        await c.assertServing();
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  },
+);
