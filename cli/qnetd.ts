@@ -13,7 +13,8 @@ import { TlsSupported } from "../core/protocol/constants.ts";
 import type { QnetdSettings } from "../core/settings.ts";
 import { IpcServer } from "../ipc/server.ts";
 import { qnetdIpcHandlers } from "../ipc/commands.ts";
-import { acquireLockFile, LockFileError } from "../net/lock_file.ts";
+import { acquireLockFile, type LockFile, LockFileError } from "../net/lock_file.ts";
+import { revokeLibc } from "../net/libc_ffi.ts";
 import { osErrorSuffix } from "../net/os_error.ts";
 import { ListenError, QnetdServer } from "../net/qnetd_server.ts";
 import type { TlsServerContext } from "../net/tls_server.ts";
@@ -73,9 +74,6 @@ export async function runDaemon(
     maxClients: options.maxClients,
   });
   const tlsOn = options.tls !== TlsSupported.Unsupported;
-  // Without TLS no library is ever loaded: give up ffi before anything else (privilege_drop.ts).
-  if (!tlsOn) await dropFfi();
-
   if (tlsOn) {
     try {
       if (!Deno.statSync(settings.nssDbDir).isDirectory) throw new Deno.errors.NotADirectory();
@@ -86,7 +84,7 @@ export async function runDaemon(
     }
   }
 
-  let lockFile: Deno.FsFile;
+  let lockFile: LockFile;
   try {
     lockFile = acquireLockFile(settings.lockFile);
   } catch (error) {
@@ -95,6 +93,10 @@ export async function runDaemon(
     return 1;
   }
   using _lock = lockFile;
+  // libc was needed for the fcntl lock only; without TLS no other library is ever loaded:
+  // give up that ffi now (privilege_drop.ts).
+  await revokeLibc();
+  if (!tlsOn) await dropFfi();
 
   log(Priority.Debug, "Initializing nss");
   let tls: TlsServerContext | undefined;

@@ -12,7 +12,8 @@
  * - qnetd: net for its TCP listen address and its unix socket; read of the key directory
  *   (a stat: OpenSSL reads the PEM files itself), of its configuration file (at start and on
  *   SIGHUP) and of the socket file; write of the lock file and the socket file only (the
- *   runtime directory is created by systemd or tmpfiles.d); ffi for libssl.so.3 only when
+ *   runtime directory is created by systemd or tmpfiles.d); ffi for libc.so.6 (the fcntl
+ *   lock of the lock file, as C's, revoked once it is held) and for libssl.so.3 only when
  *   TLS is not off; env QNETD_CONFIG_FILE only (another configuration file). No run or sys.
  *   The configuration file's settings (port, socket, ...) count like the command line's:
  *   compute the set from the effective values.
@@ -64,6 +65,19 @@ export const LIBSSL_PATHS: readonly string[] = [
   "/usr/lib/libssl.so.3",
 ];
 
+/**
+ * Where libc.so.6 may be, as net/libc_ffi.ts looks for it: the daemon locks its lock file
+ * with fcntl(2) through libc, as the C daemon does.
+ */
+export const LIBC_PATHS: readonly string[] = [
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+  "/lib/aarch64-linux-gnu/libc.so.6",
+  "/usr/lib64/libc.so.6",
+  "/lib64/libc.so.6",
+];
+
 /** The programs `certutil --import-nssdb` runs. */
 export const IMPORT_PROGRAMS: readonly string[] = ["certutil", "pk12util", "openssl"];
 
@@ -81,7 +95,7 @@ export function qnetdPermissionsFor(
     read: [...(tls ? [nssDbDir] : []), configFile, localSocketFile],
     write: [lockFile, localSocketFile],
     net: [listenDescriptor(options), `unix:${localSocketFile}`],
-    ...(tls ? { ffi: [...LIBSSL_PATHS] } : {}),
+    ffi: [...LIBC_PATHS, ...(tls ? LIBSSL_PATHS : [])],
     env: [CONFIG_FILE_ENV],
   };
 }
