@@ -67,6 +67,16 @@ function cString(bytes: Uint8Array): Uint8Array {
   return nul === -1 ? bytes : bytes.subarray(0, nul);
 }
 
+/** alg1485.c NEEDS_HEX_ESCAPE: control bytes and DEL become `\xx`. */
+function needsHexEscape(c: number): boolean {
+  return c < FIRST_PRINTABLE || c === DEL;
+}
+
+/** alg1485.c NEEDS_ESCAPE: `"` and `\` get a backslash. */
+function needsEscape(c: number): boolean {
+  return c === DOUBLE_QUOTE || c === BACKSLASH;
+}
+
 function optionalSpace(c: number): boolean {
   return c === SPACE || c === CR || c === LF;
 }
@@ -78,9 +88,15 @@ function optionalSpace(c: number): boolean {
 export function escapeName(value: Uint8Array, quote: boolean): Uint8Array {
   let needsQuoting = false;
   if (quote) {
+    // cert_RFC1485_GetRequiredLen(): the branches in its order, so that a byte escaped with a
+    // hex code (CR, LF) or a backslash (`"`, `\`) never asks for quotes by itself.
     let last = 0;
     for (const c of value) {
-      if (SPECIAL.has(c) || (optionalSpace(c) && optionalSpace(last))) needsQuoting = true;
+      if (needsHexEscape(c) || needsEscape(c)) {
+        // Escaped, not quoted.
+      } else if (SPECIAL.has(c) || (optionalSpace(c) && optionalSpace(last))) {
+        needsQuoting = true;
+      }
       last = c;
     }
     if (value.length > 0 && (optionalSpace(value[0]!) || optionalSpace(value.at(-1)!))) {
@@ -90,8 +106,8 @@ export function escapeName(value: Uint8Array, quote: boolean): Uint8Array {
   const out: number[] = [];
   if (needsQuoting) out.push(DOUBLE_QUOTE);
   for (const c of value) {
-    if (c < FIRST_PRINTABLE || c === DEL) out.push(BACKSLASH, HEX[c >> 4]!, HEX[c & 0x0f]!);
-    else if (c === DOUBLE_QUOTE || c === BACKSLASH) out.push(BACKSLASH, c);
+    if (needsHexEscape(c)) out.push(BACKSLASH, HEX[c >> 4]!, HEX[c & 0x0f]!);
+    else if (needsEscape(c)) out.push(BACKSLASH, c);
     else out.push(c);
   }
   if (needsQuoting) out.push(DOUBLE_QUOTE);

@@ -55,6 +55,10 @@ Deno.test({
       ["a  b", true, '"a  b"'],
       ["a b", true, "a b"],
       ["plain", true, "plain"],
+      ['a"b', true, 'a\\"b'],
+      ["a\\b", true, "a\\\\b"],
+      ["a\nb", true, "a\\0ab"],
+      ["\n a", true, '"\\0a a"'],
     ];
     for (const [input, quote, expected] of cases) {
       assertEquals(dec.decode(escapeName(enc.encode(input), quote)), expected, input);

@@ -109,6 +109,12 @@ const CASES: readonly Case[] = [
     tries: [["c,d", false], ['"c,d"', true], ["a,b", false]],
   },
   {
+    what: "a SAN name with a backslash or a newline is escaped, not quoted",
+    subject: [[cn("x")]],
+    san: [[Tag.DnsName, "a\\b"], [Tag.DnsName, "c\nd"], [Tag.DnsName, "e\n f"]],
+    tries: [["a\\\\b", true], ['"a\\\\b"', false], ["c\\0ad", true], ['"e\\0a f"', true]],
+  },
+  {
     what: "a CN with a comma",
     subject: [[cn("a,b")]],
     tries: [["a,b", true]],
