@@ -169,6 +169,15 @@ const CASES: readonly Case[] = [
     tries: [["10.0.0.1", true], ["10.1", true], ["10.0.0.2", false]],
   },
   {
+    what: "IPv6 cluster names and IPv4-mapped addresses",
+    subject: [[cn("x")]],
+    san: [
+      [Tag.IpAddress, Uint8Array.of(...Array(15).fill(0), 1)],
+      [Tag.IpAddress, Uint8Array.of(192, 0, 2, 7)],
+    ],
+    tries: [["::1", true], ["0::0:1", true], ["::ffff:192.0.2.7", true], ["::2", false]],
+  },
+  {
     what: "a numeric cluster name is an IPv4 address for NSS",
     subject: [[cn("x")]],
     san: [[Tag.DnsName, "123"], [Tag.IpAddress, Uint8Array.of(0, 0, 0, 123)]],
