@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as x509 from "@peculiar/x509";
 import { certificateNames } from "../../core/certs/peer_names.ts";
-import { describeNames } from "../support/peer_names.ts";
-import { cn, issue, Tag } from "../support/cert_der.ts";
+import { cnOf, DerTag, describeNames, issueCertificate } from "../support/mod.ts";
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const keys = await crypto.subtle.generateKey(ALG, false, ["sign", "verify"]) as CryptoKeyPair;
@@ -138,22 +137,24 @@ Deno.test("certificateNames() never throws on truncated or corrupted certificate
 });
 
 Deno.test("certificateNames() decodes the last CN as NSS's CERT_DecodeAVAValue()", async () => {
-  const ca = await issue({ subject: [[cn("CA")]], ca: true });
+  const ca = await issueCertificate({ subject: [[cnOf("CA")]], ca: true });
   const commonName = async (value: Uint8Array, tag: number, first = "first") =>
-    certificateNames((await issue({ subject: [[cn(first)], [cn(value, tag)]] }, ca)).der)
+    certificateNames(
+      (await issueCertificate({ subject: [[cnOf(first)], [cnOf(value, tag)]] }, ca)).der,
+    )
       .commonName;
   const utf8 = (bytes: Uint8Array | undefined) =>
     bytes === undefined ? undefined : new TextDecoder().decode(bytes);
-  assert.equal(utf8(await commonName(Uint8Array.of(0x67, 0xfc), Tag.T61String)), "gü");
-  assert.equal(utf8(await commonName(Uint8Array.of(0, 0x67, 0, 0xfc), Tag.BmpString)), "gü");
+  assert.equal(utf8(await commonName(Uint8Array.of(0x67, 0xfc), DerTag.T61String)), "gü");
+  assert.equal(utf8(await commonName(Uint8Array.of(0, 0x67, 0, 0xfc), DerTag.BmpString)), "gü");
   assert.equal(
-    utf8(await commonName(Uint8Array.of(0xd8, 0x3d, 0xde, 0x00), Tag.BmpString)),
+    utf8(await commonName(Uint8Array.of(0xd8, 0x3d, 0xde, 0x00), DerTag.BmpString)),
     "\u{1f600}",
   );
   assert.equal(utf8(await commonName(Uint8Array.of(0, 0, 0, 0x67), 0x1c)), "g");
   // Types and values NSS refuses leave no CN, even with a good earlier one.
-  assert.equal(await commonName(Uint8Array.of(0x67), Tag.VisibleString), undefined);
-  assert.equal(await commonName(Uint8Array.of(0xd8, 0, 0, 0x61), Tag.BmpString), undefined);
+  assert.equal(await commonName(Uint8Array.of(0x67), DerTag.VisibleString), undefined);
+  assert.equal(await commonName(Uint8Array.of(0xd8, 0, 0, 0x61), DerTag.BmpString), undefined);
   assert.equal(await commonName(Uint8Array.of(0, 0x11, 0, 0), 0x1c), undefined);
-  assert.equal(await commonName(Uint8Array.of(0, 0x67, 0), Tag.BmpString), undefined);
+  assert.equal(await commonName(Uint8Array.of(0, 0x67, 0), DerTag.BmpString), undefined);
 });

@@ -4,9 +4,14 @@ import { CertificateRequestError } from "../../core/certs/errors.ts";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { generateKeyPair } from "../../core/certs/keys.ts";
-import { needRealTools, ours, run, Scratch } from "./_tools.ts";
-import { pathExists } from "../support/files.ts";
-import { testNeeding } from "../support/precondition.ts";
+import {
+  needRealTools,
+  ours,
+  pathExists,
+  runCommand,
+  Scratch,
+  testNeeding,
+} from "../support/mod.ts";
 
 const NEED = needRealTools();
 
@@ -41,7 +46,7 @@ testNeeding(NEED, {
     await using s = await Scratch.create();
     await realRequest(s);
     const crq = `${s.nodeDb}/qdevice-net-node.crq`;
-    const r = await run("openssl", [
+    const r = await runCommand("openssl", [
       "req",
       "-inform",
       "DER",

@@ -9,7 +9,7 @@
  * DNS name hiding the CN, case, UTF-8, Latin-1 (T61String) and BMPString names, RFC 1485
  * escaping (quoted SAN names, backslashes), wildcards, long SANs, IP-literal cluster names.
  *
- * Not comparable: a SAN that NSS cannot decode (an unknown GeneralName tag). NSS then falls
+ * Not comparable: a SAN that NSS cannot decode (an unknown SanEntry tag). NSS then falls
  * back to the CN; OpenSSL refuses such a certificate outright ("invalid certificate"), on the
  * client side of this test as in our daemon's handshake, so ours fails closed there.
  */
@@ -17,28 +17,34 @@ import assert from "node:assert/strict";
 import { encodeInit, encodePreinit, encodeStartTls } from "../../core/protocol/encode_client.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import { DecisionAlgorithm, MsgType, TieBreakerMode } from "../../core/protocol/constants.ts";
-import { MemoryClientContext } from "../net/_tls_memory_client.ts";
 import {
-  cn,
-  type GeneralName,
-  issue,
-  type Issued,
-  type Rdns,
-  Tag,
-  writePem,
-} from "../support/cert_der.ts";
-import { type ArbiterKind, type RunningArbiter, startArbiter } from "../support/daemons.ts";
-import { needAll, needCQnetd, needProgram, testNeeding } from "../support/precondition.ts";
-import { handshake, tlsRequest } from "../support/tls_wire.ts";
-import { WireConn } from "../support/wire_conn.ts";
+  type ArbiterKind,
+  cnOf,
+  DerTag,
+  handshake,
+  issueCertificate,
+  type IssuedCertificate,
+  MemoryClientContext,
+  type NameRdns,
+  needAll,
+  needCQnetd,
+  needProgram,
+  type RunningArbiter,
+  type SanEntry,
+  startArbiter,
+  testNeeding,
+  tlsRequest,
+  WireConn,
+  writeCertificatePem,
+} from "../support/mod.ts";
 
 const PORTS = { qnet: 46001, c: 46002 } as const;
 
 /** One certificate, the cluster names tried with it, and NSS's outcome for each. */
 interface Case {
   readonly what: string;
-  readonly subject: Rdns;
-  readonly san?: readonly GeneralName[];
+  readonly subject: NameRdns;
+  readonly san?: readonly SanEntry[];
   /** Cluster name → accepted? */
   readonly tries: ReadonlyArray<readonly [string | Uint8Array, boolean]>;
 }
@@ -48,139 +54,139 @@ const LONG = `${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.example`;
 const CASES: readonly Case[] = [
   {
     what: "two CNs in two RDNs: the last one",
-    subject: [[cn("clusterX")], [cn("clusterA")]],
+    subject: [[cnOf("clusterX")], [cnOf("clusterA")]],
     tries: [["clusterA", true], ["clusterX", false]],
   },
   {
     what: "two CNs in one RDN: the last one",
-    subject: [[cn("clusterX"), cn("clusterA")]],
+    subject: [[cnOf("clusterX"), cnOf("clusterA")]],
     tries: [["clusterA", true], ["clusterX", false]],
   },
   {
     what: "a NUL in the CN",
-    subject: [[cn("clusterA\0.evil")]],
+    subject: [[cnOf("clusterA\0.evil")]],
     tries: [["clusterA", false], ["clusterA\\00.evil", true]],
   },
   {
     what: "a NUL in a SAN DNS name",
-    subject: [[cn("x")]],
-    san: [[Tag.DnsName, "clusterA\0.evil"]],
+    subject: [[cnOf("x")]],
+    san: [[DerTag.DnsName, "clusterA\0.evil"]],
     tries: [["clusterA", false]],
   },
   {
     what: "a SAN with only an e-mail address: the CN",
-    subject: [[cn("clusterA")]],
-    san: [[Tag.Rfc822Name, "admin@example.org"]],
+    subject: [[cnOf("clusterA")]],
+    san: [[DerTag.Rfc822Name, "admin@example.org"]],
     tries: [["clusterA", true]],
   },
   {
     what: "a SAN DNS name hides the CN",
-    subject: [[cn("clusterA")]],
-    san: [[Tag.Rfc822Name, "admin@example.org"], [Tag.DnsName, "clusterB"]],
+    subject: [[cnOf("clusterA")]],
+    san: [[DerTag.Rfc822Name, "admin@example.org"], [DerTag.DnsName, "clusterB"]],
     tries: [["clusterA", false], ["clusterB", true]],
   },
   {
     what: "an empty SAN: the CN",
-    subject: [[cn("clusterA")]],
+    subject: [[cnOf("clusterA")]],
     san: [],
     tries: [["clusterA", true]],
   },
   {
     what: "case is ASCII-only",
-    subject: [[cn("ClusterÜ")]],
+    subject: [[cnOf("ClusterÜ")]],
     tries: [["clusterÜ", true], ["CLUSTERÜ", true], ["clusterü", false]],
   },
   {
     what: "a UTF-8 SAN name",
-    subject: [[cn("x")]],
-    san: [[Tag.DnsName, "grüße"]],
+    subject: [[cnOf("x")]],
+    san: [[DerTag.DnsName, "grüße"]],
     tries: [["grüße", true], ["GRüßE", true]],
   },
   {
     what: "a Latin-1 (T61String) CN is compared in UTF-8",
-    subject: [[cn(Uint8Array.of(0x67, 0x72, 0xfc, 0xdf, 0x65), Tag.T61String)]],
+    subject: [[cnOf(Uint8Array.of(0x67, 0x72, 0xfc, 0xdf, 0x65), DerTag.T61String)]],
     tries: [["grüße", true], [Uint8Array.of(0x67, 0x72, 0xfc, 0xdf, 0x65), false]],
   },
   {
     what: "a BMPString CN",
-    subject: [[cn(Uint8Array.of(0, 0x67, 0, 0x72, 0, 0xfc, 0, 0xdf, 0, 0x65), Tag.BmpString)]],
+    subject: [[cnOf(Uint8Array.of(0, 0x67, 0, 0x72, 0, 0xfc, 0, 0xdf, 0, 0x65), DerTag.BmpString)]],
     tries: [["grüße", true]],
   },
   {
     what: "a SAN name with a comma is quoted, the same CN is not",
-    subject: [[cn("a,b")]],
-    san: [[Tag.DnsName, "c,d"]],
+    subject: [[cnOf("a,b")]],
+    san: [[DerTag.DnsName, "c,d"]],
     tries: [["c,d", false], ['"c,d"', true], ["a,b", false]],
   },
   {
     what: "a SAN name with a backslash or a newline is escaped, not quoted",
-    subject: [[cn("x")]],
-    san: [[Tag.DnsName, "a\\b"], [Tag.DnsName, "c\nd"], [Tag.DnsName, "e\n f"]],
+    subject: [[cnOf("x")]],
+    san: [[DerTag.DnsName, "a\\b"], [DerTag.DnsName, "c\nd"], [DerTag.DnsName, "e\n f"]],
     tries: [["a\\\\b", true], ['"a\\\\b"', false], ["c\\0ad", true], ['"e\\0a f"', true]],
   },
   {
     what: "SAN names with an edge space or a # are quoted; a # in the CN is not",
-    subject: [[cn("#x")]],
-    san: [[Tag.DnsName, " lead"], [Tag.DnsName, "tr#ail"]],
+    subject: [[cnOf("#x")]],
+    san: [[DerTag.DnsName, " lead"], [DerTag.DnsName, "tr#ail"]],
     tries: [[" lead", false], ['" lead"', true], ['"tr#ail"', true], ["#x", false]],
   },
   {
     what: "an empty CN matches nothing",
-    subject: [[cn("")]],
+    subject: [[cnOf("")]],
     tries: [["x", false]],
   },
   {
     what: "a CN with a comma",
-    subject: [[cn("a,b")]],
+    subject: [[cnOf("a,b")]],
     tries: [["a,b", true]],
   },
   {
     what: "a backslash in the CN is escaped",
-    subject: [[cn("a\\b")]],
+    subject: [[cnOf("a\\b")]],
     tries: [["a\\b", false], ["a\\\\b", true]],
   },
   {
     what: "a wildcard CN",
-    subject: [[cn("*.example.com")]],
+    subject: [[cnOf("*.example.com")]],
     tries: [["node.example.com", true], ["a.b.example.com", false], ["example.com", false]],
   },
   {
     what: "a wildcard SAN name",
-    subject: [[cn("x")]],
-    san: [[Tag.DnsName, "no*.example.com"]],
+    subject: [[cnOf("x")]],
+    san: [[DerTag.DnsName, "no*.example.com"]],
     tries: [["node.example.com", true], ["xn--node.example.com", false], ["x.example.com", false]],
   },
   {
     what: "a long SAN name (past NSS's 128-byte buffer)",
-    subject: [[cn("x")]],
-    san: [[Tag.DnsName, "short"], [Tag.DnsName, LONG]],
+    subject: [[cnOf("x")]],
+    san: [[DerTag.DnsName, "short"], [DerTag.DnsName, LONG]],
     tries: [[LONG, true], [LONG.toUpperCase(), true], [LONG.slice(0, -1), false]],
   },
   {
     what: "an IP cluster name skips SAN DNS names and falls back to the CN",
-    subject: [[cn("10.0.0.1")]],
-    san: [[Tag.DnsName, "other"]],
+    subject: [[cnOf("10.0.0.1")]],
+    san: [[DerTag.DnsName, "other"]],
     tries: [["10.0.0.1", true], ["other", true]],
   },
   {
     what: "an IP cluster name (10.1 is 10.0.0.1) matches a SAN address, then not the CN",
-    subject: [[cn("10.0.0.2")]],
-    san: [[Tag.IpAddress, Uint8Array.of(10, 0, 0, 1)]],
+    subject: [[cnOf("10.0.0.2")]],
+    san: [[DerTag.IpAddress, Uint8Array.of(10, 0, 0, 1)]],
     tries: [["10.0.0.1", true], ["10.1", true], ["10.0.0.2", false]],
   },
   {
     what: "IPv6 cluster names and IPv4-mapped addresses",
-    subject: [[cn("x")]],
+    subject: [[cnOf("x")]],
     san: [
-      [Tag.IpAddress, Uint8Array.of(...Array(15).fill(0), 1)],
-      [Tag.IpAddress, Uint8Array.of(192, 0, 2, 7)],
+      [DerTag.IpAddress, Uint8Array.of(...Array(15).fill(0), 1)],
+      [DerTag.IpAddress, Uint8Array.of(192, 0, 2, 7)],
     ],
     tries: [["::1", true], ["0::0:1", true], ["::ffff:192.0.2.7", true], ["::2", false]],
   },
   {
     what: "a numeric cluster name is an IPv4 address for NSS",
-    subject: [[cn("x")]],
-    san: [[Tag.DnsName, "123"], [Tag.IpAddress, Uint8Array.of(0, 0, 0, 123)]],
+    subject: [[cnOf("x")]],
+    san: [[DerTag.DnsName, "123"], [DerTag.IpAddress, Uint8Array.of(0, 0, 0, 123)]],
     tries: [["123", true], ["0.0.0.123", true]],
   },
 ];
@@ -221,14 +227,17 @@ async function run(cmd: string, args: string[], cwd: string): Promise<void> {
 }
 
 /** Our key directory (nss_db_dir) and the C daemon's NSS database, for the same CA. */
-async function serverFiles(dir: string, ca: Issued): Promise<{ ours: string; nss: string }> {
-  const server = await issue({ subject: [[cn("Qnetd Server")]] }, ca);
+async function serverFiles(
+  dir: string,
+  ca: IssuedCertificate,
+): Promise<{ ours: string; nss: string }> {
+  const server = await issueCertificate({ subject: [[cnOf("Qnetd Server")]] }, ca);
   const ours = `${dir}/ours`;
   const nss = `${dir}/nssdb`;
   await Deno.mkdir(ours);
   await Deno.mkdir(nss);
-  const caFiles = await writePem(ca, `${dir}/ca`);
-  const serverFiles = await writePem(server, `${dir}/server`);
+  const caFiles = await writeCertificatePem(ca, `${dir}/ca`);
+  const serverFiles = await writeCertificatePem(server, `${dir}/server`);
   await Deno.copyFile(caFiles.certFile, `${ours}/qnet-ca.pem`);
   await Deno.copyFile(serverFiles.certFile, `${ours}/qnetd-cert.pem`);
   await Deno.copyFile(serverFiles.keyFile, `${ours}/qnetd-key.pem`);
@@ -281,7 +290,7 @@ testNeeding(
     fn: async (t) => {
       const dir = await Deno.makeTempDir({ prefix: "qnet-certnames-" });
       try {
-        const ca = await issue({ subject: [[cn("QNet CA")]], ca: true });
+        const ca = await issueCertificate({ subject: [[cnOf("QNet CA")]], ca: true });
         const { ours, nss } = await serverFiles(dir, ca);
         const settings = { "dpd_enabled": "off" };
         await using qnet = await startArbiter("qnet", {
@@ -297,13 +306,13 @@ testNeeding(
         const daemons: Record<ArbiterKind, RunningArbiter> = { qnet, c };
         for (const [n, each] of CASES.entries()) {
           await t.step(each.what, async () => {
-            const cert = await issue(
+            const cert = await issueCertificate(
               { subject: each.subject, ...(each.san === undefined ? {} : { san: each.san }) },
               ca,
             );
             using ctx = new MemoryClientContext({
               caFile: `${dir}/ca.pem`,
-              ...(await writePem(cert, `${dir}/client-${n}`)),
+              ...(await writeCertificatePem(cert, `${dir}/client-${n}`)),
             });
             for (const [cluster, accepted] of each.tries) {
               const outcome = {

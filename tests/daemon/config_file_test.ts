@@ -6,10 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG_FILE } from "../../cli/config_file.ts";
-import { qnetdPermissions, toFlags } from "../../scripts/permission_sets.ts";
-import { startArbiter } from "../support/daemons.ts";
-import { needAll, needProgram, needRoot, testNeeding } from "../support/precondition.ts";
-import { prepareUnprivileged, unprivilegedQnetdArgv } from "../support/unprivileged.ts";
+import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
+import {
+  needAll,
+  needProgram,
+  needRoot,
+  prepareUnprivileged,
+  startArbiter,
+  testNeeding,
+  unprivilegedQnetdArgv,
+} from "../support/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PORT = 46301;

@@ -9,8 +9,14 @@
  * Outcomes are asserted, never durations; every wait has a bound.
  */
 import assert from "node:assert/strict";
-import { type ArbiterKind, C_QNETD, needKind, startArbiter } from "../support/daemons.ts";
-import { needAll, testNeeding } from "../support/precondition.ts";
+import {
+  type ArbiterKind,
+  C_QNETD,
+  needAll,
+  needKind,
+  startArbiter,
+  testNeeding,
+} from "../support/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PORTS: Record<ArbiterKind, number> = { qnet: 46201, c: 46202 };

@@ -4,9 +4,15 @@
  * log, stays byte-identical to what the real tool prints against corosync-qnetd.
  */
 import assert from "node:assert/strict";
-import { type ArbiterKind, startArbiter } from "../support/daemons.ts";
-import { joinFfsplit } from "../support/script_client.ts";
-import { needAll, needCQnetd, needProgram, testNeeding } from "../support/precondition.ts";
+import {
+  type ArbiterKind,
+  joinFfsplit,
+  needAll,
+  needCQnetd,
+  needProgram,
+  startArbiter,
+  testNeeding,
+} from "../support/mod.ts";
 
 const PORTS = { qnet: 46111, c: 46112, log: 46113 } as const;
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";

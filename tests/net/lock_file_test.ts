@@ -1,34 +1,6 @@
 import assert from "node:assert/strict";
 import { acquireLockFile, LockFileError } from "../../net/lock_file.ts";
-
-const HOLDER = new URL("./_lock_holder.ts", import.meta.url).pathname;
-
-/** Another process taking the lock of `path`; `release()` ends it. */
-async function holder(path: string, pid: number) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", HOLDER, path, String(pid)],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let first = "";
-  const until = Date.now() + 20_000;
-  while (!first.includes("\n") && Date.now() < until) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    first += value;
-  }
-  return {
-    said: first.trim(),
-    async release() {
-      await child.stdin.close();
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-      await child.status;
-    },
-  };
-}
+import { holdLockElsewhere } from "../support/mod.ts";
 
 Deno.test("acquireLockFile() creates the directory and writes the pid", () => {
   const dir = Deno.makeTempDirSync();
@@ -51,7 +23,7 @@ Deno.test({
     const dir = Deno.makeTempDirSync();
     try {
       const path = `${dir}/qnetd.pid`;
-      const first = await holder(path, 1);
+      const first = await holdLockElsewhere(path, 1);
       assert.equal(first.said, "locked");
       assert.throws(
         () => acquireLockFile(path, 2),
@@ -66,7 +38,7 @@ Deno.test({
       // And now the other way round: ours holds, another process is refused. (Reading the
       // file here would open and close a descriptor of it, which releases a process's fcntl
       // locks: only after.)
-      const second = await holder(path, 3);
+      const second = await holdLockElsewhere(path, 3);
       assert.equal(second.said, "refused: Another instance is running");
       await second.release();
       assert.equal(Deno.readTextFileSync(path), "2\n");
@@ -84,7 +56,7 @@ Deno.test({
     try {
       const path = `${dir}/qnetd.pid`;
       acquireLockFile(path, 5)[Symbol.dispose]();
-      const other = await holder(path, 6);
+      const other = await holdLockElsewhere(path, 6);
       assert.equal(other.said, "locked");
       await other.release();
     } finally {

@@ -16,7 +16,7 @@ const KEY_PARAMS = {
 } as const;
 
 /** DER tags used here. */
-export const Tag = {
+export const DerTag = {
   Integer: 0x02,
   BitString: 0x03,
   OctetString: 0x04,
@@ -34,14 +34,14 @@ export const Tag = {
   Boolean: 0x01,
   Version: 0xa0,
   Extensions: 0xa3,
-  /** GeneralName alternatives (RFC 5280). */
+  /** SanEntry alternatives (RFC 5280). */
   Rfc822Name: 0x81,
   DnsName: 0x82,
   IpAddress: 0x87,
 } as const;
 
 /** One TLV. */
-export function tlv(tag: number, ...content: Uint8Array[]): Uint8Array<ArrayBuffer> {
+export function derTlv(tag: number, ...content: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const length = content.reduce((n, c) => n + c.length, 0);
   const header = length < 0x80
     ? [tag, length]
@@ -66,22 +66,22 @@ function oid(text: string): Uint8Array {
     for (let v = n >> 7; v > 0; v >>= 7) groups.unshift(0x80 | (v & 0x7f));
     bytes.push(...groups);
   }
-  return tlv(Tag.Oid, Uint8Array.from(bytes));
+  return derTlv(DerTag.Oid, Uint8Array.from(bytes));
 }
 
 const COMMON_NAME = "2.5.4.3";
 const ORGANIZATION = "2.5.4.10";
-const SHA256_WITH_RSA = tlv(Tag.Sequence, oid("1.2.840.113549.1.1.11"), tlv(Tag.Null));
+const SHA256_WITH_RSA = derTlv(DerTag.Sequence, oid("1.2.840.113549.1.1.11"), derTlv(DerTag.Null));
 
 /** One attribute of a Name: a CN unless `type` says otherwise; `tag` is its string type. */
-export interface Attribute {
+export interface NameAttribute {
   readonly value: Uint8Array | string;
   readonly tag?: number;
   readonly type?: "CN" | "O";
 }
 
 /** A Name: RDNs in order, each a set of attributes. */
-export type Rdns = readonly (readonly Attribute[])[];
+export type NameRdns = readonly (readonly NameAttribute[])[];
 
 const enc = new TextEncoder();
 
@@ -90,17 +90,17 @@ function bytesOf(value: Uint8Array | string): Uint8Array {
 }
 
 /** The DER of a Name. */
-export function name(rdns: Rdns): Uint8Array {
-  return tlv(
-    Tag.Sequence,
+export function derName(rdns: NameRdns): Uint8Array {
+  return derTlv(
+    DerTag.Sequence,
     ...rdns.map((rdn) =>
-      tlv(
-        Tag.Set,
+      derTlv(
+        DerTag.Set,
         ...rdn.map((a) =>
-          tlv(
-            Tag.Sequence,
+          derTlv(
+            DerTag.Sequence,
             oid(a.type === "O" ? ORGANIZATION : COMMON_NAME),
-            tlv(a.tag ?? Tag.Utf8String, bytesOf(a.value)),
+            derTlv(a.tag ?? DerTag.Utf8String, bytesOf(a.value)),
           )
         ),
       )
@@ -109,29 +109,29 @@ export function name(rdns: Rdns): Uint8Array {
 }
 
 /** A CN as UTF8String. */
-export function cn(value: Uint8Array | string, tag: number = Tag.Utf8String): Attribute {
+export function cnOf(value: Uint8Array | string, tag: number = DerTag.Utf8String): NameAttribute {
   return { value, tag };
 }
 
-/** One GeneralName: `[tag, bytes]`, e.g. `[Tag.DnsName, "node"]`. */
-export type GeneralName = readonly [number, Uint8Array | string];
+/** One SanEntry: `[tag, bytes]`, e.g. `[DerTag.DnsName, "node"]`. */
+export type SanEntry = readonly [number, Uint8Array | string];
 
 function utcTime(date: Date): Uint8Array {
   const text = date.toISOString().replace(/[-:T]/g, "").slice(2, 14) + "Z";
-  return tlv(Tag.UtcTime, enc.encode(text));
+  return derTlv(DerTag.UtcTime, enc.encode(text));
 }
 
 function extension(id: string, critical: boolean, value: Uint8Array): Uint8Array {
-  return tlv(
-    Tag.Sequence,
+  return derTlv(
+    DerTag.Sequence,
     oid(id),
-    ...(critical ? [tlv(Tag.Boolean, Uint8Array.of(0xff))] : []),
-    tlv(Tag.OctetString, value),
+    ...(critical ? [derTlv(DerTag.Boolean, Uint8Array.of(0xff))] : []),
+    derTlv(DerTag.OctetString, value),
   );
 }
 
 /** A key pair and the DER of its certificate. */
-export interface Issued {
+export interface IssuedCertificate {
   readonly der: Uint8Array;
   readonly subject: Uint8Array;
   readonly keys: CryptoKeyPair;
@@ -140,48 +140,57 @@ export interface Issued {
 let serial = 0x1000 + Math.floor(Math.random() * 0x3000);
 
 /** What goes into one certificate. */
-export interface CertSpec {
-  readonly subject: Rdns;
+export interface CertificateSpec {
+  readonly subject: NameRdns;
   /** The subjectAltName's GeneralNames; none without it, `[]` for an empty one. */
-  readonly san?: readonly GeneralName[];
+  readonly san?: readonly SanEntry[];
   /** Issue it as a CA. */
   readonly ca?: boolean;
 }
 
 /** Issues a certificate for `spec`, signed by `issuer` (self-signed without one). */
-export async function issue(spec: CertSpec, issuer?: Issued): Promise<Issued> {
+export async function issueCertificate(
+  spec: CertificateSpec,
+  issuer?: IssuedCertificate,
+): Promise<IssuedCertificate> {
   const keys = await crypto.subtle.generateKey(KEY_PARAMS, true, ["sign", "verify"]);
-  const subject = name(spec.subject);
+  const subject = derName(spec.subject);
   const extensions: Uint8Array[] = [];
   if (spec.ca) {
     extensions.push(
-      extension("2.5.29.19", true, tlv(Tag.Sequence, tlv(Tag.Boolean, Uint8Array.of(0xff)))),
+      extension(
+        "2.5.29.19",
+        true,
+        derTlv(DerTag.Sequence, derTlv(DerTag.Boolean, Uint8Array.of(0xff))),
+      ),
     );
   }
   if (spec.san !== undefined) {
-    const names = spec.san.map(([tag, value]) => tlv(tag, bytesOf(value)));
-    extensions.push(extension("2.5.29.17", false, tlv(Tag.Sequence, ...names)));
+    const names = spec.san.map(([tag, value]) => derTlv(tag, bytesOf(value)));
+    extensions.push(extension("2.5.29.17", false, derTlv(DerTag.Sequence, ...names)));
   }
   const now = Date.now();
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
-  const tbs = tlv(
-    Tag.Sequence,
-    tlv(Tag.Version, tlv(Tag.Integer, Uint8Array.of(2))),
-    tlv(Tag.Integer, Uint8Array.of((serial >> 8) & 0x7f, serial++ & 0xff)),
+  const tbs = derTlv(
+    DerTag.Sequence,
+    derTlv(DerTag.Version, derTlv(DerTag.Integer, Uint8Array.of(2))),
+    derTlv(DerTag.Integer, Uint8Array.of((serial >> 8) & 0x7f, serial++ & 0xff)),
     SHA256_WITH_RSA,
     issuer?.subject ?? subject,
-    tlv(Tag.Sequence, utcTime(new Date(now - DAY_MS)), utcTime(new Date(now + 30 * DAY_MS))),
+    derTlv(DerTag.Sequence, utcTime(new Date(now - DAY_MS)), utcTime(new Date(now + 30 * DAY_MS))),
     subject,
     spki,
-    ...(extensions.length === 0 ? [] : [tlv(Tag.Extensions, tlv(Tag.Sequence, ...extensions))]),
+    ...(extensions.length === 0
+      ? []
+      : [derTlv(DerTag.Extensions, derTlv(DerTag.Sequence, ...extensions))]),
   );
   const signer = (issuer ?? { keys }).keys.privateKey;
   const signature = new Uint8Array(await crypto.subtle.sign(SIGNING, signer, tbs));
-  const der = tlv(
-    Tag.Sequence,
+  const der = derTlv(
+    DerTag.Sequence,
     tbs,
     SHA256_WITH_RSA,
-    tlv(Tag.BitString, Uint8Array.of(0), signature),
+    derTlv(DerTag.BitString, Uint8Array.of(0), signature),
   );
   return { der, subject, keys };
 }
@@ -192,8 +201,8 @@ function pem(label: string, der: Uint8Array): string {
 }
 
 /** Writes `issued` as `<base>.pem` and its key as `<base>-key.pem`; returns both paths. */
-export async function writePem(
-  issued: Issued,
+export async function writeCertificatePem(
+  issued: IssuedCertificate,
   base: string,
 ): Promise<{ certFile: string; keyFile: string }> {
   const key = new Uint8Array(await crypto.subtle.exportKey("pkcs8", issued.keys.privateKey));
