@@ -9,12 +9,21 @@ import assert from "node:assert/strict";
 import {
   ARBITER_KINDS,
   type ArbiterKind,
+  C_QNETD,
   joinFfsplit,
+  type Missing,
+  needAll,
   needKind,
+  needRoot,
   pathExists,
+  prepareUnprivileged,
   settle,
   startArbiter,
   testNeeding,
+  UNPRIVILEGED_GID,
+  UNPRIVILEGED_UID,
+  unprivilegedDenoArgv,
+  unprivilegedQnetdArgv,
 } from "../support/mod.ts";
 
 const PORTS: Record<
@@ -62,6 +71,12 @@ async function failedStart(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Stderr lines without their timestamps. */
+function logLines(stderr: Uint8Array): string[] {
+  return text.decode(stderr).trimEnd().split("\n")
+    .map((l) => l.replace(/^\w{3} \d\d \d\d:\d\d:\d\d /, ""));
 }
 
 /** Whether a TCP connection to `hostname:port` is accepted. */
@@ -234,6 +249,63 @@ for (const kind of ARBITER_KINDS) {
           assert.deepEqual(lines, [`crit    ${line}`]);
           assert.ok(!(await accepts("127.0.0.1", port)) && !(await accepts("::1", port)));
         });
+      }
+    },
+  });
+}
+
+/**
+ * A port below net.ipv4.ip_unprivileged_port_start: only root may bind it. (Read through
+ * `cat`: Deno grants /proc/sys only to --allow-all.)
+ */
+function privilegedPort(): number | undefined {
+  const out = new Deno.Command("cat", {
+    args: ["/proc/sys/net/ipv4/ip_unprivileged_port_start"],
+    stdin: "null",
+    stderr: "null",
+  }).outputSync();
+  const start = out.success ? Number(text.decode(out.stdout)) : 0;
+  return start > 80 ? 80 : start > 1 ? start - 1 : undefined;
+}
+const PRIVILEGED_PORT = privilegedPort();
+const needPrivilegedPort: Missing = PRIVILEGED_PORT === undefined
+  ? "a privileged port range (net.ipv4.ip_unprivileged_port_start > 1)"
+  : undefined;
+
+for (const kind of ARBITER_KINDS) {
+  testNeeding(needAll(needKind(kind), needRoot(), needPrivilegedPort), {
+    name: `lifecycle (${kind}): a port only root may bind fails a daemon user's start as in C`,
+    async fn() {
+      // The kernel refuses the bind (EACCES) before it looks whether the port is in use, so
+      // the port may be busy or not: the line is NSPR's PR_NO_ACCESS_RIGHTS_ERROR either way.
+      const dir = await Deno.makeTempDir({ prefix: `qnet-eacces-${kind}-` });
+      try {
+        const args = [
+          ...["-f", "-s", "off", "-p", String(PRIVILEGED_PORT)],
+          ...["-S", `lock_file=${dir}/q.pid,local_socket_file=${dir}/q.sock`],
+        ];
+        let argv: string[];
+        if (kind === "qnet") {
+          prepareUnprivileged(dir);
+          argv = unprivilegedQnetdArgv(dir, args, { configFile: `${dir}/none.toml` });
+        } else {
+          Deno.chownSync(dir, UNPRIVILEGED_UID, UNPRIVILEGED_GID);
+          // The same user and environment as ours, with the C binary in place of Deno.
+          const asUser = unprivilegedDenoArgv(dir, []);
+          argv = [...asUser.slice(0, asUser.indexOf(Deno.execPath())), C_QNETD, ...args];
+        }
+        const out = await new Deno.Command(argv[0]!, {
+          args: argv.slice(1),
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+          signal: AbortSignal.timeout(30_000),
+        }).output();
+        const lines = logLines(out.stderr);
+        assert.equal(out.code, 1, lines.join("\n"));
+        assert.deepEqual(lines, ["crit    NSS error (-5966): Access Denied"]);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
       }
     },
   });
