@@ -16,7 +16,8 @@ import { qnetdIpcHandlers } from "../ipc/commands.ts";
 import { acquireLockFile, type LockFile, LockFileError } from "../net/lock_file.ts";
 import { revokeLibc } from "../net/libc_ffi.ts";
 import { osErrorSuffix } from "../net/os_error.ts";
-import { ListenError, QnetdServer } from "../net/qnetd_server.ts";
+import { QnetdServer } from "../net/qnetd_server.ts";
+import { ListenError } from "../net/listen_socket.ts";
 import type { TlsServerContext } from "../net/tls_server.ts";
 import type { CliIo } from "./io.ts";
 // cmap and configuration file (cli/daemon_cmap.ts)
@@ -165,8 +166,7 @@ export async function runDaemon(
   let server: QnetdServer;
   try {
     server = QnetdServer.listen({
-      hostname: listenHostname(options),
-      port: options.port,
+      listen: { host: options.listenAddr, family: options.addressFamily, port: options.port },
       arbiter,
       log,
       limits: settings,
@@ -217,10 +217,4 @@ export async function runDaemon(
   await serving;
   log(Priority.Debug, "Closing log");
   return ExitStatus.Success;
-}
-
-/** -l wins; otherwise the wildcard of the chosen family (dual stack by default, as C). */
-function listenHostname(options: QnetdOptions): string {
-  if (options.listenAddr !== undefined) return options.listenAddr;
-  return options.addressFamily === "ipv4" ? "0.0.0.0" : "::";
 }

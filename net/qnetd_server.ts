@@ -17,7 +17,7 @@ import { MSG_TYPE_NAMES, MsgType } from "../core/protocol/constants.ts";
 import { type Log, Priority } from "../core/log.ts";
 import { ClientConnection, type ConnectionHost, ReadBuffers } from "./client_connection.ts";
 import type { TlsServerContext } from "./tls_server.ts";
-import { errorText } from "../core/error_text.ts";
+import { type ListenAddress, listenTcp } from "./listen_socket.ts";
 
 /**
  * At most this many clients may be in setup (accepted, not yet sent their INIT_REPLY) at
@@ -54,9 +54,8 @@ const ADMISSION_LIFO_AFTER_MS = 500;
 
 /** How the server listens and what it enforces per client. */
 export interface QnetdServerOptions {
-  /** Address to bind: "::" (default, dual stack), "0.0.0.0" with -4, or the -l address. */
-  readonly hostname: string;
-  readonly port: number;
+  /** Where to listen: the -l address or the wildcard, the -4/-6 family, the port. */
+  readonly listen: ListenAddress;
   readonly arbiter: Arbiter;
   readonly log: Log;
   readonly tls?: TlsServerContext;
@@ -66,14 +65,6 @@ export interface QnetdServerOptions {
     maxClientSendSize: number;
     maxClientReceiveSize: number;
   };
-}
-
-/** Thrown when the listening socket cannot be created; carries the C daemon's wording. */
-export class ListenError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ListenError";
-  }
 }
 
 /** The daemon's TCP server. `serve()` runs until `close()`. */
@@ -118,17 +109,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
 
   /** Binds the listening socket (SO_REUSEADDR is Deno's default, as in C). */
   static listen(options: QnetdServerOptions): QnetdServer {
-    let listener: Deno.TcpListener;
-    try {
-      listener = Deno.listen({ hostname: options.hostname, port: options.port });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotCapable) throw error;
-      throw new ListenError(
-        `Can't create listening socket on ${options.hostname}:${options.port}: ${errorText(error)}`,
-        { cause: error },
-      );
-    }
-    return new QnetdServer(options, listener);
+    return new QnetdServer(options, listenTcp(options.listen));
   }
 
   /** The bound address (useful with port 0 in tests). */
