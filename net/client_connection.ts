@@ -357,6 +357,7 @@ export class ClientConnection {
         const wasDone = this.#tls.handshakeComplete;
         const r = this.#tls.receive(chunk);
         this.#queueTlsOutput();
+        if (this.#closed) return;
         if (r.handshakeDone && !wasDone) {
           this.#host.tlsEstablished(this, this.#tls.peerCertificateNames());
         }
@@ -412,11 +413,28 @@ export class ClientConnection {
     }
   }
 
+  /**
+   * Queues what OpenSSL wrote (handshake records, alerts, KeyUpdate responses) under the same
+   * limit as replies: below it, one read's output may take the queue one entry past the limit
+   * (then reading pauses, see #onRead); once the queue has stalled at the limit, more TLS
+   * output drops the client. So a TLS 1.3 peer that keeps asking for key updates and never
+   * reads holds at most max_client_send_buffers + 1 entries, each the output of one read.
+   */
   #queueTlsOutput(): void {
     if (this.#tls === undefined) return;
     const out = this.#tls.takeOutgoing();
     if (out.length === 0) return;
+    if (this.#stalled && this.#queue.length >= this.#host.maxClientSendBuffers()) {
+      this.stats.overload++;
+      this.#host.log(
+        Priority.Err,
+        "Can't queue TLS output: client send queue is full. Disconnecting client connection.",
+      );
+      this.#fail();
+      return;
+    }
     this.#queue.push(out);
+    this.stats.queueSize = this.#queue.length;
     if (!this.#writing) void this.#flush();
   }
 
