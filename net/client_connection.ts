@@ -94,6 +94,11 @@ export interface ConnectionHost {
   /** Send-queue limits, read live so cmap changes apply to existing clients too. */
   maxClientSendBuffers(): number;
   maxClientSendSize(): number;
+  /**
+   * The connection's first bytes arrived. True: go on now. False: the connection waits (its
+   * bytes held, no read pending) until the host calls {@link ClientConnection.admit}.
+   */
+  spoke(conn: ClientConnection): boolean;
   /** A frame event arrived (`decoded` is set for complete messages). */
   frame(conn: ClientConnection, event: FrameEvent, decoded?: DecodeResult): void;
   /** The TLS handshake finished (peer names: SAN dNSNames or CN; undefined: no certificate). */
@@ -156,6 +161,10 @@ export class ClientConnection {
   #ended = false;
   /** Decoding (and reading) waits for the send queue to drain. */
   #paused = false;
+  /** Set once the first bytes arrived. */
+  #spoke = false;
+  /** The first bytes arrived and wait, with reading, for the host's admit(). */
+  #awaitingAdmission = false;
   /** Plaintext received and not yet decoded while paused (a copy: read buffers are shared). */
   #held: Uint8Array | undefined;
   /** Fires when the queue stayed full for SEND_STALL_MS while paused. */
@@ -197,6 +206,18 @@ export class ClientConnection {
     this.#readNext();
   }
 
+  /** True once the connection has sent its first bytes. */
+  get spoke(): boolean {
+    return this.#spoke;
+  }
+
+  /** Lets a connection that {@link ConnectionHost.spoke} held go on. */
+  admit(): void {
+    if (!this.#awaitingAdmission) return;
+    this.#awaitingAdmission = false;
+    this.#continue();
+  }
+
   /** True while decoding waits for the send queue to drain (no read is pending then). */
   get paused(): boolean {
     return this.#paused;
@@ -217,6 +238,16 @@ export class ClientConnection {
       return this.#end();
     }
     const buffer = this.#burst ?? this.#slot!;
+    if (!this.#spoke) {
+      this.#spoke = true;
+      if (!this.#host.spoke(this)) {
+        // Held until admit(); the first bytes are always plaintext (TLS starts later).
+        this.#held = buffer.slice(0, n);
+        this.#awaitingAdmission = true;
+        return;
+      }
+      if (this.#closed) return this.#end();
+    }
     this.#received(buffer.subarray(0, n));
     if (this.#closed) return this.#end();
     if (this.#queueFull()) this.#pause();
@@ -330,12 +361,18 @@ export class ClientConnection {
     }, SEND_STALL_MS);
   }
 
-  /** Goes on decoding what was held, then reading, unless the queue fills up again. */
+  /** Ends a pause: the send queue drained or stalled. */
   #resume(): void {
     if (!this.#paused || this.#closed) return;
     this.#paused = false;
     if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer);
     this.#stallTimer = undefined;
+    this.#continue();
+  }
+
+  /** Goes on decoding what was held, then reading, unless something holds it again. */
+  #continue(): void {
+    if (this.#closed || this.#paused || this.#awaitingAdmission) return;
     const held = this.#held;
     this.#held = undefined;
     if (held !== undefined) this.#frames(held);

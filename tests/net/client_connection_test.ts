@@ -109,6 +109,7 @@ function recordingHost(): Recorded {
     readBuffers: new ReadBuffers(),
     maxClientSendBuffers: () => 32,
     maxClientSendSize: () => 32768,
+    spoke: () => true,
     frame: (_conn, event) => frames.push(event),
     tlsEstablished: () => {},
     gone: (conn) => gone.push(conn),
