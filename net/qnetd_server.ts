@@ -57,12 +57,20 @@ const MAX_WAITING = 16384;
  */
 const ADMISSION_LIFO_AFTER_MS = 500;
 /**
- * Connections that have sent nothing yet, at most; beyond it the oldest silent one is closed.
- * Each holds a descriptor and a pending read. A flood of 800 silent connections a second,
- * each held 3 s, stays under it; a client that speaks right after connecting (as qdevice
- * does) is never the oldest silent one while it matters.
+ * Connections that have sent nothing yet, at most; beyond it the oldest silent one is closed,
+ * once it has been silent for SILENT_MIN_AGE_MS. Each holds a descriptor and a pending read.
+ * A flood of 800 silent connections a second, each held 3 s, stays under it.
  */
 export const SILENT_BUDGET = 4096;
+/**
+ * In a storm thousands of connections are accepted before the daemon reads their first bytes
+ * (already sent): they look silent but are not. Only a connection silent for this long is
+ * closed for the budget; a client that speaks right after connecting, as qdevice does, is
+ * never one of them.
+ */
+const SILENT_MIN_AGE_MS = 1000;
+/** Silent connections, at most, whatever their age (each holds a descriptor). */
+const SILENT_HARD_CAP_FACTOR = 4;
 
 /** The admission rules; tests narrow them to observe the order with a few clients. */
 export interface AdmissionPolicy {
@@ -72,8 +80,10 @@ export interface AdmissionPolicy {
   readonly timeoutMs: number;
   /** Newest first once the oldest waiting client has waited this long (ADMISSION_LIFO_AFTER_MS). */
   readonly lifoAfterMs: number;
-  /** Connections that have sent nothing, at most (SILENT_BUDGET). */
+  /** Silent connections beyond which the oldest is closed (SILENT_BUDGET). */
   readonly silentBudget: number;
+  /** Only connections silent for this long are closed for the budget (SILENT_MIN_AGE_MS). */
+  readonly silentMinAgeMs: number;
 }
 
 /** How many connections are where in admission, for tests and monitoring. */
@@ -127,8 +137,8 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   /** Clients in setup (spoke, no INIT_REPLY yet): id → when they entered it (ms). */
   readonly #admitting = new Map<number, number>();
   readonly #policy: AdmissionPolicy;
-  /** Accepted connections that have sent nothing yet, oldest first. */
-  readonly #silent = new Map<number, ClientConnection>();
+  /** Accepted connections that have sent nothing yet, oldest first, with their accept time. */
+  readonly #silent = new Map<number, { conn: ClientConnection; at: number }>();
   /** Clients that spoke and wait for the window, oldest first from #waitingHead. */
   #waiting: ClientConnection[] = [];
   /** When each of #waiting spoke (ms), same indexes. */
@@ -154,6 +164,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
       timeoutMs: ADMISSION_TIMEOUT_MS,
       lifoAfterMs: ADMISSION_LIFO_AFTER_MS,
       silentBudget: SILENT_BUDGET,
+      silentMinAgeMs: SILENT_MIN_AGE_MS,
       ...options.admission,
     };
   }
@@ -229,18 +240,31 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#connections.set(client.id, client);
     this.#reading++;
     this.#apply(accepted.actions);
-    if (!client.closed) this.#silent.set(client.id, client);
+    const now = performance.now();
+    if (!client.closed) this.#silent.set(client.id, { conn: client, at: now });
     client.start();
-    while (this.#silent.size > this.#policy.silentBudget) {
-      const oldest: ClientConnection = this.#silent.values().next().value!;
+    this.#trimSilent(now);
+    this.#armTimer();
+  }
+
+  /**
+   * Closes the oldest silent connections beyond the budget (those silent long enough), and
+   * beyond SILENT_HARD_CAP_FACTOR times the budget whatever their age.
+   */
+  #trimSilent(now: number): void {
+    const { silentBudget, silentMinAgeMs } = this.#policy;
+    while (this.#silent.size > silentBudget) {
+      const oldest = this.#silent.values().next().value!;
+      const hardCap = this.#silent.size > silentBudget * SILENT_HARD_CAP_FACTOR;
+      if (!hardCap && now - oldest.at < silentMinAgeMs) return;
       this.log(
         Priority.Debug,
-        `Closing connection ${oldest.address}: it sent nothing, and ${this.#policy.silentBudget} newer ` +
-          "connections have not either",
+        `Closing connection ${oldest.conn.address}: it sent nothing for ${
+          Math.round(now - oldest.at)
+        } ms, beyond the ${silentBudget} silent connections allowed`,
       );
-      this.#drop(oldest);
+      this.#drop(oldest.conn);
     }
-    this.#armTimer();
   }
 
   /** A connection's first bytes: into setup now if the window has room, else it waits. */

@@ -23,17 +23,17 @@ import { TlsServerContext } from "../../net/tls_server.ts";
 import { makePki } from "./_tls_fixtures.ts";
 import { WireConn } from "../support/wire_conn.ts";
 
-const PORTS = { newest: 45040, oldest: 45041, silent: 45042, budget: 45043, tls: 45044 };
+/**
+ * Each server listens on a port the kernel picks (port 0), read back from the server: a fixed
+ * port can be held in TIME_WAIT by another test's client, whose ephemeral port it was.
+ */
+const ANY_PORT = 0;
 /** Long enough that nobody leaves the window by timing out during a test. */
 const NO_EXPIRY_MS = 60_000;
 /** How long "not answered" is watched for. */
 const QUIET_MS = 300;
 
-function server(
-  port: number,
-  admission: Partial<AdmissionPolicy>,
-  tls?: TlsServerContext,
-): QnetdServer {
+function server(admission: Partial<AdmissionPolicy>, tls?: TlsServerContext): QnetdServer {
   const arbiter = new Arbiter({
     settings: { ...defaultArbiterSettings(), tlsSupported: tls === undefined ? 0 : 1 },
     clock: systemClock,
@@ -41,7 +41,7 @@ function server(
   });
   const s = QnetdServer.listen({
     hostname: "127.0.0.1",
-    port,
+    port: ANY_PORT,
     arbiter,
     log: nullLog,
     limits: { maxClientSendBuffers: 32, maxClientSendSize: 32768, maxClientReceiveSize: 32768 },
@@ -88,14 +88,14 @@ function closeAll(conns: WireConn[]): void {
 }
 
 Deno.test("admission: once the oldest has waited too long, the newest speaker is served first", async () => {
-  await using s = server(PORTS.newest, { window: 2, timeoutMs: NO_EXPIRY_MS, lifoAfterMs: 200 });
-  const holders = [await holder(PORTS.newest), await holder(PORTS.newest)];
+  await using s = server({ window: 2, timeoutMs: NO_EXPIRY_MS, lifoAfterMs: 200 });
+  const holders = [await holder(s.addr.port), await holder(s.addr.port)];
   try {
     await until(s, (a) => a.inSetup === 2);
-    using early = await speak(PORTS.newest);
+    using early = await speak(s.addr.port);
     await until(s, (a) => a.waiting === 1);
     await new Promise((r) => setTimeout(r, 400)); // The queue is now behind.
-    using late = await speak(PORTS.newest);
+    using late = await speak(s.addr.port);
     await until(s, (a) => a.waiting === 2);
     holders.shift()![Symbol.dispose]();
     assert.ok(await answered(late), "the newest was not served when a place came free");
@@ -108,17 +108,17 @@ Deno.test("admission: once the oldest has waited too long, the newest speaker is
 });
 
 Deno.test("admission: while not behind, speakers are served in the order they spoke", async () => {
-  await using s = server(PORTS.oldest, {
+  await using s = server({
     window: 2,
     timeoutMs: NO_EXPIRY_MS,
     lifoAfterMs: NO_EXPIRY_MS,
   });
-  const holders = [await holder(PORTS.oldest), await holder(PORTS.oldest)];
+  const holders = [await holder(s.addr.port), await holder(s.addr.port)];
   try {
     await until(s, (a) => a.inSetup === 2);
-    using first = await speak(PORTS.oldest);
+    using first = await speak(s.addr.port);
     await until(s, (a) => a.waiting === 1);
-    using second = await speak(PORTS.oldest);
+    using second = await speak(s.addr.port);
     await until(s, (a) => a.waiting === 2);
     holders.shift()![Symbol.dispose]();
     assert.ok(await answered(first));
@@ -133,13 +133,13 @@ Deno.test("admission: while not behind, speakers are served in the order they sp
 Deno.test("admission: connections that sent nothing never push a speaker back", async () => {
   // Newest first at once (lifoAfterMs 0): silent connections newer than the speaker would be
   // served before it if they queued at all.
-  await using s = server(PORTS.silent, { window: 1, timeoutMs: NO_EXPIRY_MS, lifoAfterMs: 0 });
-  const conns = [await holder(PORTS.silent)];
+  await using s = server({ window: 1, timeoutMs: NO_EXPIRY_MS, lifoAfterMs: 0 });
+  const conns = [await holder(s.addr.port)];
   try {
     await until(s, (a) => a.inSetup === 1);
-    using speaker = await speak(PORTS.silent);
+    using speaker = await speak(s.addr.port);
     await until(s, (a) => a.waiting === 1);
-    for (let i = 0; i < 20; i++) conns.push(await WireConn.connect(PORTS.silent));
+    for (let i = 0; i < 20; i++) conns.push(await WireConn.connect(s.addr.port));
     await until(s, (a) => a.silent === 20);
     assert.equal(s.admission.inSetup, 1, "a silent connection took a place in setup");
     conns.shift()![Symbol.dispose]();
@@ -151,11 +151,11 @@ Deno.test("admission: connections that sent nothing never push a speaker back", 
 });
 
 Deno.test("admission: beyond the silent budget the oldest silent connection is closed", async () => {
-  await using s = server(PORTS.budget, { silentBudget: 3 });
+  await using s = server({ silentBudget: 3, silentMinAgeMs: 0 });
   const silent: WireConn[] = [];
   try {
     for (let i = 0; i < 5; i++) {
-      silent.push(await WireConn.connect(PORTS.budget));
+      silent.push(await WireConn.connect(s.addr.port));
       await until(s, (a) => a.silent === Math.min(i + 1, 3));
     }
     assert.ok(await silent[0]!.expectEof(5000), "the oldest silent connection is open");
@@ -166,7 +166,7 @@ Deno.test("admission: beyond the silent budget the oldest silent connection is c
     // The newest silent connections still speak and are served.
     await silent[4]!.write(PREINIT);
     assert.ok(await answered(silent[4]!));
-    using speaker = await speak(PORTS.budget);
+    using speaker = await speak(s.addr.port);
     assert.ok(await answered(speaker));
   } finally {
     closeAll(silent);
@@ -182,21 +182,36 @@ Deno.test(`admission: with TLS the window is ${ADMISSION_WINDOW.tls} clients in 
     requireClientCert: true,
   });
   {
-    await using plain = server(PORTS.tls, {});
+    await using plain = server({});
     assert.equal(plain.admissionPolicy.window, ADMISSION_WINDOW.plain);
   }
-  await using s = server(PORTS.tls, { timeoutMs: NO_EXPIRY_MS }, tls);
+  await using s = server({ timeoutMs: NO_EXPIRY_MS }, tls);
   assert.equal(s.admissionPolicy.window, ADMISSION_WINDOW.tls);
   const holders: WireConn[] = [];
   try {
-    for (let i = 0; i < ADMISSION_WINDOW.tls; i++) holders.push(await holder(PORTS.tls));
+    for (let i = 0; i < ADMISSION_WINDOW.tls; i++) holders.push(await holder(s.addr.port));
     await until(s, (a) => a.inSetup === ADMISSION_WINDOW.tls);
-    using probe = await speak(PORTS.tls);
+    using probe = await speak(s.addr.port);
     await until(s, (a) => a.waiting === 1);
     assert.equal(await answered(probe, QUIET_MS), false, "served beyond the window");
     holders.shift()![Symbol.dispose]();
     assert.ok(await answered(probe), "not served when a place came free");
   } finally {
     closeAll(holders);
+  }
+});
+
+Deno.test("admission: a connection silent for less than the minimum age is not closed for the budget", async () => {
+  // A storm: many connections accepted before their first bytes are read look silent.
+  await using s = server({ silentBudget: 2, silentMinAgeMs: NO_EXPIRY_MS });
+  const conns: WireConn[] = [];
+  try {
+    for (let i = 0; i < 6; i++) conns.push(await WireConn.connect(s.addr.port));
+    await until(s, (a) => a.silent === 6);
+    for (const c of conns) {
+      assert.equal((await c.readExactly(1, 50)).kind, "timeout", "a young connection was closed");
+    }
+  } finally {
+    closeAll(conns);
   }
 });
