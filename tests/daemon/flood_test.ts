@@ -9,9 +9,17 @@
  * `scripts/bench/main.ts --flood` measures the same side by side.
  */
 import assert from "node:assert/strict";
-import { ARBITER_KINDS, type ArbiterKind, C_QNETD, needKind } from "../support/daemons.ts";
-import { needAll, needProgram, needRoot, testNeeding } from "../support/precondition.ts";
-import { serverKeys } from "../support/tls_keys.ts";
+import {
+  ARBITER_KINDS,
+  type ArbiterKind,
+  C_QNETD,
+  needAll,
+  needKind,
+  needProgram,
+  needRoot,
+  serverKeys,
+  testNeeding,
+} from "../support/mod.ts";
 import {
   FLOOD_HOLD_MS,
   FLOOD_RATE,

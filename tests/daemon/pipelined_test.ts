@@ -5,13 +5,19 @@
  * that never reads is still dropped (tests/daemon/overload_test.ts, "never reads").
  */
 import assert from "node:assert/strict";
+import {
+  ARBITER_KINDS,
+  type ArbiterKind,
+  joinFfsplit,
+  needKind,
+  settle,
+  startArbiter,
+  testNeeding,
+} from "../support/mod.ts";
 import { encodeEchoRequest } from "../../core/protocol/encode_client.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import { MsgType } from "../../core/protocol/constants.ts";
 import { concatBytes } from "../../core/bytes.ts";
-import { ARBITER_KINDS, type ArbiterKind, needKind, startArbiter } from "../support/daemons.ts";
-import { testNeeding } from "../support/precondition.ts";
-import { joinFfsplit, settle } from "../support/script_client.ts";
 
 const PORTS: Record<ArbiterKind, number> = { qnet: 45010, c: 45011 };
 /** Requests per write: the 40 and 100 (the C daemon answers all), and more. */

@@ -6,17 +6,22 @@
  * such queue to grow.
  */
 import assert from "node:assert/strict";
-import { CLUSTER, makePki, type Pki } from "../net/_tls_fixtures.ts";
-import { type MemoryClient, MemoryClientContext } from "../net/_tls_memory_client.ts";
-import { handshake } from "../support/tls_wire.ts";
-import { requestKeyUpdates } from "../support/tls_key_update.ts";
+import {
+  CLUSTER,
+  handshake,
+  makePki,
+  type MemoryClient,
+  MemoryClientContext,
+  type Pki,
+  procFile,
+  requestKeyUpdates,
+  startArbiter,
+  WireConn,
+} from "../support/mod.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import { encodePreinit, encodeStartTls } from "../../core/protocol/encode_client.ts";
 import { MsgType } from "../../core/protocol/constants.ts";
 import { concatBytes } from "../../core/bytes.ts";
-import { startArbiter } from "../support/daemons.ts";
-import { procFile } from "../support/proc.ts";
-import { WireConn } from "../support/wire_conn.ts";
 
 const PORT = 45020;
 /** Key update requests per write (about 27 bytes of TLS record each). */

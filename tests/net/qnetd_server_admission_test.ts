@@ -6,6 +6,7 @@
  * take a place in the queue and are bounded, oldest closed first; the window is 64 with TLS.
  */
 import assert from "node:assert/strict";
+import { makePki, WireConn } from "../support/mod.ts";
 import { Arbiter } from "../../core/arbiter/arbiter.ts";
 import { defaultArbiterSettings } from "../../core/arbiter/settings.ts";
 import { systemClock } from "../../core/clock.ts";
@@ -20,8 +21,6 @@ import {
   QnetdServer,
 } from "../../net/qnetd_server.ts";
 import { TlsServerContext } from "../../net/tls_server.ts";
-import { makePki } from "./_tls_fixtures.ts";
-import { WireConn } from "../support/wire_conn.ts";
 
 /**
  * Each server listens on a port the kernel picks (port 0), read back from the server: a fixed

@@ -5,7 +5,7 @@
  * @module
  */
 import { DEFAULT_LIBSSL_PATHS } from "../../net/openssl_ffi.ts";
-import type { MemoryClient } from "../net/_tls_memory_client.ts";
+import type { MemoryClient } from "./tls/memory_client.ts";
 import { pathExists } from "./files.ts";
 
 /** `SSL_KEY_UPDATE_REQUESTED` (ssl.h): the peer must answer with its own KeyUpdate. */
