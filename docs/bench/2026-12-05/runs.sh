@@ -1,6 +1,7 @@
 #!/bin/bash
 # The silent-connection flood (issue 17, finding 1), side by side, and our daemon before the
-# admission redesign (commit fea912f, checked out in $OLD) for the "before" figures. Run as root
+# admission redesign for the "before" figures: commit fea912f unpacked in $OLD
+# (git archive fea912f | tar -x -C "$OLD"; ln -s "$PWD/.tools" "$OLD/.tools"). Run as root
 # (each run gets its own network namespace). Machine: the shared 2-core VM, other work running.
 cd "$(dirname "$0")/../../.." || exit 1
 O=docs/bench/2026-12-05
