@@ -16,3 +16,11 @@ run flood_before_plain --flood --flood-duration 15 \
   --arbiter "qnet-before=$D run --quiet $V8 -A $OLD/mod.ts qnetd -f -s off -p {port} $S"
 run flood_before_tls --flood --tls --flood-duration 15 \
   --arbiter "qnet-before=$D run --quiet $V8 -A $OLD/mod.ts qnetd -f -s on -p {port} $S,nss_db_dir={pki}/qnetd"
+# The storm still served quickly after the redesign: ours now ("new") and before ("old"), one
+# after the other, each invocation in its own network namespace (unshare --net, lo up):
+#   main.ts --arbiter "new=$D run --quiet $V8 -A mod.ts qnetd -f -s off -p {port} $S" \
+#     --clients 2000 --duration 5                                 -> storm2000_plain_new.txt
+#   main.ts --tls --arbiter "new=... -s on ... $S,nss_db_dir={pki}/qnetd" \
+#     --clients 1000 --heartbeat 8000 --duration 5                -> storm1000_tls_new.txt
+# and the same with $OLD/mod.ts -> *_old.txt. (5,000 plain clients with a 1 s heartbeat voted
+# neither before nor after on the loaded machine: 0/5000 both.)
