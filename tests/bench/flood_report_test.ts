@@ -10,6 +10,7 @@ import {
   formatFloodTable,
 } from "../../scripts/bench/flood_run.ts";
 import { FLOOD_RATE } from "../../scripts/bench/silent_flood.ts";
+import { parseOptions } from "../../scripts/bench/main.ts";
 
 function figures(mode: string, label: string, p50: number, p99: number): FloodFigures {
   return {
@@ -64,5 +65,28 @@ Deno.test("flood --compare: ours then C, TLS off at 800/s, then TLS on at 100/s"
       `TLS on qnet ${FLOOD_RATE.tls}`,
       `TLS on C ${FLOOD_RATE.tls}`,
     ],
+  );
+});
+
+Deno.test("bench --flood: options pick the runs, the duration and the rate", () => {
+  const compare = parseOptions(["--flood", "--compare", "--flood-duration", "7"]);
+  assert.ok(compare !== "help" && compare.flood !== undefined);
+  assert.equal(compare.flood.durationMs, 7000);
+  assert.deepEqual(compare.flood.runs.map((r) => r.mode), [
+    "TLS off",
+    "TLS off",
+    "TLS on",
+    "TLS on",
+  ]);
+  const given = parseOptions(["--flood", "--tls", "--arbiter", "x=/bin/x {port}"]);
+  assert.ok(given !== "help" && given.flood !== undefined);
+  assert.deepEqual(given.flood.runs.map((r) => [r.mode, r.spec.label, r.ratePerSec]), [
+    ["as given", "x", FLOOD_RATE.tls],
+  ]);
+  const rate = parseOptions(["--flood", "--flood-rate", "50", "--arbiter", "/bin/x"]);
+  assert.ok(rate !== "help" && rate.flood?.runs[0]?.ratePerSec === 50);
+  assert.throws(
+    () => parseOptions(["--flood", "--ceiling"]),
+    /--flood needs --compare or --arbiter/,
   );
 });
