@@ -111,6 +111,8 @@ export interface QnetdServerOptions {
     maxClientSendBuffers: number;
     maxClientSendSize: number;
     maxClientReceiveSize: number;
+    /** `-m`: clients at most (0: no limit), the arbiter's refusal at accept; undefined: 0. */
+    maxClients?: number;
   };
 }
 
@@ -224,6 +226,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   #accepted(conn: Deno.TcpConn): void {
     const remote = conn.remoteAddr;
     const address = `${remote.hostname}:${remote.port}`;
+    this.#makeRoom(address);
     const accepted = this.#arbiter.accept(address);
     if (accepted === undefined) {
       conn.close();
@@ -245,6 +248,27 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     client.start();
     this.#trimSilent(now);
     this.#armTimer();
+  }
+
+  /**
+   * At `-m` clients a new connection would be refused (as by C): if the oldest connection that
+   * has sent nothing has been silent for SILENT_MIN_AGE_MS, it makes room instead, so silent
+   * connections cannot fill `-m` and keep a real client out.
+   */
+  #makeRoom(address: string): void {
+    const max = this.#limits.maxClients ?? 0;
+    if (max === 0 || this.#connections.size < max) return;
+    const oldest = this.#silent.values().next();
+    if (oldest.done) return;
+    const silentMs = performance.now() - oldest.value.at;
+    if (silentMs < this.#policy.silentMinAgeMs) return;
+    this.log(
+      Priority.Debug,
+      `Closing connection ${oldest.value.conn.address}: it sent nothing for ${
+        Math.round(silentMs)
+      } ms, and ${address} needs its place (max_clients ${max})`,
+    );
+    this.#drop(oldest.value.conn);
   }
 
   /**

@@ -32,9 +32,13 @@ const NO_EXPIRY_MS = 60_000;
 /** How long "not answered" is watched for. */
 const QUIET_MS = 300;
 
-function server(admission: Partial<AdmissionPolicy>, tls?: TlsServerContext): QnetdServer {
+function server(
+  admission: Partial<AdmissionPolicy>,
+  tls?: TlsServerContext,
+  maxClients = 0,
+): QnetdServer {
   const arbiter = new Arbiter({
-    settings: { ...defaultArbiterSettings(), tlsSupported: tls === undefined ? 0 : 1 },
+    settings: { ...defaultArbiterSettings(), tlsSupported: tls === undefined ? 0 : 1, maxClients },
     clock: systemClock,
     log: nullLog,
   });
@@ -43,7 +47,12 @@ function server(admission: Partial<AdmissionPolicy>, tls?: TlsServerContext): Qn
     port: ANY_PORT,
     arbiter,
     log: nullLog,
-    limits: { maxClientSendBuffers: 32, maxClientSendSize: 32768, maxClientReceiveSize: 32768 },
+    limits: {
+      maxClientSendBuffers: 32,
+      maxClientSendSize: 32768,
+      maxClientReceiveSize: 32768,
+      maxClients,
+    },
     admission,
     ...(tls === undefined ? {} : { tls }),
   });
@@ -212,5 +221,36 @@ Deno.test("admission: a connection silent for less than the minimum age is not c
     }
   } finally {
     closeAll(conns);
+  }
+});
+
+Deno.test("admission: at max_clients a new connection takes the place of the oldest silent one", async () => {
+  await using s = server({ silentMinAgeMs: 0 }, undefined, 3);
+  const silent: WireConn[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      silent.push(await WireConn.connect(s.addr.port));
+      await until(s, (a) => a.silent === i + 1);
+    }
+    using speaker = await speak(s.addr.port);
+    assert.ok(await answered(speaker), "the new client was refused");
+    assert.ok(await silent[0]!.expectEof(5000), "the oldest silent connection is still open");
+    for (const c of silent.slice(1)) {
+      assert.equal((await c.readExactly(1, 100)).kind, "timeout", "a newer one was closed");
+    }
+  } finally {
+    closeAll(silent);
+  }
+});
+
+Deno.test("admission: at max_clients with no silent connection old enough, a new one is refused", async () => {
+  await using s = server({ silentMinAgeMs: NO_EXPIRY_MS }, undefined, 2);
+  const silent = [await WireConn.connect(s.addr.port), await WireConn.connect(s.addr.port)];
+  try {
+    await until(s, (a) => a.silent === 2);
+    using surplus = await speak(s.addr.port);
+    assert.ok(await surplus.expectEof(5000), "a client beyond max_clients was served");
+  } finally {
+    closeAll(silent);
   }
 });
