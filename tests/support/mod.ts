@@ -11,6 +11,8 @@
  *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `files.ts`, `cert_der.ts` (certificates
  *   built byte by byte), `peer_names.ts`, `lock_holder.ts` (a lock held by another process);
  * - `tls/`: throwaway PKI, the TLS test server and the in-process OpenSSL client;
+ *   `tls_keys.ts` (server keys to run either daemon with TLS on), `tls_key_update.ts`
+ *   (KeyUpdate requests from that client);
  * - `fuzz/`: mutator, seeds, targets and the loop (also used by scripts/fuzz.ts);
  * - `interop/`: real corosync clusters in network namespaces;
  * - `precondition.ts`: run, skip or (under CI=true) fail a test that needs root or a binary.
@@ -57,6 +59,8 @@ export * from "./tls/fixtures.ts";
 export * from "./tls/harness.ts";
 export * from "./tls/malloc_stats.ts";
 export * from "./tls/memory_client.ts";
+export * from "./tls_key_update.ts";
+export * from "./tls_keys.ts";
 export * from "./tls_wire.ts";
 export * from "./unprivileged.ts";
 export * from "./vectors.ts";
