@@ -142,7 +142,7 @@ type ParseResult = { exit: number } | Invocation;
  * The C tool's getopt loop ("m:hqgsdDtTbp:C:", GNU permutation): options act in order, the
  * last action wins, `-h` prints help and ends at once, errors end at once.
  */
-function parseArgs(args: readonly string[], io: CliIo): ParseResult {
+export function parseArgs(args: readonly string[], io: CliIo): ParseResult {
   const inv: Invocation = {
     action: "print",
     map: "icmap",

@@ -54,7 +54,7 @@ interface ToolOptions {
 }
 
 /** cli_parse() with GNU getopt("Hhlsvc:p:") rules; a number is the exit code to stop with. */
-function parseArgs(args: string[], io: CliIo): ToolOptions | number | "help" {
+export function parseArgs(args: string[], io: CliIo): ToolOptions | number | "help" {
   const options: ToolOptions = {
     operation: "none",
     verbose: false,

@@ -14,8 +14,7 @@ import { IpcCmapBackend, ipcCmapConnect } from "../../ipc/cmap_client.ts";
 import { type RunningArbiter, startArbiter } from "../support/daemons.ts";
 import { ScriptClient } from "../support/script_client.ts";
 import { FakeStdin } from "../cmap/helpers.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
+import { QNET_RUN_ARGS } from "../support/qnet_command.ts";
 
 /** Runs `qnet cmapctl -P <socket> args` in this process. */
 async function cmapctl(daemon: RunningArbiter, args: string[]) {
@@ -156,7 +155,7 @@ Deno.test("qnet cmapctl as a process; logging.debug switches the daemon's debug 
   await using daemon = await startArbiter("qnet", { port: 17302, args: ["-s", "off"] });
   const cmd = (args: string[]) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "-A", `${ROOT}mod.ts`, "cmapctl", "-P", daemon.socketPath, ...args],
+      args: [...QNET_RUN_ARGS, "cmapctl", "-P", daemon.socketPath, ...args],
       stdin: "null",
     }).output();
   const set = await cmd(["-s", "logging.debug", "str", "on"]);
@@ -177,7 +176,7 @@ Deno.test("qnet cmapctl as a process; logging.debug switches the daemon's debug 
     "Failed to set key logging.debug. Error CS_ERR_INVALID_PARAM\n",
   );
   const noDaemon = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", `${ROOT}mod.ts`, "cmapctl", "-P", `${daemon.dir}/none.sock`],
+    args: [...QNET_RUN_ARGS, "cmapctl", "-P", `${daemon.dir}/none.sock`],
   }).output();
   assert.equal(noDaemon.code, 1);
   assert.equal(

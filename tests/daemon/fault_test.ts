@@ -19,6 +19,7 @@ import {
 import { needAll, needCQnetd, needRoot, testNeeding } from "../support/precondition.ts";
 import { joinFfsplit, ScriptClient, settle } from "../support/script_client.ts";
 import type { WireConn } from "../support/wire_conn.ts";
+import { QNET_ARGV } from "../support/qnet_command.ts";
 
 const KINDS = ARBITER_KINDS;
 /** Ports per kind: [kill/restart, dead-peer detection, start-up failures]. */
@@ -26,7 +27,6 @@ const PORTS: Record<ArbiterKind, [number, number, number]> = {
   qnet: [16420, 16421, 16422],
   c: [16425, 16426, 16427],
 };
-const ROOT = new URL("../../", import.meta.url).pathname;
 const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -154,9 +154,7 @@ async function runToExit(
   args: readonly string[],
   opts: { asNobody?: boolean; denoDir?: string } = {},
 ): Promise<StartFailure> {
-  const daemon = kind === "c"
-    ? [C_QNETD]
-    : [Deno.execPath(), "run", "--quiet", "--cached-only", "-A", `${ROOT}mod.ts`, "qnetd"];
+  const daemon = kind === "c" ? [C_QNETD] : [...QNET_ARGV, "qnetd"];
   const argv = [...(opts.asNobody ? NOBODY : []), ...daemon, "-f", ...args];
   const env: Record<string, string> = { LC_ALL: "C" };
   if (opts.denoDir !== undefined) env.DENO_DIR = opts.denoDir;

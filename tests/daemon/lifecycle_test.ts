@@ -9,18 +9,16 @@ import { ARBITER_KINDS, type ArbiterKind, needKind, startArbiter } from "../supp
 import { testNeeding } from "../support/precondition.ts";
 import { joinFfsplit, settle } from "../support/script_client.ts";
 import { pathExists } from "../support/files.ts";
+import { QNET_ARGV } from "../support/qnet_command.ts";
 
 const PORTS: Record<ArbiterKind, { bind: number; ipc: number; sigint: number; family: number }> = {
   qnet: { bind: 18500, ipc: 18501, sigint: 18502, family: 18503 },
   c: { bind: 18510, ipc: 18511, sigint: 18512, family: 18513 },
 };
-const ROOT = new URL("../../", import.meta.url).pathname;
 const text = new TextDecoder();
 
 function command(kind: ArbiterKind): string[] {
-  return kind === "c"
-    ? ["/usr/bin/corosync-qnetd"]
-    : [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd"];
+  return kind === "c" ? ["/usr/bin/corosync-qnetd"] : [...QNET_ARGV, "qnetd"];
 }
 
 /** Whether a TCP connection to `hostname:port` is accepted. */

@@ -20,6 +20,7 @@ import type { DecodedMsg } from "../../core/protocol/types.ts";
 import { C_QNETD, startArbiter } from "../support/daemons.ts";
 import { needCQnetd, testNeeding } from "../support/precondition.ts";
 import { WireConn } from "../support/wire_conn.ts";
+import { QNET_ARGV } from "../support/qnet_command.ts";
 
 const INIT = encodeInit({
   seqNumber: 3,
@@ -174,7 +175,7 @@ async function startWithoutKeys(cmd: string[], dir: string, port: number) {
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-const OURS = [Deno.execPath(), "run", "-A", new URL("../../mod.ts", import.meta.url).pathname];
+const OURS = QNET_ARGV;
 
 Deno.test("qnetd -s on without key material fails at start, exit 1, one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "qnet-nokeys-" });

@@ -25,9 +25,9 @@ import type { TieBreaker } from "../../core/protocol/types.ts";
 import { type ArbiterKind, type RunningArbiter, startArbiter } from "../support/daemons.ts";
 import { ScriptClient, settle } from "../support/script_client.ts";
 import { needAll, needCQnetd, needProgram, testNeeding } from "../support/precondition.ts";
+import { QNET_RUN_ARGS } from "../support/qnet_command.ts";
 
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
-const ROOT = new URL("../../", import.meta.url).pathname;
 
 interface NodeSpec {
   cluster: string;
@@ -247,13 +247,7 @@ testNeeding(needAll(needCQnetd(), needProgram("/usr/bin/corosync-qnetd-tool", "c
         results.set(kind, await outputs(daemon, C_TOOL, []));
         ours.set(
           kind,
-          await outputs(daemon, Deno.execPath(), [
-            "run",
-            "--quiet",
-            "-A",
-            `${ROOT}mod.ts`,
-            "qnetd-tool",
-          ]),
+          await outputs(daemon, Deno.execPath(), [...QNET_RUN_ARGS, "qnetd-tool"]),
         );
       } finally {
         for (const c of clients) c[Symbol.dispose]();
