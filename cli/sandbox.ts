@@ -57,6 +57,8 @@ export interface SandboxRun {
   readonly computed: ComputedPermissions;
   /** The detached daemon (started without -f): tell the starter when ready. */
   readonly detached: boolean;
+  /** The worker's module (default cli/sandbox_worker.ts; tests put a probe there). */
+  readonly workerUrl?: URL;
 }
 
 /**
@@ -67,7 +69,7 @@ export function runInWorker(run: SandboxRun): Promise<number> {
   const done = Promise.withResolvers<number>();
   let worker: Worker;
   try {
-    worker = new Worker(new URL("./sandbox_worker.ts", import.meta.url), {
+    worker = new Worker(run.workerUrl ?? new URL("./sandbox_worker.ts", import.meta.url), {
       type: "module",
       name: run.program,
       deno: { permissions: workerPermissions(run.computed.set) },
