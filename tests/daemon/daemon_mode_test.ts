@@ -30,6 +30,19 @@ async function runArgv(argv: readonly string[], env: Record<string, string> = {}
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
 }
 
+/** The first port of `from..to` that nothing listens on now (bounded by the range). */
+function freePort(from: number, to: number): number {
+  for (let port = from; port <= to; port++) {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // taken: try the next
+    }
+  }
+  throw new Error(`no free port in ${from}..${to}`);
+}
+
 function alive(pid: number): boolean {
   return pathExists(`/proc/${pid}`) &&
     !/^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
@@ -46,14 +59,15 @@ Deno.test("qnetd without -f returns 0 once ready; the daemon runs on until SIGTE
   const dir = Deno.makeTempDirSync({ prefix: "qnet-detach-" });
   const lock = `${dir}/q.pid`;
   const socket = `${dir}/q.sock`;
-  const args = ["-d", "-s", "off", "-l", "127.0.0.1", "-p", "47040"];
+  const port = freePort(47040, 47044);
+  const args = ["-d", "-s", "off", "-l", "127.0.0.1", "-p", String(port)];
   const settings = ["-S", `lock_file=${lock},local_socket_file=${socket}`];
   let pid = 0;
   try {
     const started = await runArgv([...QNET_ARGV, "qnetd", ...args, ...settings]);
     assert.equal(started.code, 0, started.stderr);
     // Ready means ready: no waiting here.
-    (await Deno.connect({ hostname: "127.0.0.1", port: 47040 })).close();
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
     (await Deno.connect({ transport: "unix", path: socket })).close();
     pid = Number(Deno.readTextFileSync(lock).trim());
     assert.ok(pid > 0 && alive(pid), `pid file: ${pid}`);
@@ -67,7 +81,7 @@ Deno.test("qnetd without -f returns 0 once ready; the daemon runs on until SIGTE
 
     const tool = await runArgv([...QNET_ARGV, "qnetd-tool", "-s", "-p", socket]);
     assert.equal(tool.code, 0, tool.stderr);
-    assert.match(tool.stdout, /QNetd address:\s+127\.0\.0\.1:47040/);
+    assert.match(tool.stdout, new RegExp(`QNetd address:\\s+127\\.0\\.0\\.1:${port}`));
 
     // A second daemon on the same lock fails at start: exit 1 and the reason, on stderr.
     const second = await runArgv([...QNET_ARGV, "qnetd", ...args, ...settings]);
@@ -154,7 +168,16 @@ testNeeding(NEED_INIT, {
     "Debian's init script starts, reports and stops our daemon (private mount and PID namespace)",
   async fn() {
     const result = await runArgv(
-      ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "bash", "-c", initScenario(47042)],
+      [
+        "unshare",
+        "--mount",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "bash",
+        "-c",
+        initScenario(freePort(47045, 47049)),
+      ],
     );
     const report = Object.fromEntries(
       result.stdout.trim().split("\n").filter((l) => l.includes("=")).map((l) => l.split("=")),

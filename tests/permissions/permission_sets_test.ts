@@ -71,7 +71,12 @@ Deno.test("every rule row names its option and why, and adds a grant when it app
 Deno.test("deno.json's \"qnet\" set is the launcher's widest set (the baked flags)", async () => {
   const { widestSet } = await import("../../cli/permission_sets.ts");
   const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
-  assert.deepEqual(config.permissions.qnet, widestSet());
+  assert.deepEqual(
+    config.permissions.qnet,
+    widestSet(),
+    "a rule row with a new ffi, env or sys value widens the binary: copy widestSet() into " +
+      'deno.json\'s "qnet" set',
+  );
   assert.match(config.tasks.qnetd, /--unstable-worker-options .*-P=qnet mod\.ts qnetd$/);
 });
 
