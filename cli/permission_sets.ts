@@ -29,6 +29,7 @@
  */
 import { listenDescriptor } from "./privilege_drop.ts";
 import { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE } from "./config_file.ts";
+import { parseOptions } from "./getopt.ts";
 import { parseQnetdArgs, type QnetdOptions } from "./qnetd_args.ts";
 import { DEFAULT_SOCKET_PATH } from "./qnetd_tool.ts";
 import { DEFAULT_CERT_DIR } from "../core/certs/layout.ts";
@@ -352,18 +353,19 @@ export async function commandLinePermissions(
       return computeWith(QNETD_RULES, { options: parsed.options, configFile });
     }
     case "qnetd-tool": {
-      const { parseArgs } = await import("./qnetd_tool.ts");
-      const parsed = parseArgs(args, QUIET_IO);
-      if (typeof parsed !== "object") return NOTHING;
-      return computeWith(SOCKET_CLIENT_RULES, { socketPath: parsed.socketPath });
+      const { TOOL_ARGS } = await import("./qnetd_tool.ts");
+      const parsed = parseOptions(args, TOOL_ARGS);
+      if (!parsed.ok) return NOTHING;
+      return computeWith(SOCKET_CLIENT_RULES, { socketPath: parsed.options.socketPath });
     }
     case "cmapctl": {
-      const { parseArgs } = await import("./cmapctl.ts");
-      const parsed = parseArgs(args, QUIET_IO);
-      if ("exit" in parsed) return NOTHING;
+      const { CMAPCTL_ARGS } = await import("./cmapctl.ts");
+      const parsed = parseOptions(args, CMAPCTL_ARGS);
+      if (!parsed.ok) return NOTHING;
+      const inv = parsed.options;
       return computeWith(SOCKET_CLIENT_RULES, {
-        socketPath: parsed.socketPath ?? DEFAULT_SOCKET_PATH,
-        ...(parsed.action === "load" ? { loadFile: parsed.settingsFile } : {}),
+        socketPath: inv.socketPath ?? DEFAULT_SOCKET_PATH,
+        ...(inv.action === "load" ? { loadFile: inv.settingsFile } : {}),
       });
     }
     case "certutil": {
@@ -384,8 +386,6 @@ export async function commandLinePermissions(
       return NOTHING;
   }
 }
-
-const QUIET_IO = { out: () => {}, err: () => {} };
 
 /** A grant of any path or address, or a bounded list. */
 export type WidestGrant = true | string[];

@@ -7,6 +7,7 @@
  * @module
  */
 import type { CliIo, SubcommandMain } from "./io.ts";
+import { ExitStatus } from "./exit_status.ts";
 import { permissionErrorLine } from "./permission_error.ts";
 import type { AppliedRule } from "./permission_sets.ts";
 import { QNET_VERSION } from "../core/version.ts";
@@ -91,7 +92,7 @@ async function runSubcommand(
     const line = permissionErrorLine(error, dispatch.program, rows);
     if (line === undefined) throw error;
     io.err(line);
-    return 1;
+    return ExitStatus.Failure;
   }
 }
 
@@ -112,12 +113,12 @@ export async function run(
   const [sub] = args;
   if (sub === undefined || sub === "-h" || sub === "--help" || sub === "help") {
     (sub === undefined ? io.err : io.out)(HELP);
-    return sub === undefined ? 1 : 0;
+    return sub === undefined ? ExitStatus.Failure : ExitStatus.Success;
   }
   if (sub === "--version" || sub === "-V") {
     io.out(`qnet ${QNET_VERSION}\n`);
-    return 0;
+    return ExitStatus.Success;
   }
   io.err(`qnet: unknown subcommand '${sub}'\n\n${HELP}`);
-  return 1;
+  return ExitStatus.Failure;
 }

@@ -4,8 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { STDOUT_CLOSED_EXIT } from "../../cli/io.ts";
-import { startArbiter } from "../support/daemons.ts";
-import { QNET_ARGV } from "../support/qnet_command.ts";
+import { QNET_ARGV, startArbiter } from "../support/mod.ts";
 
 const QNET = QNET_ARGV;
 

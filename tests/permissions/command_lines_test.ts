@@ -7,10 +7,16 @@
  * a real node's request from /tmp, as pcs does. Ports 47050..47059.
  */
 import assert from "node:assert/strict";
-import { needAll, needProgram, needRoot, testNeeding } from "../support/precondition.ts";
-import { pathExists } from "../support/files.ts";
-import { QNET_ARGV } from "../support/qnet_command.ts";
-import { needRealTools, Scratch } from "../certutil/_tools.ts";
+import {
+  needAll,
+  needProgram,
+  needRealTools,
+  needRoot,
+  pathExists,
+  QNET_ARGV,
+  Scratch,
+  testNeeding,
+} from "../support/mod.ts";
 
 const text = new TextDecoder();
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";

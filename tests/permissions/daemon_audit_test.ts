@@ -7,18 +7,18 @@
  */
 import assert from "node:assert/strict";
 import { LIBSSL_PATHS } from "../../cli/permission_sets.ts";
-import { QNET_RUN_ARGS } from "../support/qnet_command.ts";
-import { fullSession } from "./_session.ts";
 import {
   configFileOf,
   daemonArgs,
   daemonPaths,
+  fullSession,
   grants,
   launcherEntry,
   makeKeyDir,
+  QNET_RUN_ARGS,
   readAudit,
   startSandboxed,
-} from "./_sandboxed.ts";
+} from "../support/mod.ts";
 
 const PORT = 17210;
 

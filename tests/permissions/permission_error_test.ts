@@ -15,7 +15,7 @@ import {
   qnetdPermissions,
 } from "../../cli/permission_sets.ts";
 import { parseQnetdArgs } from "../../cli/qnetd_args.ts";
-import { daemonArgs, makeKeyDir, runToExit } from "./_sandboxed.ts";
+import { daemonArgs, makeKeyDir, runToExit } from "../support/mod.ts";
 
 Deno.test("parseNotCapable() reads kind and target from Deno's message", () => {
   const cases: Array<[string, ReturnType<typeof parseNotCapable>]> = [

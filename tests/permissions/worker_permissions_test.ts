@@ -13,7 +13,7 @@ import {
   type PermissionKind,
   type PermissionSet,
 } from "../../cli/permission_sets.ts";
-import { ROOT } from "./_sandboxed.ts";
+import { ROOT } from "../support/mod.ts";
 
 /** A query descriptor of `kind` for `value` (undefined: unscoped). */
 function descriptor(kind: PermissionKind, value?: string): Deno.PermissionDescriptor {
@@ -65,7 +65,7 @@ async function probe(qnetArgs: string[], set: PermissionSet): Promise<Probe> {
       "--quiet",
       "--no-prompt",
       ...bakedFlags(),
-      `${ROOT}tests/permissions/_query_probe.ts`,
+      `${ROOT}tests/support/query_probe.ts`,
       JSON.stringify(candidates),
       ...qnetArgs,
     ],

@@ -15,7 +15,7 @@
  */
 import { run } from "./command.ts";
 import type { ClusterNode } from "./node.ts";
-import { QNET_ARGV } from "../../support/qnet_command.ts";
+import { QNET_ARGV } from "../qnet_command.ts";
 
 /** The real node tool, run inside a node's namespaces. */
 const NODE_TOOL = "corosync-qdevice-net-certutil";

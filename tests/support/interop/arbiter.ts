@@ -8,12 +8,8 @@
  * @module
  */
 
-import {
-  prepareUnprivileged,
-  UNPRIVILEGED_UID,
-  unprivilegedQnetdArgv,
-} from "../../support/unprivileged.ts";
-import { QNET_ARGV } from "../../support/qnet_command.ts";
+import { prepareUnprivileged, UNPRIVILEGED_UID, unprivilegedQnetdArgv } from "../unprivileged.ts";
+import { QNET_ARGV } from "../qnet_command.ts";
 
 /** TLS for the arbiter: `-s MODE -S nss_db_dir=KEYDIR`. */
 export interface ArbiterTls {

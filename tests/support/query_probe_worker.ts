@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- a program: stdout is how it reports
 /**
  * A probe in place of cli/sandbox_worker.ts, speaking its protocol (cli/sandbox_messages.ts):
  * when told to run, it prints on stdout, as JSON, which of the candidate permissions it

@@ -1,5 +1,6 @@
+// deno-lint-ignore-file no-console -- a program: stdout is how it reports
 /**
- * The launcher's path (cli/sandbox.ts) with tests/permissions/_query_probe_worker.ts as the
+ * The launcher's path (cli/sandbox.ts) with tests/support/query_probe_worker.ts as the
  * worker: computes the set of a `qnet` command line as the launcher does, runs the probe in
  * a worker holding exactly that set, and prints, as JSON, the probe's query results and then
  * this process's own (after it gave its grants up). Run with the baked flags.
@@ -22,7 +23,7 @@ const code = await runInWorker({
   program: dispatch.program,
   computed,
   detached: false,
-  workerUrl: new URL("./_query_probe_worker.ts", import.meta.url),
+  workerUrl: new URL("./query_probe_worker.ts", import.meta.url),
 });
 const candidates: Deno.PermissionDescriptor[] = JSON.parse(candidatesJson);
 const own = [];

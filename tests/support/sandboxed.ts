@@ -9,7 +9,7 @@ import { bakedFlags } from "../../cli/baked_flags.ts";
 import { main as certutilMain } from "../../cli/certutil.ts";
 import { RecordingIo } from "../../cli/io.ts";
 import { DETACHED_ENV, type PermissionSet, qnetdPermissions } from "../../cli/permission_sets.ts";
-import { QNET_RUN_ARGS } from "../support/qnet_command.ts";
+import { QNET_RUN_ARGS } from "./qnet_command.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -119,7 +119,7 @@ export async function startSandboxed(args: string[], auditFile: string): Promise
 
 /**
  * Runs the daemon in the launcher's worker holding `permissions` in place of the computed
- * set (tests/permissions/_launch_with.ts) until it exits by itself (bounded: 20 s).
+ * set (tests/support/launch_with.ts) until it exits by itself (bounded: 20 s).
  */
 export async function runToExit(
   args: string[],
@@ -131,7 +131,7 @@ export async function runToExit(
       "--quiet",
       "--no-prompt",
       ...bakedFlags(),
-      `${ROOT}tests/permissions/_launch_with.ts`,
+      `${ROOT}tests/support/launch_with.ts`,
       JSON.stringify(permissions),
       "qnetd",
       ...args,
