@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { bakedFlags } from "../../cli/baked_flags.ts";
 import {
+  freePort,
   needAll,
   needProgram,
   needRoot,
@@ -34,19 +35,6 @@ async function runArgv(argv: readonly string[], env: Record<string, string> = {}
   const out = await child.output();
   clearTimeout(killer);
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
-
-/** The first port of `from..to` that nothing listens on now (bounded by the range). */
-function freePort(from: number, to: number): number {
-  for (let port = from; port <= to; port++) {
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch {
-      // taken: try the next
-    }
-  }
-  throw new Error(`no free port in ${from}..${to}`);
 }
 
 function alive(pid: number): boolean {

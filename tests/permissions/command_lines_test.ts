@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  freePort,
   needAll,
   needProgram,
   needRealTools,
@@ -55,6 +56,7 @@ testNeeding(needProgram(C_TOOL, "corosync-qnetd"), {
     Deno.mkdirSync(`${dir}/lock`);
     Deno.mkdirSync(`${dir}/sock`);
     const socket = `${dir}/sock/qnetd.sock`;
+    const port = freePort(47050, 47054);
     const daemon = new Deno.Command(QNET_ARGV[0]!, {
       args: [
         ...QNET_ARGV.slice(1),
@@ -65,7 +67,7 @@ testNeeding(needProgram(C_TOOL, "corosync-qnetd"), {
         "-l",
         "127.0.0.1",
         "-p",
-        "47050",
+        String(port),
         "-S",
         `lock_file=${dir}/lock/qnetd.pid,local_socket_file=${socket}`,
       ],
@@ -76,11 +78,11 @@ testNeeding(needProgram(C_TOOL, "corosync-qnetd"), {
     }).spawn();
     try {
       await waitFor(socket);
-      (await Deno.connect({ hostname: "127.0.0.1", port: 47050 })).close();
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
       for (const tool of [[...QNET_ARGV, "qnetd-tool"], [C_TOOL]]) {
         const status = await runArgv([...tool, "-s", "-p", socket]);
         assert.equal(status.code, 0, `${tool.at(-1)}: ${status.stderr}`);
-        assert.match(status.stdout, /QNetd address:\s+127\.0\.0\.1:47050/);
+        assert.match(status.stdout, new RegExp(`QNetd address:\\s+127\\.0\\.0\\.1:${port}\n`));
       }
       const cmap = await runArgv([...QNET_ARGV, "cmapctl", "-P", socket, "qnetd."]);
       assert.equal(cmap.code, 0, cmap.stderr);
@@ -104,18 +106,19 @@ testNeeding(NEED_NS, {
   name: "the default paths: qnetd-tool -p /run/... and /var/run/..., and the C tool on /run/...",
   async fn() {
     const qnet = QNET_ARGV.map((w) => `'${w}'`).join(" ");
+    const port = freePort(47055, 47059);
     const sock = "corosync-qnetd/corosync-qnetd.sock";
     const scenario = `
 set -u
 mount -t tmpfs tmpfs /run
 mkdir /run/corosync-qnetd
-${qnet} qnetd -f -s off -p 47051 2>/dev/null &
+${qnet} qnetd -f -s off -p ${port} 2>/dev/null &
 for i in $(seq 200); do [ -S /run/${sock} ] && break; sleep 0.1; done
 for p in /run/${sock} /var/run/${sock}; do
-  ${qnet} qnetd-tool -s -p "$p" | grep -c ':47051' | sed "s|^|ours $p=|"
+  ${qnet} qnetd-tool -s -p "$p" | grep -c ':${port}' | sed "s|^|ours $p=|"
 done
-${qnet} qnetd-tool -s | grep -c ':47051' | sed 's|^|ours default=|'
-${C_TOOL} -s -p /run/${sock} | grep -c ':47051' | sed 's|^|c /run=|'
+${qnet} qnetd-tool -s | grep -c ':${port}' | sed 's|^|ours default=|'
+${C_TOOL} -s -p /run/${sock} | grep -c ':${port}' | sed 's|^|c /run=|'
 kill -TERM $!; wait $!; echo "daemon=$?"
 `;
     const result = await runArgv(

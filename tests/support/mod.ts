@@ -48,6 +48,7 @@ export * from "./interop/wait.ts";
 export * from "./ipc_exchange.ts";
 export * from "./ipc_snapshots.ts";
 export * from "./json_schema.ts";
+export * from "./ports.ts";
 export * from "./precondition.ts";
 export * from "./proc.ts";
 export * from "./qdevice_client.ts";
