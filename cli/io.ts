@@ -52,6 +52,7 @@ export function exitProcess(code: number): never {
 }
 
 let stderrOpen = true;
+let stderrMayClose = false;
 
 /**
  * From now on, nothing is written to stderr: a daemon started without -f has told its
@@ -62,8 +63,23 @@ export function closeStderr(): void {
   stderrOpen = false;
 }
 
+/**
+ * From now on, a stderr whose reader went away is closed quietly instead of failing the
+ * write: the detached daemon's stderr is its starter, which may be gone before the daemon
+ * is ready (killed, or interrupted at a terminal).
+ */
+export function closeStderrWhenBroken(): void {
+  stderrMayClose = true;
+}
+
 function writeStderr(data: string | Uint8Array): void {
-  if (stderrOpen) writeAll(Deno.stderr, data);
+  if (!stderrOpen) return;
+  try {
+    writeAll(Deno.stderr, data);
+  } catch (error) {
+    if (!(stderrMayClose && error instanceof Deno.errors.BrokenPipe)) throw error;
+    stderrOpen = false;
+  }
 }
 
 /**

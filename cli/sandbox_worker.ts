@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { closeStderr, processIo, setProcessExit } from "./io.ts";
+import { closeStderr, closeStderrWhenBroken, processIo, setProcessExit } from "./io.ts";
 import { onDaemonReady, READY_MARKER } from "./readiness.ts";
 import { dispatchOf, LATE_MODULES, run, SUBCOMMANDS } from "./subcommands.ts";
 import type { FromWorker, ToWorker } from "./sandbox_messages.ts";
@@ -36,6 +36,7 @@ async function start(message: Extract<ToWorker, { type: "init" }>): Promise<void
     await LATE_MODULES[subcommand]?.();
   }
   if (message.detached) {
+    closeStderrWhenBroken();
     onDaemonReady(() => {
       processIo.err(READY_MARKER);
       closeStderr();
