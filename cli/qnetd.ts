@@ -30,6 +30,7 @@ import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { ExitStatus } from "./exit_status.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
+import { daemonReady } from "./readiness.ts";
 import { serverKeyFiles } from "./tls_files.ts";
 import { errorText } from "../core/error_text.ts";
 
@@ -58,8 +59,9 @@ export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME
     io.err(`${QNETD_PROGRAM_NAME}: ${error.message}\n`);
     return ExitStatus.Failure;
   }
-  // Deno has no fork(): the daemon never detaches. Without -f it still logs to stderr, since
-  // there is no syslog writer yet; under systemd use Type=simple and -f (see README).
+  // Without -f the launcher detached this process before (cli/daemon_mode.ts); it logs to
+  // stderr until it is ready, which its starter relays, and to nothing after (there is no
+  // syslog writer yet). Under systemd use Type=simple and -f (see docs/deployment.md).
   using logging = setupLogging({ foreground: true, debugLevel: options.debugLevel });
   return await runDaemon(options, logging.log, { debug: logging, args, configPath });
 }
@@ -204,6 +206,7 @@ export async function runDaemon(
 
   log(Priority.Debug, "Registering algorithms");
   log(Priority.Debug, "QNetd ready to provide service");
+  daemonReady();
   log(Priority.Debug, "Running QNetd main loop");
   const serving = server.serve();
 

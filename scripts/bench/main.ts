@@ -19,7 +19,7 @@ import {
 import { formatJson, formatTable } from "./report.ts";
 import { clusterName } from "./load_group.ts";
 import { makeBenchPki } from "./tls_pki.ts";
-import { V8_FLAGS } from "../compile.ts";
+import { bakedFlags, V8_FLAGS } from "../compile.ts";
 import {
   compareRuns,
   floodArbiter,
@@ -44,8 +44,8 @@ function tlsFlags(db: "qnetd" | "nssdb"): string {
     `-S lock_file={dir}/q.pid,local_socket_file={dir}/q.sock,nss_db_dir={pki}/${db}`;
 }
 
-/** Our daemon as shipped: the V8 flags of the `qnetd` task and of the compiled binary. */
-const OURS_PREFIX = `${Deno.execPath()} run --quiet ${V8_FLAGS} -A ${ROOT}mod.ts qnetd`;
+/** Our daemon as shipped: the flags baked into the compiled binary (launcher, worker, V8). */
+const OURS_PREFIX = `${Deno.execPath()} run --quiet ${bakedFlags().join(" ")} ${ROOT}mod.ts qnetd`;
 
 /** Our daemon, run by the same Deno binary as this script. */
 export const OURS: ArbiterSpec = { label: "qnet", command: `${OURS_PREFIX} ${DAEMON_FLAGS}` };

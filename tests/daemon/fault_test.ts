@@ -19,6 +19,7 @@ import {
   needKind,
   needRoot,
   QdeviceClient,
+  QNET_ARGV,
   settle,
   startArbiter,
   testNeeding,
@@ -31,7 +32,6 @@ const PORTS: Record<ArbiterKind, [number, number, number]> = {
   qnet: [16420, 16421, 16422],
   c: [16425, 16426, 16427],
 };
-const ROOT = new URL("../../", import.meta.url).pathname;
 const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -159,9 +159,7 @@ async function runToExit(
   args: readonly string[],
   opts: { asNobody?: boolean; denoDir?: string } = {},
 ): Promise<StartFailure> {
-  const daemon = kind === "c"
-    ? [C_QNETD]
-    : [Deno.execPath(), "run", "--quiet", "--cached-only", "-A", `${ROOT}mod.ts`, "qnetd"];
+  const daemon = kind === "c" ? [C_QNETD] : [...QNET_ARGV, "qnetd"];
   const argv = [...(opts.asNobody ? NOBODY : []), ...daemon, "-f", ...args];
   const env: Record<string, string> = { LC_ALL: "C" };
   if (opts.denoDir !== undefined) env.DENO_DIR = opts.denoDir;

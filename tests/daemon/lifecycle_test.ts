@@ -17,6 +17,7 @@ import {
   needRoot,
   pathExists,
   prepareUnprivileged,
+  QNET_ARGV,
   settle,
   startArbiter,
   testNeeding,
@@ -33,13 +34,10 @@ const PORTS: Record<
   qnet: { bind: 18500, wildcard: 18504, ipc: 18501, sigint: 18502, family: 18503, refused: 18520 },
   c: { bind: 18510, wildcard: 18514, ipc: 18511, sigint: 18512, family: 18513, refused: 18521 },
 };
-const ROOT = new URL("../../", import.meta.url).pathname;
 const text = new TextDecoder();
 
 function command(kind: ArbiterKind): string[] {
-  return kind === "c"
-    ? ["/usr/bin/corosync-qnetd"]
-    : [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd"];
+  return kind === "c" ? ["/usr/bin/corosync-qnetd"] : [...QNET_ARGV, "qnetd"];
 }
 
 /**

@@ -43,8 +43,7 @@ function server(
     log: nullLog,
   });
   const s = QnetdServer.listen({
-    hostname: "127.0.0.1",
-    port: ANY_PORT,
+    listen: { host: "127.0.0.1", family: "any", port: ANY_PORT },
     arbiter,
     log: nullLog,
     limits: {

@@ -17,7 +17,10 @@
  * - `interop/`: real corosync clusters in network namespaces;
  * - `precondition.ts`: run, skip or (under CI=true) fail a test that needs root or a binary.
  *
- * `drop_probe.ts` is not exported: it is a program the permission tests run as a subprocess.
+ * - `qnet_command.ts`: `qnet` run as the compiled binary runs (the baked flags).
+ *
+ * `drop_probe.ts`, `launch_with.ts`, `query_probe.ts` and `query_probe_worker.ts` are not
+ * exported: they are programs (and a worker) the permission tests run as subprocesses.
  *
  * @module
  */
@@ -50,10 +53,12 @@ export * from "./ipc_exchange.ts";
 export * from "./ipc_snapshots.ts";
 export * from "./json_schema.ts";
 export * from "./lock_holder.ts";
+export * from "./ports.ts";
 export * from "./precondition.ts";
 export * from "./proc.ts";
 export * from "./peer_names.ts";
 export * from "./qdevice_client.ts";
+export * from "./qnet_command.ts";
 export * from "./sandboxed.ts";
 export * from "./tls/fixtures.ts";
 export * from "./tls/harness.ts";
