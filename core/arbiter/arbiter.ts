@@ -12,7 +12,7 @@
  */
 import type { Clock } from "../clock.ts";
 import { type Log, Priority } from "../log.ts";
-import { MsgType, type Vote, voteName } from "../protocol/constants.ts";
+import { MsgType, ReplyError, Vote, voteName } from "../protocol/constants.ts";
 import type { DecodeFailure, DecodeResult, RingId, ServerMsg } from "../protocol/types.ts";
 import { algorithmFor } from "./algorithm.ts";
 import { Client } from "./client.ts";
@@ -147,7 +147,7 @@ export class Arbiter {
       const [priority, text] = DECODE_FAILURE_LOGS[decoded.failure];
       this.#log(priority, text);
       this.#log(Priority.Info, "Sending back error message");
-      sendError(this.#ctx, client, decoded.partial.seqNumber, 9);
+      sendError(this.#ctx, client, decoded.partial.seqNumber, ReplyError.ErrorDecodingMsg);
       return this.#flush();
     }
     const msg = decoded.msg;
@@ -157,7 +157,7 @@ export class Arbiter {
         Priority.Err,
         `Unsupported message ${msg.type} received from client. Sending back error message`,
       );
-      sendError(this.#ctx, client, msg.seqNumber, 4);
+      sendError(this.#ctx, client, msg.seqNumber, ReplyError.UnsupportedMessage);
       return this.#flush();
     }
     if (handler(this.#ctx, client, msg, raw) === "disconnect") this.#disconnect(client, false);
@@ -281,7 +281,7 @@ export class Arbiter {
   /** `qnetd_client_send_vote_info()`. */
   #sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote): void {
     client.lastSentVote = vote;
-    if (vote === 1 || vote === 2) client.lastSentAckNackVote = vote;
+    if (vote === Vote.Ack || vote === Vote.Nack) client.lastSentAckNackVote = vote;
     logSendVoteInfo(this.#log, client, seq, vote);
     this.#actions.push({
       kind: "send",
@@ -313,9 +313,14 @@ export class Arbiter {
     const log = this.#log;
     const algorithm = algorithmFor(log, client, "qnetd_algorithm_timer_callback");
     const outcome = algorithm === undefined
-      ? { error: 10, reschedule: false, sendVote: false, vote: 4 as Vote }
+      ? {
+        error: ReplyError.InternalError,
+        reschedule: false,
+        sendVote: false,
+        vote: Vote.WaitForReply,
+      }
       : algorithm.timerCallback(this.#ctx, client);
-    if (outcome.error !== 0) {
+    if (outcome.error !== ReplyError.NoError) {
       log(
         Priority.Err,
         `Algorithm for client ${client.addrStr} returned error code. Sending error reply.`,

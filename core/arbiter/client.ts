@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Heuristics, Vote } from "../protocol/constants.ts";
+import { Heuristics, Vote } from "../protocol/constants.ts";
 import type { NodeInfo, RingId } from "../protocol/types.ts";
 import type { TimerEntry } from "./timer_list.ts";
 import type { Cluster } from "./cluster_list.ts";
@@ -64,11 +64,11 @@ export class Client {
   lastMembershipNodeList: readonly NodeInfo[] = [];
   lastQuorumNodeList: readonly NodeInfo[] = [];
   lastRingId: RingId = ZERO_RING_ID;
-  lastMembershipHeuristics: Heuristics = 0;
-  lastRegularHeuristics: Heuristics = 0;
-  lastHeuristics: Heuristics = 0;
-  lastSentVote: Vote = 0;
-  lastSentAckNackVote: Vote = 0;
+  lastMembershipHeuristics: Heuristics = Heuristics.Undefined;
+  lastRegularHeuristics: Heuristics = Heuristics.Undefined;
+  lastHeuristics: Heuristics = Heuristics.Undefined;
+  lastSentVote: Vote = Vote.Undefined;
+  lastSentAckNackVote: Vote = Vote.Undefined;
 
   cluster: Cluster | undefined = undefined;
   /** Per-client data owned by the client's decision algorithm. */

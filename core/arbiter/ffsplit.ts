@@ -16,7 +16,8 @@
 import { Priority } from "../log.ts";
 import { Heuristics, ReplyError, TieBreakerMode, Vote } from "../protocol/constants.ts";
 import type { NodeInfo, RingId } from "../protocol/types.ts";
-import type { AlgoOutcome, Algorithm, AlgorithmContext } from "./algorithm.ts";
+import type { AlgoOutcome, Algorithm, AlgorithmContext } from "./algorithm_types.ts";
+import { dataOf, failed, NO_ERROR, scanTieBreaker, voted } from "./algo_utils.ts";
 import { type Client, hasNodeId, ringIdEquals } from "./client.ts";
 import type { Cluster } from "./cluster_list.ts";
 import { clusterNameText, logNodeList } from "./log_debug.ts";
@@ -55,17 +56,11 @@ function clusterOf(client: Client): Cluster {
 }
 
 function clusterData(cluster: Cluster): FfsplitClusterData {
-  if (!(cluster.algorithmData instanceof FfsplitClusterData)) {
-    cluster.algorithmData = new FfsplitClusterData();
-  }
-  return cluster.algorithmData as FfsplitClusterData;
+  return dataOf(cluster, FfsplitClusterData);
 }
 
 function clientData(client: Client): FfsplitClientData {
-  if (!(client.algorithmData instanceof FfsplitClientData)) {
-    client.algorithmData = new FfsplitClientData();
-  }
-  return client.algorithmData as FfsplitClientData;
+  return dataOf(client, FfsplitClientData);
 }
 
 /**
@@ -160,16 +155,19 @@ function partitionStats(
  * that never sent one) gives false instead of C's crash.
  */
 function isPreferredPartition(candidate: Candidate): boolean {
-  const ids = candidate.config.map((node) => node.nodeId);
+  const config = candidate.config;
+  const mode = candidate.client.tieBreaker.mode;
   let preferred: number;
-  switch (candidate.client.tieBreaker.mode) {
+  switch (mode) {
     case TieBreakerMode.Lowest:
-      if (ids.length === 0) return false;
-      preferred = Math.min(...ids);
-      break;
     case TieBreakerMode.Highest:
-      if (ids.length === 0) return false;
-      preferred = Math.max(...ids);
+      if (config.length === 0) return false;
+      preferred = scanTieBreaker(
+        mode,
+        config,
+        (node) => node.nodeId,
+        mode === TieBreakerMode.Lowest ? Infinity : -Infinity,
+      ).nodeId;
       break;
     case TieBreakerMode.NodeId:
       preferred = candidate.client.tieBreaker.nodeId;
@@ -296,7 +294,7 @@ function decide(ctx: AlgorithmContext, d: Decision): AlgoOutcome {
 
   if (!isMembershipStable(d, cluster)) {
     ctx.log(Priority.Debug, `ffsplit: Membership for cluster ${name} is not yet stable`);
-    return { error: 0, vote: Vote.WaitForReply };
+    return voted(Vote.WaitForReply);
   }
   ctx.log(Priority.Debug, `ffsplit: Membership for cluster ${name} is now stable`);
 
@@ -320,7 +318,7 @@ function decide(ctx: AlgorithmContext, d: Decision): AlgoOutcome {
       data.state = FfsplitClusterState.WaitingForChange;
     }
   }
-  return { error: 0, vote: Vote.NoChange };
+  return voted(Vote.NoChange);
 }
 
 /** The ffsplit algorithm (`qnetd_algo_ffsplit`). */
@@ -329,7 +327,7 @@ export const ffsplitAlgorithm: Algorithm = {
     const cluster = clusterOf(client);
     if (cluster.size === 1) cluster.algorithmData = new FfsplitClusterData();
     client.algorithmData = new FfsplitClientData();
-    return 0;
+    return NO_ERROR;
   },
 
   configNodeListReceived(ctx, client, _seq, _configVersion, nodes, initial) {
@@ -338,14 +336,14 @@ export const ffsplitAlgorithm: Algorithm = {
         Priority.Err,
         `ffsplit: Received empty config node list for client ${client.addrStr}`,
       );
-      return { error: ReplyError.InvalidConfigNodeList, vote: 0 };
+      return failed(ReplyError.InvalidConfigNodeList);
     }
     if (!hasNodeId(nodes, client.nodeId)) {
       ctx.log(Priority.Err, `ffsplit: Received config node list without client ${client.addrStr}`);
-      return { error: ReplyError.InvalidConfigNodeList, vote: 0 };
+      return failed(ReplyError.InvalidConfigNodeList);
     }
     if (initial || client.lastMembershipNodeList.length === 0) {
-      return { error: 0, vote: Vote.AskLater };
+      return voted(Vote.AskLater);
     }
     return decide(ctx, {
       client,
@@ -363,16 +361,16 @@ export const ffsplitAlgorithm: Algorithm = {
         Priority.Err,
         `ffsplit: Received empty membership node list for client ${client.addrStr}`,
       );
-      return { error: ReplyError.InvalidMembershipNodeList, vote: 0 };
+      return failed(ReplyError.InvalidMembershipNodeList);
     }
     if (!hasNodeId(nodes, client.nodeId)) {
       ctx.log(
         Priority.Err,
         `ffsplit: Received membership node list without client ${client.addrStr}`,
       );
-      return { error: ReplyError.InvalidMembershipNodeList, vote: 0 };
+      return failed(ReplyError.InvalidMembershipNodeList);
     }
-    if (client.configNodeList.length === 0) return { error: 0, vote: Vote.AskLater };
+    if (client.configNodeList.length === 0) return voted(Vote.AskLater);
     return decide(ctx, {
       client,
       leaving: false,
@@ -384,7 +382,7 @@ export const ffsplitAlgorithm: Algorithm = {
   },
 
   quorumNodeListReceived() {
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
 
   clientDisconnect(ctx, client, serverGoingDown) {
@@ -401,7 +399,7 @@ export const ffsplitAlgorithm: Algorithm = {
   },
 
   askForVoteReceived() {
-    return { error: ReplyError.UnsupportedDecisionAlgorithmMessage, vote: 0 };
+    return failed(ReplyError.UnsupportedDecisionAlgorithmMessage);
   },
 
   voteInfoReplyReceived(ctx, client, seq) {
@@ -413,7 +411,7 @@ export const ffsplitAlgorithm: Algorithm = {
         Priority.Debug,
         `ffsplit: Received old vote info reply from client ${client.addrStr}`,
       );
-      return 0;
+      return NO_ERROR;
     }
     data.state = FfsplitClientState.WaitingForChange;
     const name = clusterNameText(client.clusterName);
@@ -432,12 +430,12 @@ export const ffsplitAlgorithm: Algorithm = {
         cdata.state = FfsplitClusterState.WaitingForChange;
       }
     }
-    return 0;
+    return NO_ERROR;
   },
 
   heuristicsChangeReceived(ctx, client, _seq, heuristics) {
     if (client.configNodeList.length === 0 || client.lastMembershipNodeList.length === 0) {
-      return { error: 0, vote: Vote.AskLater };
+      return voted(Vote.AskLater);
     }
     return decide(ctx, {
       client,
@@ -450,6 +448,6 @@ export const ffsplitAlgorithm: Algorithm = {
   },
 
   timerCallback() {
-    return { error: 0, reschedule: false, sendVote: false, vote: Vote.WaitForReply };
+    return { error: NO_ERROR, reschedule: false, sendVote: false, vote: Vote.WaitForReply };
   },
 };

@@ -16,38 +16,49 @@ import {
   TieBreakerMode,
   Vote,
 } from "../protocol/constants.ts";
-import type { Algorithm } from "./algorithm.ts";
-import { type Client, ringIdEquals } from "./client.ts";
+import type { AlgoOutcome, Algorithm } from "./algorithm_types.ts";
+import {
+  dataOf,
+  isNewcomerToActivePartition,
+  NO_ERROR,
+  scanTieBreaker,
+  voted,
+} from "./algo_utils.ts";
+import type { Client } from "./client.ts";
 import { asInt32, clusterNameText, ringIdText } from "./log_debug.ts";
 
 /** `struct qnetd_algo_2nodelms_info`. */
 export class TwoNodeLmsClientData {
   numConfigNodes = 0;
   /** 0 until the first decision, then ACK or NACK. */
-  lastResult: Vote = 0;
+  lastResult: Vote = Vote.Undefined;
 }
 
-function dataOf(client: Client): TwoNodeLmsClientData {
-  if (!(client.algorithmData instanceof TwoNodeLmsClientData)) {
-    client.algorithmData = new TwoNodeLmsClientData();
-  }
-  return client.algorithmData as TwoNodeLmsClientData;
+function infoOf(client: Client): TwoNodeLmsClientData {
+  return dataOf(client, TwoNodeLmsClientData);
 }
 
-function decided(info: TwoNodeLmsClientData, vote: Vote): { error: number; vote: Vote } {
+function lastResultOf(client: Client): Vote {
+  return infoOf(client).lastResult;
+}
+
+/** Where 2nodelms starts its lowest node id scan (UINT32_MAX; the highest starts at 0). */
+const UINT32_MAX = 0xffffffff;
+
+function decided(info: TwoNodeLmsClientData, vote: Vote): AlgoOutcome {
   info.lastResult = vote;
-  return { error: 0, vote };
+  return voted(vote);
 }
 
 /** The 2nodelms algorithm (`qnetd_algo_2nodelms`). */
 export const twoNodeLmsAlgorithm: Algorithm = {
   init(_ctx, client) {
     client.algorithmData = new TwoNodeLmsClientData();
-    return 0;
+    return NO_ERROR;
   },
 
   configNodeListReceived(ctx, client, _seq, _configVersion, nodes) {
-    const info = dataOf(client);
+    const info = infoOf(client);
     const name = clusterNameText(client.clusterName);
     info.numConfigNodes = nodes.length;
     ctx.log(Priority.Debug, `algo-2nodelms: cluster ${name} config_list has ${nodes.length} nodes`);
@@ -58,24 +69,16 @@ export const twoNodeLmsAlgorithm: Algorithm = {
       );
       return { error: ReplyError.UnsupportedDecisionAlgorithm, vote: Vote.Nack };
     }
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
 
   membershipNodeListReceived(ctx, client, _seq, ring, nodes, heuristics) {
-    const info = dataOf(client);
+    const info = infoOf(client);
     const cluster = client.cluster;
     const clients = cluster?.clients ?? [];
     const name = clusterNameText(client.clusterName);
-    if (info.lastResult === 0) {
-      for (const other of clients) {
-        if (!ringIdEquals(ring, other.lastRingId) && dataOf(other).lastResult === Vote.Ack) {
-          ctx.log(
-            Priority.Debug,
-            "algo-2nodelms: we are a new partition and another active partition exists. NACK",
-          );
-          return { error: 0, vote: Vote.Nack };
-        }
-      }
+    if (isNewcomerToActivePartition(ctx, client, ring, lastResultOf, "algo-2nodelms")) {
+      return voted(Vote.Nack);
     }
     ctx.log(
       Priority.Debug,
@@ -88,8 +91,6 @@ export const twoNodeLmsAlgorithm: Algorithm = {
       return decided(info, Vote.Ack);
     }
 
-    let low = 0xffffffff;
-    let high = 0;
     let otherHeuristics: Heuristics = Heuristics.Undefined;
     for (const other of clients) {
       ctx.log(
@@ -98,10 +99,11 @@ export const twoNodeLmsAlgorithm: Algorithm = {
           ringIdText(other.lastRingId)
         })`,
       );
-      if (other.nodeId < low) low = other.nodeId;
-      if (other.nodeId > high) high = other.nodeId;
       if (other !== client) otherHeuristics = other.lastHeuristics;
     }
+    const idOf = (other: Client) => other.nodeId;
+    const low = scanTieBreaker(TieBreakerMode.Lowest, clients, idOf, UINT32_MAX).nodeId;
+    const high = scanTieBreaker(TieBreakerMode.Highest, clients, idOf, 0).nodeId;
     ctx.log(
       Priority.Debug,
       `algo-2nodelms: cluster ${name} ${clients.length} nodes running independently`,
@@ -171,7 +173,7 @@ export const twoNodeLmsAlgorithm: Algorithm = {
   },
 
   quorumNodeListReceived() {
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
 
   clientDisconnect(ctx, client, serverGoingDown) {
@@ -191,8 +193,8 @@ export const twoNodeLmsAlgorithm: Algorithm = {
         clusterNameText(client.clusterName)
       }, node_id ${client.nodeId >>> 0}) asked for a vote`,
     );
-    const last = dataOf(client).lastResult;
-    return { error: 0, vote: last === 0 ? Vote.AskLater : last };
+    const last = lastResultOf(client);
+    return voted(last === Vote.Undefined ? Vote.AskLater : last);
   },
 
   voteInfoReplyReceived(ctx, client) {
@@ -202,15 +204,15 @@ export const twoNodeLmsAlgorithm: Algorithm = {
         clusterNameText(client.clusterName)
       }, node_id ${client.nodeId >>> 0}) replied back to vote info message`,
     );
-    return 0;
+    return NO_ERROR;
   },
 
   heuristicsChangeReceived(ctx) {
     ctx.log(Priority.Info, "algo-2nodelms: heuristics change is not supported.");
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
 
   timerCallback() {
-    return { error: 0, reschedule: false, sendVote: false, vote: Vote.WaitForReply };
+    return { error: NO_ERROR, reschedule: false, sendVote: false, vote: Vote.WaitForReply };
   },
 };
