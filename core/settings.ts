@@ -6,6 +6,7 @@
  * @module
  */
 import { asciiLower, parseBoolStr, strtod, strtonum } from "./c_parse.ts";
+import { DEFAULT_HISTORY_LIMITS } from "./arbiter/history.ts";
 
 /** Every advanced setting, typed. Sizes and counts are plain numbers (see `settingsTable`). */
 export interface QnetdSettings {
@@ -29,6 +30,10 @@ export interface QnetdSettings {
   ipcMaxReceiveSize: number;
   ipcMaxSendSize: number;
   keepActivePartitionTieBreaker: boolean;
+  /** Decision-history events kept per cluster (`qnetd-tool --events`); 0 = no history. */
+  historyEventsPerCluster: number;
+  /** Bytes the decision history may use over every cluster (oldest events go first). */
+  historyMaxMemory: number;
 }
 
 /** Port of qnetd_advanced_settings_init(): the built-in defaults (Debian paths). */
@@ -50,6 +55,8 @@ export const DEFAULT_QNETD_SETTINGS: Readonly<QnetdSettings> = Object.freeze({
   ipcMaxReceiveSize: 4 * 1024,
   ipcMaxSendSize: 10 * 1024 * 1024,
   keepActivePartitionTieBreaker: false,
+  historyEventsPerCluster: DEFAULT_HISTORY_LIMITS.historyEventsPerCluster,
+  historyMaxMemory: DEFAULT_HISTORY_LIMITS.historyMaxMemory,
 });
 
 /** A fresh, mutable copy of the defaults. */
@@ -60,6 +67,8 @@ export function defaultQnetdSettings(): QnetdSettings {
 const INT_MAX = 2n ** 31n - 1n;
 const LLONG_MAX = 2n ** 63n - 1n;
 const UINT32_MAX = 2n ** 32n - 1n;
+/** More events per cluster than anyone reads; keeps a typo from meaning "unbounded". */
+const HISTORY_EVENTS_MAX = 1_000_000n;
 
 /** One row of the settings table: the `-S` name, the field it sets and how to parse it. */
 export interface SettingSpec {
@@ -110,6 +119,13 @@ const SETTING_SPECS: readonly SettingSpec[] = [
     key: "keepActivePartitionTieBreaker",
     parse: bool,
   },
+  // Ours (not in corosync-qnetd):
+  {
+    name: "history_events_per_cluster",
+    key: "historyEventsPerCluster",
+    parse: integer(0n, HISTORY_EVENTS_MAX),
+  },
+  { name: "history_max_memory", key: "historyMaxMemory", parse: integer(0n, LLONG_MAX) },
 ];
 
 /** The settings table keyed by lower-case name. */

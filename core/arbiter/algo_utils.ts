@@ -19,15 +19,48 @@ import { asInt32, ringIdText } from "./log_debug.ts";
 /** "No error" as an algorithm returns it (C's 0 of `enum tlv_reply_error_code`). */
 export const NO_ERROR: number = ReplyError.NoError;
 
-/** An outcome without error. */
-export function voted(vote: Vote): AlgoOutcome {
-  return { error: NO_ERROR, vote };
+/**
+ * An outcome without error; `reason` says why in words an admin understands (it goes to
+ * the decision history, never to the wire or the C daemon's log lines).
+ */
+export function voted(vote: Vote, reason?: string): AlgoOutcome {
+  return reason === undefined ? { error: NO_ERROR, vote } : { error: NO_ERROR, vote, reason };
 }
 
 /** An outcome with an error code; the vote is then undefined (never sent). */
-export function failed(error: number): AlgoOutcome {
-  return { error, vote: Vote.Undefined };
+export function failed(error: number, reason?: string): AlgoOutcome {
+  return reason === undefined
+    ? { error, vote: Vote.Undefined }
+    : { error, vote: Vote.Undefined, reason };
 }
+
+/** Node ids as a set for the history: "{1,2,3}" (unsigned, in the order given). */
+export function nodeSetText(nodeIds: Iterable<number>): string {
+  return `{${[...nodeIds].map((id) => id >>> 0).join(",")}}`;
+}
+
+/** What a tie-breaker prefers, for reasons: "lowest node id", "nominated tie-breaker". */
+export function tieBreakerText(mode: number): string {
+  switch (mode) {
+    case TieBreakerMode.Lowest:
+      return "lowest node id";
+    case TieBreakerMode.Highest:
+      return "highest node id";
+    case TieBreakerMode.NodeId:
+      return "the nominated tie-breaker";
+    default:
+      return `invalid tie-breaker ${mode}`;
+  }
+}
+
+/** The reason of a tie-breaker decision: "tie: the partition with node 1 (lowest node id) wins". */
+export function tieReason(mode: number, nodeId: number): string {
+  return `tie: the partition with node ${nodeId >>> 0} (${tieBreakerText(mode)}) wins`;
+}
+
+/** The reason a newcomer gets NACK (lms, 2nodelms). */
+export const NEWCOMER_REASON =
+  "a new partition gets NACK while another partition holds the vote (ACK)";
 
 /** Something that carries data owned by an algorithm (a client or a cluster). */
 interface DataHolder {

@@ -12,6 +12,8 @@ import type { Algorithm } from "./algorithm_types.ts";
 import { NO_ERROR, voted } from "./algo_utils.ts";
 import { clusterNameText } from "./log_debug.ts";
 
+const TEST_REASON = "test algorithm: every partition gets ACK";
+
 /** The test algorithm (`qnetd_algo_test`). */
 export const testAlgorithm: Algorithm = {
   init(ctx, client) {
@@ -35,7 +37,7 @@ export const testAlgorithm: Algorithm = {
   },
   membershipNodeListReceived(ctx) {
     ctx.log(Priority.Info, "algo-test: membership_node_list_received");
-    return voted(Vote.Ack);
+    return voted(Vote.Ack, TEST_REASON);
   },
   quorumNodeListReceived(ctx) {
     ctx.log(Priority.Info, "algo-test: quorum_node_list_received");
@@ -49,7 +51,7 @@ export const testAlgorithm: Algorithm = {
   },
   askForVoteReceived(ctx) {
     ctx.log(Priority.Info, "algo-test: ask_for_vote_received");
-    return voted(Vote.Ack);
+    return voted(Vote.Ack, TEST_REASON);
   },
   voteInfoReplyReceived(ctx) {
     ctx.log(Priority.Info, "algo-test: vote_info_reply_received");

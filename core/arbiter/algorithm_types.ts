@@ -17,6 +17,8 @@ import type { Client } from "./client.ts";
 export interface AlgoOutcome {
   readonly error: number;
   readonly vote: Vote;
+  /** Why, in words an admin understands (for the decision history). */
+  readonly reason?: string;
 }
 
 /** What `timer_callback` returns through its out-parameters. */
@@ -25,13 +27,18 @@ export interface TimerOutcome {
   readonly reschedule: boolean;
   readonly sendVote: boolean;
   readonly vote: Vote;
+  /** Why, for the decision history. */
+  readonly reason?: string;
 }
 
 /** What an algorithm may do besides computing its answer. */
 export interface AlgorithmContext {
   readonly log: Log;
-  /** `qnetd_client_send_vote_info()`: records the vote on the client and queues VOTE_INFO. */
-  sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote): void;
+  /**
+   * `qnetd_client_send_vote_info()`: records the vote on the client and queues VOTE_INFO;
+   * `reason` goes to the decision history.
+   */
+  sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote, reason?: string): void;
   /** `qnetd_client_algo_timer_schedule()`: (re)starts the client's timer at heartbeat/4. */
   scheduleAlgoTimer(client: Client): void;
   /** `qnetd_client_algo_timer_abort()`. */

@@ -17,7 +17,15 @@ import type { DecodeFailure, DecodeResult, RingId, ServerMsg } from "../protocol
 import { algorithmFor } from "./algorithm.ts";
 import { Client } from "./client.ts";
 import { ClusterList } from "./cluster_list.ts";
-import { logClientDisconnect, logSendVoteInfo } from "./log_debug.ts";
+import { clusterNameText, logClientDisconnect, logSendVoteInfo } from "./log_debug.ts";
+import { DecisionHistory } from "./history.ts";
+import {
+  type ClientEvent,
+  disconnectedEvent,
+  dpdEvent,
+  isDecision,
+  voteEvent,
+} from "./history_events.ts";
 import { type HandlerContext, MSG_HANDLERS, sendError } from "./msg_handlers.ts";
 import { type ArbiterSettings, HEARTBEAT_INTERVAL_BEFORE_INIT } from "./settings.ts";
 import type { ClientSnapshot, ClusterSnapshot, ServerSnapshot } from "./snapshot.ts";
@@ -56,12 +64,25 @@ export class Arbiter {
   #nextId = 1;
   #actions: Action[] = [];
   readonly #ctx: HandlerContext;
+  readonly #history: DecisionHistory;
 
-  constructor(opts: { settings: ArbiterSettings; clock: Clock; log: Log }) {
+  /**
+   * `wallClock` stamps the decision history (ms since the epoch); without it, `clock`'s
+   * milliseconds are used.
+   */
+  constructor(
+    opts: { settings: ArbiterSettings; clock: Clock; log: Log; wallClock?: () => number },
+  ) {
     this.#settings = opts.settings;
     this.#log = opts.log;
     this.#timers = new TimerList(opts.clock);
     this.#ctx = this.#makeContext();
+    this.#history = new DecisionHistory(opts.settings, opts.wallClock ?? (() => opts.clock.now()));
+  }
+
+  /** The decision history (`qnetd-tool --events`). */
+  get history(): DecisionHistory {
+    return this.#history;
   }
 
   /** Number of connected clients, including those that have not sent PREINIT. */
@@ -160,7 +181,9 @@ export class Arbiter {
       sendError(this.#ctx, client, msg.seqNumber, ReplyError.UnsupportedMessage);
       return this.#flush();
     }
-    if (handler(this.#ctx, client, msg, raw) === "disconnect") this.#disconnect(client, false);
+    if (handler(this.#ctx, client, msg, raw) === "disconnect") {
+      this.#disconnect(client, false, "refused: TLS or client certificate");
+    }
     return this.#flush();
   }
 
@@ -179,10 +202,13 @@ export class Arbiter {
    * The connection is gone (EOF, read/write error, send queue overflow): the C disconnect
    * path, including the ffsplit re-decision that may send votes to the other clients.
    */
-  closed(clientId: number): Action[] {
+  closed(
+    clientId: number,
+    reason = "connection closed (by the client or a network error)",
+  ): Action[] {
     const client = this.#clients.get(clientId);
     if (client === undefined) return [];
-    this.#disconnect(client, false);
+    this.#disconnect(client, false, reason);
     return this.#flush();
   }
 
@@ -190,7 +216,9 @@ export class Arbiter {
   expireTimers(): Action[] {
     this.#timers.expire();
     for (const client of [...this.#clients.values()]) {
-      if (client.scheduleDisconnect) this.#disconnect(client, false);
+      if (client.scheduleDisconnect) {
+        this.#disconnect(client, false, "dead peer detection (no message in time)");
+      }
     }
     return this.#flush();
   }
@@ -205,7 +233,9 @@ export class Arbiter {
    * accept order with server_going_down set, so ffsplit sends nothing.
    */
   shutdown(): Action[] {
-    for (const client of [...this.#clients.values()]) this.#disconnect(client, true);
+    for (const client of [...this.#clients.values()]) {
+      this.#disconnect(client, true, "server going down");
+    }
     return this.#flush();
   }
 
@@ -247,7 +277,9 @@ export class Arbiter {
       updateDpdInterval: (client) =>
         client.dpdTimer === undefined ||
         this.#timers.setInterval(client.dpdTimer, this.#dpdInterval(client.heartbeatInterval)),
-      sendVoteInfo: (client, seq, ring, vote) => this.#sendVoteInfo(client, seq, ring, vote),
+      sendVoteInfo: (client, seq, ring, vote, reason) =>
+        this.#sendVoteInfo(client, seq, ring, vote, reason),
+      record: (client, event) => this.#record(client, event),
       scheduleAlgoTimer: (client) => this.#scheduleAlgoTimer(client),
       abortAlgoTimer: (client) => this.#abortAlgoTimer(client),
     };
@@ -273,16 +305,29 @@ export class Arbiter {
         client.dpdTimer?.interval ?? 0
       }ms. Disconnecting`,
     );
+    this.#record(client, dpdEvent(client.dpdTimer?.interval ?? 0));
     client.scheduleDisconnect = true;
     client.dpdTimer = undefined;
     return false;
   }
 
+  /** Keeps an event in the client's cluster's history (a client before PREINIT has none). */
+  #record(client: Client, event: ClientEvent): void {
+    if (client.clusterName === undefined || !(this.#settings.historyEventsPerCluster > 0)) return;
+    this.#history.record({
+      ...event,
+      cluster: clusterNameText(client.clusterName),
+      nodeId: client.nodeId,
+      address: client.addrStr,
+    });
+  }
+
   /** `qnetd_client_send_vote_info()`. */
-  #sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote): void {
+  #sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote, reason?: string): void {
     client.lastSentVote = vote;
     if (vote === Vote.Ack || vote === Vote.Nack) client.lastSentAckNackVote = vote;
     logSendVoteInfo(this.#log, client, seq, vote);
+    if (isDecision(vote)) this.#record(client, voteEvent(vote, "vote info", reason));
     this.#actions.push({
       kind: "send",
       clientId: client.id,
@@ -339,7 +384,13 @@ export class Arbiter {
     );
     if (outcome.sendVote) {
       client.algoTimerVoteInfoSeq = (client.algoTimerVoteInfoSeq + 1) >>> 0;
-      this.#sendVoteInfo(client, client.algoTimerVoteInfoSeq, client.lastRingId, outcome.vote);
+      this.#sendVoteInfo(
+        client,
+        client.algoTimerVoteInfoSeq,
+        client.lastRingId,
+        outcome.vote,
+        outcome.reason,
+      );
     }
     if (outcome.reschedule) return true;
     client.algoTimer = undefined;
@@ -347,10 +398,11 @@ export class Arbiter {
   }
 
   /** `qnetd_instance_client_disconnect()`. */
-  #disconnect(client: Client, serverGoingDown: boolean): void {
+  #disconnect(client: Client, serverGoingDown: boolean, reason: string): void {
     if (!this.#clients.has(client.id)) return;
     this.#actions.push({ kind: "disconnect", clientId: client.id });
     logClientDisconnect(this.#log, client, serverGoingDown);
+    if (client.initReceived) this.#record(client, disconnectedEvent(reason));
     if (client.initReceived) {
       algorithmFor(this.#log, client, "qnetd_algorithm_client_disconnect")
         ?.clientDisconnect(this.#ctx, client, serverGoingDown);

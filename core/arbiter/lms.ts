@@ -19,9 +19,12 @@ import {
   dataOf,
   dumpPartitions,
   isNewcomerToActivePartition,
+  NEWCOMER_REASON,
   NO_ERROR,
+  nodeSetText,
   type Partition,
   scanTieBreaker,
+  tieReason,
   voted,
 } from "./algo_utils.ts";
 import { type Client, ringIdEquals, ZERO_RING_ID } from "./client.ts";
@@ -56,9 +59,9 @@ function leader(
 /** `do_lms_algorithm()`. */
 function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome {
   const info = dataOf(client, LmsClientData);
-  const settle = (vote: Vote): AlgoOutcome => {
+  const settle = (vote: Vote, reason: string): AlgoOutcome => {
     info.lastResult = vote;
-    return voted(vote);
+    return voted(vote, reason);
   };
   ctx.abortAlgoTimer(client);
 
@@ -70,24 +73,29 @@ function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome
       }) not unique in this membership, waiting`,
     );
     ctx.scheduleAlgoTimer(client);
-    return settle(Vote.WaitForReply);
+    return settle(
+      Vote.WaitForReply,
+      "the nodes of this partition do not report the same ring id yet: waiting",
+    );
   }
 
   const partitions = createPartitions(client);
   if (partitions.length === 0) {
     ctx.log(Priority.Debug, "algo-lms: No partitions found");
     ctx.scheduleAlgoTimer(client);
-    return settle(Vote.WaitForReply);
+    return settle(Vote.WaitForReply, "no node has reported a ring id yet: waiting");
   }
   dumpPartitions(ctx, partitions);
   if (partitions.length === 1) {
     ctx.log(Priority.Debug, "algo-lms: Only 1 partition. This is votequorum's problem, not ours");
-    return settle(Vote.Ack);
+    return settle(Vote.Ack, "only one partition: votequorum decides, every node gets ACK");
   }
 
   if (isNewcomerToActivePartition(ctx, client, ring, lastResultOf, "algo-lms")) {
-    return voted(Vote.Nack);
+    return voted(Vote.Nack, NEWCOMER_REASON);
   }
+  const total = partitions.reduce((sum, p) => sum + p.numNodes, 0);
+  const members = (p: Partition) => partitionNodesText(client, p);
 
   const byScore = leader(partitions, (p) => p.score);
   ctx.log(
@@ -97,12 +105,18 @@ function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome
     }) with score ${byScore.best.score}`,
   );
   if (!byScore.joint) {
+    // Without heuristics the score is the number of nodes: say so in those words.
+    const best = byScore.best;
+    const why = partitions.every((p) => p.score === p.numNodes)
+      ? `partition ${members(best)} has ${best.numNodes} of ${total} nodes, the most`
+      : `score: partition ${members(best)} has the best score, ${best.score} ` +
+        "(a point per node, +1 per heuristics pass, -1 per fail)";
     if (ringIdEquals(byScore.best.ringId, ring)) {
       ctx.log(Priority.Debug, "algo-lms: We are in the best score partition. ACK");
-      return settle(Vote.Ack);
+      return settle(Vote.Ack, why);
     }
     ctx.log(Priority.Debug, "algo-lms: We are NOT in the best score partition. NACK");
-    return settle(Vote.Nack);
+    return settle(Vote.Nack, why);
   }
 
   const bySize = leader(partitions, (p) => p.numNodes);
@@ -113,22 +127,26 @@ function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome
     }) with ${bySize.best.numNodes} nodes`,
   );
   if (!bySize.joint) {
+    const why = `partition ${
+      members(bySize.best)
+    } has ${bySize.best.numNodes} of ${total} nodes, the most`;
     if (ringIdEquals(bySize.best.ringId, ring)) {
       ctx.log(Priority.Debug, "algo-lms: We are in the largest partition. ACK");
-      return settle(Vote.Ack);
+      return settle(Vote.Ack, why);
     }
     ctx.log(Priority.Debug, "algo-lms: We are NOT in the largest partition. NACK");
-    return settle(Vote.Nack);
+    return settle(Vote.Nack, why);
   }
 
   const { nodeId: tbNodeId, ring: tbRing } = tieBreakerNode(ctx, client);
   const where = `(${ringIdText(tbRing)}) as tie-breaker node id ${asInt32(tbNodeId)}`;
+  const why = tieReason(client.tieBreaker.mode, tbNodeId);
   if (client.nodeId === tbNodeId || ringIdEquals(tbRing, ring)) {
     ctx.log(Priority.Debug, `algo-lms: We are in the same partition ${where}. ACK`);
-    return settle(Vote.Ack);
+    return settle(Vote.Ack, why);
   }
   ctx.log(Priority.Debug, `algo-lms: We are NOT in the same partition ${where}. NACK`);
-  return settle(Vote.Nack);
+  return settle(Vote.Nack, why);
 }
 
 /**
@@ -174,6 +192,14 @@ function tieBreakerNode(ctx: AlgorithmContext, client: Client): { nodeId: number
   ctx.log(Priority.Debug, invalid);
   for (const _other of clients) ctx.log(Priority.Debug, invalid);
   return { nodeId: UINT32_MAX, ring: ZERO_RING_ID };
+}
+
+/** The connected nodes of an lms partition (those whose stored ring is its ring): "{1,2}". */
+function partitionNodesText(client: Client, partition: Partition): string {
+  const clients = client.cluster?.clients ?? [];
+  return nodeSetText(
+    clients.filter((c) => ringIdEquals(c.lastRingId, partition.ringId)).map((c) => c.nodeId),
+  );
 }
 
 function describe(client: Client): string {
@@ -252,6 +278,7 @@ export const lmsAlgorithm: Algorithm = {
       sendVote: ok && (outcome.vote === Vote.Ack || outcome.vote === Vote.Nack),
       reschedule: ok && outcome.vote === Vote.WaitForReply,
       vote: outcome.vote,
+      ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
     };
   },
 };

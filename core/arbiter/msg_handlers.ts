@@ -40,6 +40,18 @@ import {
   logVoteInfoReplyReceived,
 } from "./log_debug.ts";
 import type { ArbiterSettings } from "./settings.ts";
+import {
+  algorithmErrorEvent,
+  type ClientEvent,
+  configListEvent,
+  connectedEvent,
+  heuristicsEvent,
+  isDecision,
+  membershipListEvent,
+  quorumListEvent,
+  refusedEvent,
+  voteEvent,
+} from "./history_events.ts";
 
 /** The arbiter services a handler uses. */
 export interface HandlerContext extends AlgorithmContext {
@@ -52,6 +64,8 @@ export interface HandlerContext extends AlgorithmContext {
   startTls(client: Client): void;
   /** `qnetd_client_dpd_timer_update_interval()`: false if the new interval is invalid. */
   updateDpdInterval(client: Client): boolean;
+  /** Keeps an event in the client's cluster's decision history. */
+  record(client: Client, event: ClientEvent): void;
 }
 
 /** "ok" = keep the connection; "disconnect" = C's -1. */
@@ -372,8 +386,16 @@ const init: Handler = (ctx, client, msg) => {
     const algorithm = algorithmFor(log, client, "qnetd_algorithm_client_init");
     error = algorithm === undefined ? ReplyError.InternalError : algorithm.init(ctx, client);
   }
-  if (error === ReplyError.NoError) client.initReceived = true;
-  else log(Priority.Err, "Algorithm returned error code. Sending error reply.");
+  if (error === ReplyError.NoError) {
+    client.initReceived = true;
+    ctx.record(
+      client,
+      connectedEvent(client.addrStr, client.decisionAlgorithm, client.tieBreaker),
+    );
+  } else {
+    log(Priority.Err, "Algorithm returned error code. Sending error reply.");
+    ctx.record(client, refusedEvent(client.addrStr, error));
+  }
 
   ctx.send(
     client,
@@ -439,6 +461,8 @@ interface DecisionStep<R> {
   required(msg: DecodedMsg): Required<R>;
   /** The debug dump of the received message. */
   logReceived(log: Log, client: Client, request: R): void;
+  /** The decision-history event of the received message, if it is worth one. */
+  received?(client: Client, request: R): ClientEvent;
   /** The algorithm callback; no algorithm gives INTERNAL_ERROR with C's `caller` log line. */
   decide(ctx: HandlerContext, client: Client, request: R): AlgoOutcome;
   /** Stores the message's data on the client (after the decision, as C does). */
@@ -465,14 +489,19 @@ function decisionHandler<R>(step: DecisionStep<R>): Handler {
     if ("missing" in required) return missingOption(ctx, client, msg, required.missing);
     const request = required.request;
     step.logReceived(ctx.log, client, request);
+    if (step.received !== undefined) ctx.record(client, step.received(client, request));
     const outcome = step.decide(ctx, client, request);
     if (outcome.error !== ReplyError.NoError) {
+      ctx.record(client, algorithmErrorEvent(outcome.error, outcome.reason));
       return algorithmError(ctx, client, msg, outcome.error);
     }
     if (step.reply === undefined) return "ok";
     ctx.log(Priority.Debug, `Algorithm result vote is ${voteName(outcome.vote)}`);
     step.store?.(client, request);
     storeVote(client, outcome.vote);
+    if (isDecision(outcome.vote)) {
+      ctx.record(client, voteEvent(outcome.vote, "reply", outcome.reason));
+    }
     ctx.send(client, step.reply(client, request, outcome.vote));
     return "ok";
   };
@@ -571,6 +600,20 @@ const nodeList = decisionHandler<NodeListRequest>({
       }
     }
   },
+  received(_client, r) {
+    switch (r.listType) {
+      case NodeListType.Membership:
+        return membershipListEvent(r.ring, r.nodes, r.heuristics);
+      case NodeListType.Quorum:
+        return quorumListEvent(r.quorate, r.nodes);
+      default:
+        return configListEvent(
+          r.listType === NodeListType.InitialConfig,
+          r.nodes,
+          r.configVersion,
+        );
+    }
+  },
   store(client, r) {
     switch (r.listType) {
       case NodeListType.Membership:
@@ -642,6 +685,7 @@ const heuristicsChange = decisionHandler<{ seq: number; heuristics: Heuristics }
     return { request: { seq, heuristics } };
   },
   logReceived: (log, client, r) => logHeuristicsChangeReceived(log, client, r.seq, r.heuristics),
+  received: (client, r) => heuristicsEvent(client.lastHeuristics, r.heuristics),
   // C logs the ask-for-vote name here (a copy-paste slip kept for identical logs).
   decide: (ctx, client, r) =>
     decideVote(

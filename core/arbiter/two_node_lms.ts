@@ -20,18 +20,27 @@ import type { AlgoOutcome, Algorithm } from "./algorithm_types.ts";
 import {
   dataOf,
   isNewcomerToActivePartition,
+  NEWCOMER_REASON,
   NO_ERROR,
   scanTieBreaker,
+  tieReason,
   voted,
 } from "./algo_utils.ts";
 import type { Client } from "./client.ts";
-import { asInt32, clusterNameText, ringIdText } from "./log_debug.ts";
+import { asInt32, clusterNameText, heuristicsName, ringIdText } from "./log_debug.ts";
+
+/** "pass", "fail", "undefined" for reasons. */
+function heuristicsText(h: Heuristics): string {
+  return heuristicsName(h).toLowerCase();
+}
 
 /** `struct qnetd_algo_2nodelms_info`. */
 export class TwoNodeLmsClientData {
   numConfigNodes = 0;
   /** 0 until the first decision, then ACK or NACK. */
   lastResult: Vote = Vote.Undefined;
+  /** Why `lastResult` (for the history). */
+  lastReason = "";
 }
 
 function infoOf(client: Client): TwoNodeLmsClientData {
@@ -45,9 +54,10 @@ function lastResultOf(client: Client): Vote {
 /** Where 2nodelms starts its lowest node id scan (UINT32_MAX; the highest starts at 0). */
 const UINT32_MAX = 0xffffffff;
 
-function decided(info: TwoNodeLmsClientData, vote: Vote): AlgoOutcome {
+function decided(info: TwoNodeLmsClientData, vote: Vote, reason: string): AlgoOutcome {
   info.lastResult = vote;
-  return voted(vote);
+  info.lastReason = reason;
+  return voted(vote, reason);
 }
 
 /** The 2nodelms algorithm (`qnetd_algo_2nodelms`). */
@@ -67,7 +77,11 @@ export const twoNodeLmsAlgorithm: Algorithm = {
         Priority.Info,
         `algo-2nodelms: cluster ${name} does not have 2 configured nodes, it has ${nodes.length}`,
       );
-      return { error: ReplyError.UnsupportedDecisionAlgorithm, vote: Vote.Nack };
+      return {
+        error: ReplyError.UnsupportedDecisionAlgorithm,
+        vote: Vote.Nack,
+        reason: `2nodelms needs 2 configured nodes, the config list has ${nodes.length}`,
+      };
     }
     return voted(Vote.NoChange);
   },
@@ -78,7 +92,7 @@ export const twoNodeLmsAlgorithm: Algorithm = {
     const clients = cluster?.clients ?? [];
     const name = clusterNameText(client.clusterName);
     if (isNewcomerToActivePartition(ctx, client, ring, lastResultOf, "algo-2nodelms")) {
-      return voted(Vote.Nack);
+      return voted(Vote.Nack, NEWCOMER_REASON);
     }
     ctx.log(
       Priority.Debug,
@@ -88,7 +102,7 @@ export const twoNodeLmsAlgorithm: Algorithm = {
     );
     if (nodes.length === 2) {
       ctx.log(Priority.Debug, `algo-2nodelms: cluster ${name} running normally. Both nodes active`);
-      return decided(info, Vote.Ack);
+      return decided(info, Vote.Ack, "both nodes are members of the partition");
     }
 
     let otherHeuristics: Heuristics = Heuristics.Undefined;
@@ -110,13 +124,20 @@ export const twoNodeLmsAlgorithm: Algorithm = {
     );
     if (clients.length === 1) {
       ctx.log(Priority.Debug, `algo-2nodelms: cluster ${name} running on 'last-man'`);
-      return decided(info, Vote.Ack);
+      return decided(
+        info,
+        Vote.Ack,
+        "last man standing: this node is the only one connected to the arbiter",
+      );
     }
     const cmp = compareHeuristics(heuristics, otherHeuristics);
-    if (cmp > 0) return decided(info, Vote.Ack);
-    if (cmp < 0) return decided(info, Vote.Nack);
+    const own = heuristicsText(heuristics);
+    const theirs = heuristicsText(otherHeuristics);
+    if (cmp > 0) return decided(info, Vote.Ack, `heuristics: ${own} beats ${theirs}`);
+    if (cmp < 0) return decided(info, Vote.Nack, `heuristics: ${theirs} beats ${own}`);
+    const tie = (nodeId: number) => tieReason(client.tieBreaker.mode, nodeId);
 
-    const own = asInt32(client.nodeId);
+    const ownId = asInt32(client.nodeId);
     switch (client.tieBreaker.mode) {
       case TieBreakerMode.Lowest:
         if (client.nodeId === low) {
@@ -124,30 +145,30 @@ export const twoNodeLmsAlgorithm: Algorithm = {
             Priority.Debug,
             `algo-2nodelms: cluster ${name} running on low node-id ${asInt32(low)}`,
           );
-          return decided(info, Vote.Ack);
+          return decided(info, Vote.Ack, tie(low));
         }
         ctx.log(
           Priority.Debug,
-          `algo-2nodelms: cluster ${name} node-id ${own} denied vote because low nodeid ${
+          `algo-2nodelms: cluster ${name} node-id ${ownId} denied vote because low nodeid ${
             asInt32(low)
           } is active`,
         );
-        return decided(info, Vote.Nack);
+        return decided(info, Vote.Nack, tie(low));
       case TieBreakerMode.Highest:
         if (client.nodeId === high) {
           ctx.log(
             Priority.Debug,
             `algo-2nodelms: cluster ${name} running on high node-id ${asInt32(high)}`,
           );
-          return decided(info, Vote.Ack);
+          return decided(info, Vote.Ack, tie(high));
         }
         ctx.log(
           Priority.Debug,
-          `algo-2nodelms: cluster ${name} node-id ${own} denied vote because high nodeid ${
+          `algo-2nodelms: cluster ${name} node-id ${ownId} denied vote because high nodeid ${
             asInt32(high)
           } is active`,
         );
-        return decided(info, Vote.Nack);
+        return decided(info, Vote.Nack, tie(high));
       case TieBreakerMode.NodeId: {
         const tb = asInt32(client.tieBreaker.nodeId);
         if (client.nodeId === client.tieBreaker.nodeId) {
@@ -155,20 +176,24 @@ export const twoNodeLmsAlgorithm: Algorithm = {
             Priority.Debug,
             `algo-2nodelms: cluster ${name} running on nominated tie-breaker node ${tb}`,
           );
-          return decided(info, Vote.Ack);
+          return decided(info, Vote.Ack, tie(client.tieBreaker.nodeId));
         }
         ctx.log(
           Priority.Debug,
-          `algo-2nodelms: cluster ${name} node-id ${own} denied vote because nominated tie-breaker nodeid ${tb} is active`,
+          `algo-2nodelms: cluster ${name} node-id ${ownId} denied vote because nominated tie-breaker nodeid ${tb} is active`,
         );
-        return decided(info, Vote.Nack);
+        return decided(info, Vote.Nack, tie(client.tieBreaker.nodeId));
       }
       default:
         ctx.log(
           Priority.Debug,
-          `algo-2nodelms: cluster ${name} node-id ${own} denied vote because tie-breaker option is invalid: ${client.tieBreaker.mode}`,
+          `algo-2nodelms: cluster ${name} node-id ${ownId} denied vote because tie-breaker option is invalid: ${client.tieBreaker.mode}`,
         );
-        return decided(info, Vote.Nack);
+        return decided(
+          info,
+          Vote.Nack,
+          `vote denied: tie-breaker option ${client.tieBreaker.mode} is invalid`,
+        );
     }
   },
 
@@ -193,8 +218,10 @@ export const twoNodeLmsAlgorithm: Algorithm = {
         clusterNameText(client.clusterName)
       }, node_id ${client.nodeId >>> 0}) asked for a vote`,
     );
-    const last = lastResultOf(client);
-    return voted(last === Vote.Undefined ? Vote.AskLater : last);
+    const info = infoOf(client);
+    return info.lastResult === Vote.Undefined
+      ? voted(Vote.AskLater, "no membership list decided yet")
+      : voted(info.lastResult, `as decided last: ${info.lastReason}`);
   },
 
   voteInfoReplyReceived(ctx, client) {
