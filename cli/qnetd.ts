@@ -13,6 +13,7 @@ import { TlsSupported } from "../core/protocol/constants.ts";
 import type { QnetdSettings } from "../core/settings.ts";
 import { IpcServer } from "../ipc/server.ts";
 import { qnetdIpcHandlers } from "../ipc/commands.ts";
+import { eventsIpcHandler } from "../ipc/events_command.ts";
 import { acquireLockFile, LockFileError } from "../net/lock_file.ts";
 import { osErrorSuffix } from "../net/os_error.ts";
 import { ListenError, QnetdServer } from "../net/qnetd_server.ts";
@@ -114,7 +115,10 @@ export async function runDaemon(
   using _tls = tls ?? { [Symbol.dispose]() {} };
 
   const messages = newMessageCounters();
-  const arbiter = new CountingArbiter({ settings, clock: systemClock, log }, messages);
+  const arbiter = new CountingArbiter(
+    { settings, clock: systemClock, log, wallClock: Date.now },
+    messages,
+  );
   const listenAddress = options.listenAddr ?? "*";
   const stopped = Promise.withResolvers<void>();
   // cmap: settings, runtime keys and the IPC `cmap` command (cli/daemon_cmap.ts).
@@ -136,11 +140,13 @@ export async function runDaemon(
   try {
     ipc = IpcServer.listen({
       path: settings.localSocketFile,
-      handlers: cmap.wrapHandlers(qnetdIpcHandlers({
-        snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
-        shutdown: () => stopped.resolve(),
-        log,
-      })),
+      handlers: cmap.wrapHandlers(
+        qnetdIpcHandlers({
+          snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
+          shutdown: () => stopped.resolve(),
+          log,
+        }).set("events", eventsIpcHandler({ history: arbiter.history, log })),
+      ),
       largeRequest: cmap.largeRequest,
       maxClients: settings.ipcMaxClients,
       maxReceiveSize: settings.ipcMaxReceiveSize,
