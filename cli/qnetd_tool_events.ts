@@ -10,6 +10,7 @@
 import { concatBytes } from "../core/bytes.ts";
 import { IpcClientConnection, IpcConnectError } from "../ipc/client.ts";
 import type { CliIo } from "./io.ts";
+import { ToolExit } from "./qnetd_tool_exit.ts";
 
 const PROGRAM = "corosync-qnetd-tool";
 
@@ -20,9 +21,6 @@ export interface EventsOptions {
   readonly json: boolean;
   readonly follow: boolean;
 }
-
-/** Exit codes, as the rest of qnetd-tool (enum qnetd_tool_exit_code). */
-const Exit = { Ok: 0, SocketConnect: 3, QnetdReturnedError: 4 } as const;
 
 /** `"name"` with `"` and `\` escaped, as the C tool quotes a cluster name. */
 function quote(name: string): string {
@@ -53,7 +51,7 @@ export async function runEvents(options: EventsOptions, io: CliIo): Promise<numb
   } catch (error) {
     if (!(error instanceof IpcConnectError)) throw error;
     io.err(`${PROGRAM}: Can't connect to qnetd socket (is QNetd running?): ${error.reason}\n`);
-    return Exit.SocketConnect;
+    return ToolExit.SocketConnect;
   }
   const onInterrupt = () => connection.close();
   if (options.follow) Deno.addSignalListener("SIGINT", onInterrupt);
@@ -84,14 +82,14 @@ export async function runEvents(options: EventsOptions, io: CliIo): Promise<numb
         errorParts.push(rest);
       } else {
         io.err(`${PROGRAM}: Unknown status line returned by IPC server\n`);
-        return Exit.SocketConnect;
+        return ToolExit.SocketConnect;
       }
     }
     if (status === "error") {
       io.err(`Error: ${new TextDecoder().decode(concatBytes(errorParts))}`);
-      return Exit.QnetdReturnedError;
+      return ToolExit.QnetdReturnedError;
     }
-    return Exit.Ok;
+    return ToolExit.Ok;
   } finally {
     if (options.follow) Deno.removeSignalListener("SIGINT", onInterrupt);
     connection.close();

@@ -5,6 +5,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { runEvents } from "../../cli/qnetd_tool_events.ts";
+import { main as qnetdTool } from "../../cli/qnetd_tool.ts";
 import type { CliIo } from "../../cli/io.ts";
 import { joinFfsplit, type ScriptClient, settle } from "../support/script_client.ts";
 import { startArbiter } from "../support/daemons.ts";
@@ -50,10 +51,7 @@ Deno.test("qnetd-tool --events shows a split's NACK with its reason, as text and
     assertEquals(clients.slice(0, 4).map((c) => c.lastAckNack), ["ACK", "ACK", "NACK", "NACK"]);
 
     const io = recordingIo();
-    const code = await runEvents(
-      { socketPath: daemon.socketPath, cluster: "alpha", json: false, follow: false },
-      io,
-    );
+    const code = await qnetdTool(["--events", "-c", "alpha", "-p", daemon.socketPath], io);
     assertEquals([code, io.stderr()], [0, ""]);
     const lines = io.stdout().trimEnd().split("\n");
     assert(lines.every((l) => / alpha node [1-4] /.test(l)), io.stdout());
@@ -68,7 +66,7 @@ Deno.test("qnetd-tool --events shows a split's NACK with its reason, as text and
     );
 
     const json = recordingIo();
-    await runEvents({ socketPath: daemon.socketPath, json: true, follow: false }, json);
+    await qnetdTool(["--events", "--json", "-p", daemon.socketPath], json);
     const events = json.stdout().trimEnd().split("\n").map((l) => JSON.parse(l));
     const ids = events.map((e) => e.id as number);
     assertEquals(ids, [...ids].sort((a, b) => a - b), "oldest first");
@@ -84,6 +82,15 @@ Deno.test("qnetd-tool --events shows a split's NACK with its reason, as text and
   } finally {
     for (const c of clients) c[Symbol.dispose]();
   }
+});
+
+Deno.test("qnetd-tool --follow needs --events, --json needs an operation that has it", async () => {
+  const io = recordingIo();
+  assertEquals(await qnetdTool(["-s", "--follow"], io), 1);
+  assertEquals(io.stderr(), "corosync-qnetd-tool: --follow needs --events\n");
+  const io2 = recordingIo();
+  assertEquals(await qnetdTool(["-H", "--json"], io2), 1);
+  assertEquals(io2.stderr(), "corosync-qnetd-tool: --json needs -s, -l or --events\n");
 });
 
 Deno.test("qnetd-tool --events --follow streams new events until the client stops", async () => {
