@@ -24,7 +24,7 @@ import { applyConfigFile, configFilePath, ConfigLoadError } from "./config_file.
 import { CountingArbiter } from "./counting_arbiter.ts";
 import { DaemonCmap, type DaemonCmapExtras } from "./daemon_cmap.ts";
 import { newMessageCounters } from "../core/cmap/qnetd_keys.ts";
-import { setupLogging } from "./logging.ts";
+import { setupLogging, stderrIsJournal } from "./logging.ts";
 import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { ExitStatus } from "./exit_status.ts";
@@ -59,7 +59,13 @@ export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME
   }
   // Deno has no fork(): the daemon never detaches. Without -f it still logs to stderr, since
   // there is no syslog writer yet; under systemd use Type=simple and -f (see README).
-  using logging = setupLogging({ foreground: true, debugLevel: options.debugLevel });
+  using logging = setupLogging({
+    foreground: true,
+    debugLevel: options.debugLevel,
+    // -S log_format / TOML / cmap (live): text as the C daemon, or JSON lines.
+    format: () => options.settings.logFormat,
+    journal: stderrIsJournal(),
+  });
   return await runDaemon(options, logging.log, { debug: logging, args, configPath });
 }
 
@@ -117,7 +123,13 @@ export async function runDaemon(
 
   const messages = newMessageCounters();
   const arbiter = new CountingArbiter(
-    { settings, clock: systemClock, log, wallClock: Date.now },
+    {
+      settings,
+      clock: systemClock,
+      log,
+      wallClock: Date.now,
+      logFields: () => settings.logFormat === "json",
+    },
     messages,
   );
   const listenAddress = options.listenAddr ?? "*";

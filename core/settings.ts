@@ -34,7 +34,12 @@ export interface QnetdSettings {
   historyEventsPerCluster: number;
   /** Bytes the decision history may use over every cluster (oldest events go first). */
   historyMaxMemory: number;
+  /** `text`: the C daemon's log lines; `json`: one JSON object per line (structured fields). */
+  logFormat: LogFormat;
 }
+
+/** The log formats of `log_format`. */
+export type LogFormat = "text" | "json";
 
 /** Port of qnetd_advanced_settings_init(): the built-in defaults (Debian paths). */
 export const DEFAULT_QNETD_SETTINGS: Readonly<QnetdSettings> = Object.freeze({
@@ -57,6 +62,7 @@ export const DEFAULT_QNETD_SETTINGS: Readonly<QnetdSettings> = Object.freeze({
   keepActivePartitionTieBreaker: false,
   historyEventsPerCluster: DEFAULT_HISTORY_LIMITS.historyEventsPerCluster,
   historyMaxMemory: DEFAULT_HISTORY_LIMITS.historyMaxMemory,
+  logFormat: "text",
 });
 
 /** A fresh, mutable copy of the defaults. */
@@ -90,6 +96,10 @@ const integer = (min: bigint, max: bigint) => (value: string): number | undefine
 };
 const text = (value: string): string => value;
 const bool = (value: string): boolean | undefined => parseBoolStr(value);
+const logFormat = (value: string): LogFormat | undefined => {
+  const lower = asciiLower(value);
+  return lower === "text" || lower === "json" ? lower : undefined;
+};
 
 /** The table behind qnetd_advanced_settings_set(), in the C order. Minimums from qnet-config.h. */
 const SETTING_SPECS: readonly SettingSpec[] = [
@@ -126,6 +136,7 @@ const SETTING_SPECS: readonly SettingSpec[] = [
     parse: integer(0n, HISTORY_EVENTS_MAX),
   },
   { name: "history_max_memory", key: "historyMaxMemory", parse: integer(0n, LLONG_MAX) },
+  { name: "log_format", key: "logFormat", parse: logFormat },
 ];
 
 /** The settings table keyed by lower-case name. */

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import { type Log, Priority } from "../log.ts";
+import { type Log, type LogFields, Priority } from "../log.ts";
 import { MsgType, ReplyError, Vote, voteName } from "../protocol/constants.ts";
 import type { DecodeFailure, DecodeResult, RingId, ServerMsg } from "../protocol/types.ts";
 import { algorithmFor } from "./algorithm.ts";
@@ -70,14 +70,54 @@ export class Arbiter {
    * `wallClock` stamps the decision history (ms since the epoch); without it, `clock`'s
    * milliseconds are used.
    */
-  constructor(
-    opts: { settings: ArbiterSettings; clock: Clock; log: Log; wallClock?: () => number },
-  ) {
+  constructor(opts: {
+    settings: ArbiterSettings;
+    clock: Clock;
+    log: Log;
+    wallClock?: () => number;
+    /**
+     * Whether to give every log line the fields of the client it is about (cluster, node
+     * id, address), for structured logs; asked at every line (the format is a live
+     * setting). When false, the log gets only the fields a line names itself.
+     */
+    logFields?: () => boolean;
+  }) {
     this.#settings = opts.settings;
-    this.#log = opts.log;
+    const log = opts.log;
+    const logFields = opts.logFields;
+    this.#log = logFields === undefined
+      ? log
+      : (priority, message, fields) =>
+        log(priority, message, logFields() ? this.#fieldsOf(fields) : fields);
     this.#timers = new TimerList(opts.clock);
     this.#ctx = this.#makeContext();
     this.#history = new DecisionHistory(opts.settings, opts.wallClock ?? (() => opts.clock.now()));
+  }
+
+  /** The client whose event is being handled (for the log lines' fields). */
+  #current: Client | undefined;
+
+  /** The current client's fields, overridden by the line's own. */
+  #fieldsOf(fields: LogFields | undefined): LogFields | undefined {
+    const client = this.#current;
+    if (client === undefined) return fields;
+    const own: LogFields = {
+      clientAddress: client.addrStr,
+      ...(client.clusterName === undefined ? {} : { cluster: clusterNameText(client.clusterName) }),
+      ...(client.initReceived ? { nodeId: client.nodeId >>> 0 } : {}),
+    };
+    return fields === undefined ? own : { ...own, ...fields };
+  }
+
+  /** Runs `fn` with `client` as the one the log lines are about. */
+  #about<T>(client: Client, fn: () => T): T {
+    const previous = this.#current;
+    this.#current = client;
+    try {
+      return fn();
+    } finally {
+      this.#current = previous;
+    }
   }
 
   /** The decision history (`qnetd-tool --events`). */
@@ -106,7 +146,7 @@ export class Arbiter {
     if (settings.dpdEnabled) {
       const entry = this.#timers.add(
         this.#dpdInterval(HEARTBEAT_INTERVAL_BEFORE_INIT),
-        () => this.#dpdExpired(client),
+        () => this.#about(client, () => this.#dpdExpired(client)),
       );
       if (entry === undefined) {
         this.#log(Priority.Err, `Can't initialize dpd timer for client ${address}`);
@@ -127,18 +167,22 @@ export class Arbiter {
     const client = this.#clients.get(clientId);
     if (client === undefined) return;
     client.skipping = true;
-    this.#log(Priority.Debug, "msgio_read set skipping_msg");
-    if (reason === 4) {
-      this.#log(
-        Priority.Warning,
-        `Client sent unsupported msg type ${msgType >>> 0}. Skipping message`,
-      );
-    } else {
-      this.#log(
-        Priority.Warning,
-        `Client wants to send too long message ${length >>> 0} bytes. Skipping message`,
-      );
-    }
+    this.#about(client, () => {
+      this.#log(Priority.Debug, "msgio_read set skipping_msg");
+      if (reason === ReplyError.UnsupportedMessage) {
+        this.#log(
+          Priority.Warning,
+          `Client sent unsupported msg type ${msgType >>> 0}. Skipping message`,
+          { errorCode: reason },
+        );
+      } else {
+        this.#log(
+          Priority.Warning,
+          `Client wants to send too long message ${length >>> 0} bytes. Skipping message`,
+          { errorCode: reason },
+        );
+      }
+    });
   }
 
   /**
@@ -149,7 +193,9 @@ export class Arbiter {
   skipped(clientId: number, reason: number): Action[] {
     const client = this.#clients.get(clientId);
     if (client === undefined) return [];
-    if (!client.skipping) this.#log(Priority.Debug, "msgio_read set skipping_msg");
+    if (!client.skipping) {
+      this.#about(client, () => this.#log(Priority.Debug, "msgio_read set skipping_msg"));
+    }
     client.skipping = false;
     sendError(this.#ctx, client, undefined, reason);
     return this.#flush();
@@ -163,11 +209,17 @@ export class Arbiter {
   received(clientId: number, raw: Uint8Array, decoded: DecodeResult): Action[] {
     const client = this.#clients.get(clientId);
     if (client === undefined) return [];
+    return this.#about(client, () => this.#received(client, raw, decoded));
+  }
+
+  #received(client: Client, raw: Uint8Array, decoded: DecodeResult): Action[] {
     if (client.dpdTimer !== undefined) this.#timers.reschedule(client.dpdTimer);
     if (!decoded.ok) {
       const [priority, text] = DECODE_FAILURE_LOGS[decoded.failure];
       this.#log(priority, text);
-      this.#log(Priority.Info, "Sending back error message");
+      this.#log(Priority.Info, "Sending back error message", {
+        errorCode: ReplyError.ErrorDecodingMsg,
+      });
       sendError(this.#ctx, client, decoded.partial.seqNumber, ReplyError.ErrorDecodingMsg);
       return this.#flush();
     }
@@ -177,6 +229,7 @@ export class Arbiter {
       this.#log(
         Priority.Err,
         `Unsupported message ${msg.type} received from client. Sending back error message`,
+        { errorCode: ReplyError.UnsupportedMessage },
       );
       sendError(this.#ctx, client, msg.seqNumber, ReplyError.UnsupportedMessage);
       return this.#flush();
@@ -208,7 +261,7 @@ export class Arbiter {
   ): Action[] {
     const client = this.#clients.get(clientId);
     if (client === undefined) return [];
-    this.#disconnect(client, false, reason);
+    this.#about(client, () => this.#disconnect(client, false, reason));
     return this.#flush();
   }
 
@@ -217,7 +270,10 @@ export class Arbiter {
     this.#timers.expire();
     for (const client of [...this.#clients.values()]) {
       if (client.scheduleDisconnect) {
-        this.#disconnect(client, false, "dead peer detection (no message in time)");
+        this.#about(
+          client,
+          () => this.#disconnect(client, false, "dead peer detection (no message in time)"),
+        );
       }
     }
     return this.#flush();
@@ -234,7 +290,7 @@ export class Arbiter {
    */
   shutdown(): Action[] {
     for (const client of [...this.#clients.values()]) {
-      this.#disconnect(client, true, "server going down");
+      this.#about(client, () => this.#disconnect(client, true, "server going down"));
     }
     return this.#flush();
   }
@@ -326,7 +382,7 @@ export class Arbiter {
   #sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote, reason?: string): void {
     client.lastSentVote = vote;
     if (vote === Vote.Ack || vote === Vote.Nack) client.lastSentAckNackVote = vote;
-    logSendVoteInfo(this.#log, client, seq, vote);
+    this.#about(client, () => logSendVoteInfo(this.#log, client, seq, vote));
     if (isDecision(vote)) this.#record(client, voteEvent(vote, "vote info", reason));
     this.#actions.push({
       kind: "send",
@@ -340,7 +396,7 @@ export class Arbiter {
     this.#abortAlgoTimer(client);
     const entry = this.#timers.add(
       Math.floor(client.heartbeatInterval / 4),
-      () => this.#algoTimerExpired(client),
+      () => this.#about(client, () => this.#algoTimerExpired(client)),
     );
     if (entry === undefined) this.#log(Priority.Err, "Can't schedule algo timer");
     client.algoTimer = entry;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Log, Priority } from "../log.ts";
+import { type Log, type LogFields, Priority } from "../log.ts";
 import {
   Heuristics,
   isDecisionAlgorithm,
@@ -109,7 +109,11 @@ function checkTls(
   let checkCertificate = false;
   if (mode === TlsSupported.Required) {
     if (!client.tlsStarted) {
-      ctx.log(Priority.Err, "TLS is required but doesn't started yet. Sending back error message");
+      ctx.log(
+        Priority.Err,
+        "TLS is required but doesn't started yet. Sending back error message",
+        { errorCode: ReplyError.TlsRequired },
+      );
       sendError(ctx, client, msg.seqNumber, ReplyError.TlsRequired);
       return "stop";
     }
@@ -145,12 +149,17 @@ function needsInit(
   if (tls === "disconnect") return "disconnect";
   if (tls === "stop") return "ok";
   if (!client.initReceived) {
-    ctx.log(Priority.Err, `Received ${what} before init message. Sending error reply.`);
+    ctx.log(Priority.Err, `Received ${what} before init message. Sending error reply.`, {
+      errorCode: ReplyError.InitRequired,
+    });
     sendError(ctx, client, msg.seqNumber, ReplyError.InitRequired);
     return "ok";
   }
   return undefined;
 }
+
+/** The fields of a DOESNT_CONTAIN_REQUIRED_OPTION line. */
+const MISSING: LogFields = Object.freeze({ errorCode: ReplyError.DoesntContainRequiredOption });
 
 /** Logs and sends a missing-option error (DOESNT_CONTAIN_REQUIRED_OPTION). */
 function missingOption(
@@ -159,7 +168,7 @@ function missingOption(
   msg: DecodedMsg,
   text: string,
 ): HandlerResult {
-  ctx.log(Priority.Err, text);
+  ctx.log(Priority.Err, text, { errorCode: ReplyError.DoesntContainRequiredOption });
   sendError(ctx, client, msg.seqNumber, ReplyError.DoesntContainRequiredOption);
   return "ok";
 }
@@ -171,7 +180,7 @@ function algorithmError(
   msg: DecodedMsg,
   code: number,
 ): HandlerResult {
-  ctx.log(Priority.Err, "Algorithm returned error code. Sending error reply.");
+  ctx.log(Priority.Err, "Algorithm returned error code. Sending error reply.", { errorCode: code });
   sendError(ctx, client, msg.seqNumber, code);
   return "ok";
 }
@@ -201,7 +210,9 @@ function storeVote(client: Client, vote: Vote): void {
 /** A server-only message type received from a client. */
 function unexpected(what: string): Handler {
   return (ctx, client, msg) => {
-    ctx.log(Priority.Err, `Received ${what} message. Sending back error message`);
+    ctx.log(Priority.Err, `Received ${what} message. Sending back error message`, {
+      errorCode: ReplyError.UnexpectedMessage,
+    });
     sendError(ctx, client, msg.seqNumber, ReplyError.UnexpectedMessage);
     return "ok";
   };
@@ -249,7 +260,9 @@ const preinit: Handler = (ctx, client, msg) => {
 
 const startTls: Handler = (ctx, client, msg) => {
   if (!client.preinitReceived) {
-    ctx.log(Priority.Err, "Received starttls before preinit message. Sending error reply.");
+    ctx.log(Priority.Err, "Received starttls before preinit message. Sending error reply.", {
+      errorCode: ReplyError.PreinitRequired,
+    });
     sendError(ctx, client, msg.seqNumber, ReplyError.PreinitRequired);
     return "ok";
   }
@@ -281,6 +294,7 @@ function checkNewClient(ctx: HandlerContext, client: Client): number {
       ctx.log(
         Priority.Err,
         "Received init message contains tie-breaker which differs from rest of cluster. Sending error reply",
+        { errorCode: ReplyError.TieBreakerDiffersFromOtherNodes },
       );
       return ReplyError.TieBreakerDiffersFromOtherNodes;
     }
@@ -288,6 +302,7 @@ function checkNewClient(ctx: HandlerContext, client: Client): number {
       ctx.log(
         Priority.Err,
         "Received init message contains algorithm which differs from rest of cluster. Sending error reply",
+        { errorCode: ReplyError.AlgorithmDiffersFromOtherNodes },
       );
       return ReplyError.AlgorithmDiffersFromOtherNodes;
     }
@@ -295,6 +310,7 @@ function checkNewClient(ctx: HandlerContext, client: Client): number {
       ctx.log(
         Priority.Err,
         "Received init message contains node id which is duplicate of other node in cluster. Sending error reply",
+        { errorCode: ReplyError.DuplicateNodeId },
       );
       return ReplyError.DuplicateNodeId;
     }
@@ -311,6 +327,7 @@ function setHeartbeatInterval(ctx: HandlerContext, client: Client, hb: number): 
     ctx.log(
       Priority.Err,
       `Client requested invalid heartbeat interval ${hb >>> 0}. Sending error reply.`,
+      { errorCode: ReplyError.InvalidHeartbeatInterval },
     );
     return ReplyError.InvalidHeartbeatInterval;
   }
@@ -326,25 +343,31 @@ const init: Handler = (ctx, client, msg) => {
   let error: number = ReplyError.NoError;
 
   if (!client.preinitReceived) {
-    log(Priority.Err, "Received init before preinit message. Sending error reply.");
+    log(Priority.Err, "Received init before preinit message. Sending error reply.", {
+      errorCode: ReplyError.PreinitRequired,
+    });
     error = ReplyError.PreinitRequired;
   }
   // Each check below only runs while there is no error yet, but C still stores the field
   // (or its zero value) when an earlier check failed.
   if (error === ReplyError.NoError && msg.nodeId === undefined) {
-    log(Priority.Err, "Received init message without node id set. Sending error reply.");
+    log(Priority.Err, "Received init message without node id set. Sending error reply.", MISSING);
     error = ReplyError.DoesntContainRequiredOption;
   } else {
     client.nodeId = msg.nodeId ?? 0;
   }
   if (error === ReplyError.NoError && msg.ringId === undefined) {
-    log(Priority.Err, "Received init message without ring id set. Sending error reply.");
+    log(Priority.Err, "Received init message without ring id set. Sending error reply.", MISSING);
     error = ReplyError.DoesntContainRequiredOption;
   } else {
     client.lastRingId = msg.ringId ?? ZERO_RING_ID;
   }
   if (error === ReplyError.NoError && msg.heartbeatInterval === undefined) {
-    log(Priority.Err, "Received init message without heartbeat interval set. Sending error reply.");
+    log(
+      Priority.Err,
+      "Received init message without heartbeat interval set. Sending error reply.",
+      MISSING,
+    );
     error = ReplyError.DoesntContainRequiredOption;
   } else {
     // C overwrites an earlier error when the interval is refused.
@@ -352,13 +375,21 @@ const init: Handler = (ctx, client, msg) => {
     if (hbError !== ReplyError.NoError) error = hbError;
   }
   if (error === ReplyError.NoError && msg.tieBreaker === undefined) {
-    log(Priority.Err, "Received init message without tie-breaker set. Sending error reply.");
+    log(
+      Priority.Err,
+      "Received init message without tie-breaker set. Sending error reply.",
+      MISSING,
+    );
     error = ReplyError.DoesntContainRequiredOption;
   } else {
     client.tieBreaker = msg.tieBreaker ?? { mode: 0, nodeId: 0 };
   }
   if (error === ReplyError.NoError && msg.decisionAlgorithm === undefined) {
-    log(Priority.Err, "Received init message without decision algorithm. Sending error reply.");
+    log(
+      Priority.Err,
+      "Received init message without decision algorithm. Sending error reply.",
+      MISSING,
+    );
     error = ReplyError.DoesntContainRequiredOption;
   } else {
     const algorithm = msg.decisionAlgorithm ?? 0;
@@ -366,6 +397,7 @@ const init: Handler = (ctx, client, msg) => {
       log(
         Priority.Err,
         `Client requested unsupported decision algorithm ${algorithm}. Sending error reply.`,
+        { errorCode: ReplyError.UnsupportedDecisionAlgorithm },
       );
       error = ReplyError.UnsupportedDecisionAlgorithm;
     }
@@ -393,7 +425,7 @@ const init: Handler = (ctx, client, msg) => {
       connectedEvent(client.addrStr, client.decisionAlgorithm, client.tieBreaker),
     );
   } else {
-    log(Priority.Err, "Algorithm returned error code. Sending error reply.");
+    log(Priority.Err, "Algorithm returned error code. Sending error reply.", { errorCode: error });
     ctx.record(client, refusedEvent(client.addrStr, error));
   }
 

@@ -135,6 +135,7 @@ const SETTING_TYPES: ReadonlyMap<keyof QnetdSettings, ValueType> = new Map<
   ["keepActivePartitionTieBreaker", "u8"],
   ["historyEventsPerCluster", "u32"],
   ["historyMaxMemory", "u64"],
+  ["logFormat", "str"],
 ]);
 
 /**
@@ -142,7 +143,7 @@ const SETTING_TYPES: ReadonlyMap<keyof QnetdSettings, ValueType> = new Map<
  * the DPD timer of a client is computed at connect, INIT and SET_OPTION (so a new
  * coefficient applies from a client's next one), heartbeat bounds at INIT/SET_OPTION,
  * `max_clients` at accept, the send-buffer limit at every send, the keep-active default at
- * INIT, the history limits at the next event. Everything else (sockets, TLS, sizes
+ * INIT, the history limits at the next event, the log format at the next line. Everything else (sockets, TLS, sizes
  * advertised to clients, IPC limits) is read-only: changing it needs a restart.
  */
 export const LIVE_SETTINGS: ReadonlySet<string> = new Set([
@@ -155,6 +156,7 @@ export const LIVE_SETTINGS: ReadonlySet<string> = new Set([
   "max_client_send_buffers",
   "history_events_per_cluster",
   "history_max_memory",
+  "log_format",
 ]);
 
 /** Heartbeat bounds must stay ordered, or every INIT would be refused. */

@@ -130,7 +130,7 @@ Deno.test("parseQnetdArgs() applies every -S setting", () => {
     "-S",
     "ipc_max_send_size=2048,keep_active_partition_tie_breaker=on",
     "-S",
-    "history_events_per_cluster=5,history_max_memory=4096",
+    "history_events_per_cluster=5,history_max_memory=4096,log_format=JSON",
   ]).settings;
   deepStrictEqual(s, {
     listenBacklog: 1,
@@ -152,6 +152,7 @@ Deno.test("parseQnetdArgs() applies every -S setting", () => {
     keepActivePartitionTieBreaker: true,
     historyEventsPerCluster: 5,
     historyMaxMemory: 4096,
+    logFormat: "json",
   });
 });
 
