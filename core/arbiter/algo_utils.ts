@@ -12,7 +12,7 @@
 import { Priority } from "../log.ts";
 import { Heuristics, ReplyError, TieBreakerMode, Vote } from "../protocol/constants.ts";
 import type { RingId } from "../protocol/types.ts";
-import type { AlgoOutcome, AlgorithmContext } from "./algorithm_types.ts";
+import type { AlgoOutcome, AlgorithmContext, Reason } from "./algorithm_types.ts";
 import { type Client, hasNodeId, ringIdEquals } from "./client.ts";
 import { asInt32, ringIdText } from "./log_debug.ts";
 
@@ -23,15 +23,26 @@ export const NO_ERROR: number = ReplyError.NoError;
  * An outcome without error; `reason` says why in words an admin understands (it goes to
  * the decision history, never to the wire or the C daemon's log lines).
  */
-export function voted(vote: Vote, reason?: string): AlgoOutcome {
+export function voted(vote: Vote, reason?: Reason): AlgoOutcome {
   return reason === undefined ? { error: NO_ERROR, vote } : { error: NO_ERROR, vote, reason };
 }
 
 /** An outcome with an error code; the vote is then undefined (never sent). */
-export function failed(error: number, reason?: string): AlgoOutcome {
+export function failed(error: number, reason?: Reason): AlgoOutcome {
   return reason === undefined
     ? { error, vote: Vote.Undefined }
     : { error, vote: Vote.Undefined, reason };
+}
+
+/** The text of a reason (made now if it is a function). */
+export function reasonText(reason: Reason | undefined): string | undefined {
+  return typeof reason === "function" ? reason() : reason;
+}
+
+/** A reason made at most once, however many votes carry it (ffsplit's rounds). */
+export function onceReason(make: () => string): () => string {
+  let text: string | undefined;
+  return () => text ??= make();
 }
 
 /** Node ids as a set for the history: "{1,2,3}" (unsigned, in the order given). */

@@ -13,7 +13,13 @@ import { ffsplitAlgorithm } from "./ffsplit.ts";
 import { twoNodeLmsAlgorithm } from "./two_node_lms.ts";
 import { lmsAlgorithm } from "./lms.ts";
 
-export type { AlgoOutcome, Algorithm, AlgorithmContext, TimerOutcome } from "./algorithm_types.ts";
+export type {
+  AlgoOutcome,
+  Algorithm,
+  AlgorithmContext,
+  Reason,
+  TimerOutcome,
+} from "./algorithm_types.ts";
 
 /**
  * The algorithms, indexed by DECISION_ALGORITHM number (`qnetd_algorithm_register_all()`):

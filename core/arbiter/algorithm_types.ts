@@ -14,11 +14,18 @@ import type { Client } from "./client.ts";
  * An algorithm's answer: an error code (`ReplyError.NoError` = none) and, without error,
  * the vote to reply.
  */
+/**
+ * Why a decision went as it did, in words an admin understands (for the decision history):
+ * the text, or a function that makes it, so that a reason costs nothing while no history
+ * is kept. Read it with `reasonText()` (algo_utils.ts).
+ */
+export type Reason = string | (() => string);
+
 export interface AlgoOutcome {
   readonly error: number;
   readonly vote: Vote;
-  /** Why, in words an admin understands (for the decision history). */
-  readonly reason?: string;
+  /** Why (for the decision history). */
+  readonly reason?: Reason;
 }
 
 /** What `timer_callback` returns through its out-parameters. */
@@ -28,7 +35,7 @@ export interface TimerOutcome {
   readonly sendVote: boolean;
   readonly vote: Vote;
   /** Why, for the decision history. */
-  readonly reason?: string;
+  readonly reason?: Reason;
 }
 
 /** What an algorithm may do besides computing its answer. */
@@ -38,7 +45,7 @@ export interface AlgorithmContext {
    * `qnetd_client_send_vote_info()`: records the vote on the client and queues VOTE_INFO;
    * `reason` goes to the decision history.
    */
-  sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote, reason?: string): void;
+  sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote, reason?: Reason): void;
   /** `qnetd_client_algo_timer_schedule()`: (re)starts the client's timer at heartbeat/4. */
   scheduleAlgoTimer(client: Client): void;
   /** `qnetd_client_algo_timer_abort()`. */

@@ -12,9 +12,16 @@
  */
 import type { Clock } from "../clock.ts";
 import { type Log, type LogFields, Priority } from "../log.ts";
-import { MsgType, ReplyError, Vote, voteName } from "../protocol/constants.ts";
+import {
+  KeepActivePartitionTieBreaker,
+  MsgType,
+  ReplyError,
+  TieBreakerMode,
+  Vote,
+  voteName,
+} from "../protocol/constants.ts";
 import type { DecodeFailure, DecodeResult, RingId, ServerMsg } from "../protocol/types.ts";
-import { algorithmFor } from "./algorithm.ts";
+import { algorithmFor, type Reason } from "./algorithm.ts";
 import { Client } from "./client.ts";
 import { ClusterList } from "./cluster_list.ts";
 import { clusterNameText, logClientDisconnect, logSendVoteInfo } from "./log_debug.ts";
@@ -314,9 +321,10 @@ export class Arbiter {
           decisionAlgorithm: (first?.decisionAlgorithm ?? 0) as ClusterSnapshot[
             "decisionAlgorithm"
           ],
-          tieBreaker: (first?.tieBreaker ?? { mode: 1, nodeId: 0 }) as ClusterSnapshot[
-            "tieBreaker"
-          ],
+          tieBreaker:
+            (first?.tieBreaker ?? { mode: TieBreakerMode.Lowest, nodeId: 0 }) as ClusterSnapshot[
+              "tieBreaker"
+            ],
           clients: cluster.clients.map(clientSnapshot),
         };
       }),
@@ -335,7 +343,7 @@ export class Arbiter {
         this.#timers.setInterval(client.dpdTimer, this.#dpdInterval(client.heartbeatInterval)),
       sendVoteInfo: (client, seq, ring, vote, reason) =>
         this.#sendVoteInfo(client, seq, ring, vote, reason),
-      record: (client, event) => this.#record(client, event),
+      record: (client, make) => this.#record(client, make),
       scheduleAlgoTimer: (client) => this.#scheduleAlgoTimer(client),
       abortAlgoTimer: (client) => this.#abortAlgoTimer(client),
     };
@@ -361,29 +369,38 @@ export class Arbiter {
         client.dpdTimer?.interval ?? 0
       }ms. Disconnecting`,
     );
-    this.#record(client, dpdEvent(client.dpdTimer?.interval ?? 0));
+    this.#record(client, () => dpdEvent(client.dpdTimer?.interval ?? 0));
     client.scheduleDisconnect = true;
     client.dpdTimer = undefined;
     return false;
   }
 
   /** Keeps an event in the client's cluster's history (a client before PREINIT has none). */
-  #record(client: Client, event: ClientEvent): void {
+  #record(client: Client, make: () => ClientEvent): void {
     if (client.clusterName === undefined || !(this.#settings.historyEventsPerCluster > 0)) return;
     this.#history.record({
-      ...event,
-      cluster: clusterNameText(client.clusterName),
+      ...make(),
+      cluster: this.#nameText(client.clusterName),
       nodeId: client.nodeId,
       address: client.addrStr,
     });
   }
 
+  /** Cluster names as text, decoded once per name (clients share their cluster's bytes). */
+  readonly #names = new WeakMap<Uint8Array, string>();
+
+  #nameText(name: Uint8Array): string {
+    let text = this.#names.get(name);
+    if (text === undefined) this.#names.set(name, text = clusterNameText(name));
+    return text;
+  }
+
   /** `qnetd_client_send_vote_info()`. */
-  #sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote, reason?: string): void {
+  #sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote, reason?: Reason): void {
     client.lastSentVote = vote;
     if (vote === Vote.Ack || vote === Vote.Nack) client.lastSentAckNackVote = vote;
     this.#about(client, () => logSendVoteInfo(this.#log, client, seq, vote));
-    if (isDecision(vote)) this.#record(client, voteEvent(vote, "vote info", reason));
+    if (isDecision(vote)) this.#record(client, () => voteEvent(vote, "vote info", reason));
     this.#actions.push({
       kind: "send",
       clientId: client.id,
@@ -458,7 +475,7 @@ export class Arbiter {
     if (!this.#clients.has(client.id)) return;
     this.#actions.push({ kind: "disconnect", clientId: client.id });
     logClientDisconnect(this.#log, client, serverGoingDown);
-    if (client.initReceived) this.#record(client, disconnectedEvent(reason));
+    if (client.initReceived) this.#record(client, () => disconnectedEvent(reason));
     if (client.initReceived) {
       algorithmFor(this.#log, client, "qnetd_algorithm_client_disconnect")
         ?.clientDisconnect(this.#ctx, client, serverGoingDown);
@@ -490,7 +507,8 @@ function clientSnapshot(client: Client): ClientSnapshot {
     tlsPeerCertificateVerified: client.tlsPeerCertificateVerified,
     lastSentVote: client.lastSentVote,
     lastSentAckNackVote: client.lastSentAckNackVote,
-    keepActivePartitionTieBreaker: client.keepActivePartitionTieBreaker !== 0,
+    keepActivePartitionTieBreaker:
+      client.keepActivePartitionTieBreaker !== KeepActivePartitionTieBreaker.Disabled,
   };
   return client.configVersion === undefined
     ? snapshot

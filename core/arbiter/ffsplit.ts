@@ -14,14 +14,21 @@
  * @module
  */
 import { Priority } from "../log.ts";
-import { Heuristics, ReplyError, TieBreakerMode, Vote } from "../protocol/constants.ts";
+import {
+  Heuristics,
+  KeepActivePartitionTieBreaker,
+  ReplyError,
+  TieBreakerMode,
+  Vote,
+} from "../protocol/constants.ts";
 import type { NodeInfo, RingId } from "../protocol/types.ts";
-import type { AlgoOutcome, Algorithm, AlgorithmContext } from "./algorithm_types.ts";
+import type { AlgoOutcome, Algorithm, AlgorithmContext, Reason } from "./algorithm_types.ts";
 import {
   dataOf,
   failed,
   NO_ERROR,
   nodeSetText,
+  onceReason,
   scanTieBreaker,
   tieBreakerText,
   tieReason,
@@ -50,7 +57,7 @@ export class FfsplitClusterData {
   /** The membership list of the last winner; empty when there was none. */
   quoratePartition: readonly NodeInfo[] = [];
   /** Why the last decision went as it did (for the history). */
-  lastReason = "";
+  lastReason: Reason = "";
 }
 
 /** `struct qnetd_algo_ffsplit_client_data`. */
@@ -142,7 +149,7 @@ interface Candidate {
   readonly membership: readonly NodeInfo[];
   readonly heuristics: Heuristics;
   /** Once the best so far: why it is. */
-  readonly why?: string;
+  readonly why?: () => string;
 }
 
 /** `qnetd_algo_ffsplit_get_active_clients_in_partition_stats()`. */
@@ -196,10 +203,13 @@ function isPreferredPartition(candidate: Candidate): boolean {
   return preferred !== undefined && hasNodeId(candidate.membership, preferred);
 }
 
-/** A comparison's outcome and why, in words about the partition that wins it. */
+/**
+ * A comparison's outcome and why, in words about the partition that wins it (made only when
+ * a history is kept: every decision compares each client with the best so far).
+ */
 interface Comparison {
   readonly better: boolean;
-  readonly why: string;
+  readonly why: () => string;
 }
 
 /** "partition {1,2}": a candidate by its membership. */
@@ -221,13 +231,13 @@ function partitionBetter(
   const n = a.config.length;
   const m = a.membership.length;
   const half = Math.floor(n / 2);
-  const size = `${partitionText(a)} has ${m} of ${n} nodes`;
+  const size = () => `${partitionText(a)} has ${m} of ${n} nodes`;
   const sizeDecides = (better: boolean): Comparison => ({
     better,
     why: better
       ? size
       : b === undefined
-      ? `no partition has more than half of the nodes: ${size}`
+      ? () => `no partition has more than half of the nodes: ${size()}`
       : lastWhy(b),
   });
   if (n % 2 !== 0) return sizeDecides(m > half);
@@ -241,25 +251,18 @@ function partitionBetter(
   const scoreB = sb.active + sb.pass - sb.fail;
   const winner = (better: boolean) => partitionText(better || b === undefined ? a : b);
   const loser = (better: boolean) => b === undefined ? "none" : partitionText(better ? b : a);
-  if (scoreA !== scoreB) {
-    const better = scoreA > scoreB;
+  if (scoreA !== scoreB || sa.active !== sb.active) {
+    const better = scoreA !== scoreB ? scoreA > scoreB : sa.active > sb.active;
     const [sw, sl] = better ? [sa, sb] : [sb, sa];
-    const why = sw.pass - sw.fail !== sl.pass - sl.fail
-      ? `heuristics: ${heuristicsSummary(sw)} beats ${heuristicsSummary(sl)} (${
-        winner(better)
-      } over ${loser(better)}; ${split})`
-      : `${winner(better)} has more connected nodes (${sw.active} against ${sl.active}; ${split})`;
+    const why = () =>
+      sw.pass - sw.fail !== sl.pass - sl.fail
+        ? `heuristics: ${heuristicsSummary(sw)} beats ${heuristicsSummary(sl)} (${
+          winner(better)
+        } over ${loser(better)}; ${split})`
+        : `${
+          winner(better)
+        } has more connected nodes (${sw.active} against ${sl.active}; ${split})`;
     return { better, why };
-  }
-  if (sa.active !== sb.active) {
-    const better = sa.active > sb.active;
-    const [sw, sl] = better ? [sa, sb] : [sb, sa];
-    return {
-      better,
-      why: `${
-        winner(better)
-      } has more connected nodes (${sw.active} against ${sl.active}; ${split})`,
-    };
   }
   if (kap && b !== undefined) {
     const aWasQuorate = hasNodeId(quoratePartition, a.client.nodeId);
@@ -267,27 +270,29 @@ function partitionBetter(
     if (aWasQuorate !== bWasQuorate) {
       return {
         better: aWasQuorate,
-        why: `KAP: the partition that was active keeps the vote (${winner(aWasQuorate)}; ${split})`,
+        why: () =>
+          `KAP: the partition that was active keeps the vote (${winner(aWasQuorate)}; ${split})`,
       };
     }
   }
   const better = isPreferredPartition(a);
-  const preferred = preferredNode(a);
-  const mode = a.client.tieBreaker.mode;
-  let why: string;
-  if (preferred === undefined) {
-    why = `tie: the ${tieBreakerText(mode)} is unknown (no config list); ${split}`;
-  } else if (better || (b !== undefined && hasNodeId(b.membership, preferred))) {
-    why = `${tieReason(mode, preferred)} (${winner(better)}; ${split})`;
-  } else {
-    why = `tie: no partition has node ${preferred >>> 0} (${tieBreakerText(mode)}); ${split}`;
-  }
+  const why = () => {
+    const preferred = preferredNode(a);
+    const mode = a.client.tieBreaker.mode;
+    if (preferred === undefined) {
+      return `tie: the ${tieBreakerText(mode)} is unknown (no config list); ${split}`;
+    }
+    if (better || (b !== undefined && hasNodeId(b.membership, preferred))) {
+      return `${tieReason(mode, preferred)} (${winner(better)}; ${split})`;
+    }
+    return `tie: no partition has node ${preferred >>> 0} (${tieBreakerText(mode)}); ${split}`;
+  };
   return { better, why };
 }
 
 /** What the previous comparison said about `b`, kept on the candidate. */
-function lastWhy(b: Candidate): string {
-  return b.why ?? `${partitionText(b)} was chosen`;
+function lastWhy(b: Candidate): () => string {
+  return b.why ?? (() => `${partitionText(b)} was chosen`);
 }
 
 /** "heuristics pass 2, fail 0" for a partition's stats. */
@@ -300,10 +305,12 @@ function selectPartition(
   d: Decision,
   cluster: Cluster,
   quoratePartition: readonly NodeInfo[],
-): { winners: readonly NodeInfo[] | undefined; why: string } {
-  const kap = cluster.clients.every((x) => x.keepActivePartitionTieBreaker !== 0);
+): { winners: readonly NodeInfo[] | undefined; why: () => string } {
+  const kap = cluster.clients.every((x) =>
+    x.keepActivePartitionTieBreaker !== KeepActivePartitionTieBreaker.Disabled
+  );
   let best: Candidate | undefined;
-  let why = "no partition";
+  let why = () => "no partition";
   for (const x of cluster.clients) {
     const ex = effective(d, x);
     if (ex === undefined) continue;
@@ -407,7 +414,9 @@ function decide(ctx: AlgorithmContext, d: Decision): AlgoOutcome {
   ctx.log(Priority.Debug, `ffsplit: Membership for cluster ${name} is now stable`);
 
   const { winners, why } = selectPartition(d, cluster, data.quoratePartition);
-  data.lastReason = winners === undefined ? `no quorate partition: ${why}` : why;
+  data.lastReason = onceReason(() =>
+    winners === undefined ? `no quorate partition: ${why()}` : why()
+  );
   if (winners === undefined) {
     ctx.log(Priority.Debug, "ffsplit: No quorate partition was selected");
     data.quoratePartition = [];

@@ -16,7 +16,8 @@ import {
   voteName,
 } from "../protocol/constants.ts";
 import type { NodeInfo, RingId } from "../protocol/types.ts";
-import { nodeSetText, tieBreakerText } from "./algo_utils.ts";
+import { nodeSetText, reasonText, tieBreakerText } from "./algo_utils.ts";
+import type { Reason } from "./algorithm_types.ts";
 import type { StoredTieBreaker } from "./client.ts";
 import { type HistoryEventKind, HistoryEventKind as Kind } from "./history.ts";
 import { heuristicsName, ringIdText } from "./log_debug.ts";
@@ -122,19 +123,21 @@ export function heuristicsEvent(from: Heuristics, to: Heuristics): ClientEvent {
 }
 
 /** A vote sent to the client: in a reply (`how` = "reply") or a VOTE_INFO. */
-export function voteEvent(vote: Vote, how: "reply" | "vote info", reason?: string): ClientEvent {
+export function voteEvent(vote: Vote, how: "reply" | "vote info", reason?: Reason): ClientEvent {
   const event = { kind: Kind.Vote, text: `${voteName(vote)} (${how})`, vote: key(Vote, vote) };
-  return reason === undefined ? event : { ...event, reason };
+  const text = reasonText(reason);
+  return text === undefined ? event : { ...event, reason: text };
 }
 
 /** The algorithm answered with an error code (sent as SERVER_ERROR). */
-export function algorithmErrorEvent(error: number, reason?: string): ClientEvent {
+export function algorithmErrorEvent(error: number, reason?: Reason): ClientEvent {
   const event = {
     kind: Kind.Vote,
     text: `error reply ${key(ReplyError, error)} (${error})`,
     vote: "error",
   };
-  return reason === undefined ? event : { ...event, reason };
+  const text = reasonText(reason);
+  return text === undefined ? event : { ...event, reason: text };
 }
 
 /** Votes worth an event: a decision, not "no change". */

@@ -12,7 +12,7 @@
 import { Priority } from "../log.ts";
 import { TieBreakerMode, Vote } from "../protocol/constants.ts";
 import type { RingId } from "../protocol/types.ts";
-import type { AlgoOutcome, Algorithm, AlgorithmContext } from "./algorithm_types.ts";
+import type { AlgoOutcome, Algorithm, AlgorithmContext, Reason } from "./algorithm_types.ts";
 import {
   allRingIdsMatch,
   createPartitions,
@@ -59,7 +59,7 @@ function leader(
 /** `do_lms_algorithm()`. */
 function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome {
   const info = dataOf(client, LmsClientData);
-  const settle = (vote: Vote, reason: string): AlgoOutcome => {
+  const settle = (vote: Vote, reason: Reason): AlgoOutcome => {
     info.lastResult = vote;
     return voted(vote, reason);
   };
@@ -107,10 +107,11 @@ function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome
   if (!byScore.joint) {
     // Without heuristics the score is the number of nodes: say so in those words.
     const best = byScore.best;
-    const why = partitions.every((p) => p.score === p.numNodes)
-      ? `partition ${members(best)} has ${best.numNodes} of ${total} nodes, the most`
-      : `score: partition ${members(best)} has the best score, ${best.score} ` +
-        "(a point per node, +1 per heuristics pass, -1 per fail)";
+    const why = () =>
+      partitions.every((p) => p.score === p.numNodes)
+        ? `partition ${members(best)} has ${best.numNodes} of ${total} nodes, the most`
+        : `score: partition ${members(best)} has the best score, ${best.score} ` +
+          "(a point per node, +1 per heuristics pass, -1 per fail)";
     if (ringIdEquals(byScore.best.ringId, ring)) {
       ctx.log(Priority.Debug, "algo-lms: We are in the best score partition. ACK");
       return settle(Vote.Ack, why);
@@ -127,9 +128,8 @@ function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome
     }) with ${bySize.best.numNodes} nodes`,
   );
   if (!bySize.joint) {
-    const why = `partition ${
-      members(bySize.best)
-    } has ${bySize.best.numNodes} of ${total} nodes, the most`;
+    const why = () =>
+      `partition ${members(bySize.best)} has ${bySize.best.numNodes} of ${total} nodes, the most`;
     if (ringIdEquals(bySize.best.ringId, ring)) {
       ctx.log(Priority.Debug, "algo-lms: We are in the largest partition. ACK");
       return settle(Vote.Ack, why);
@@ -140,7 +140,7 @@ function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome
 
   const { nodeId: tbNodeId, ring: tbRing } = tieBreakerNode(ctx, client);
   const where = `(${ringIdText(tbRing)}) as tie-breaker node id ${asInt32(tbNodeId)}`;
-  const why = tieReason(client.tieBreaker.mode, tbNodeId);
+  const why = () => tieReason(client.tieBreaker.mode, tbNodeId);
   if (client.nodeId === tbNodeId || ringIdEquals(tbRing, ring)) {
     ctx.log(Priority.Debug, `algo-lms: We are in the same partition ${where}. ACK`);
     return settle(Vote.Ack, why);

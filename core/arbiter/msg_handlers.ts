@@ -11,6 +11,7 @@ import { type Log, type LogFields, Priority } from "../log.ts";
 import {
   Heuristics,
   isDecisionAlgorithm,
+  KeepActivePartitionTieBreaker,
   MsgType,
   NodeListType,
   type Quorate,
@@ -28,7 +29,7 @@ import {
   algorithmFor,
 } from "./algorithm.ts";
 import { certNameMatches } from "./cert_name.ts";
-import { type Client, ZERO_RING_ID } from "./client.ts";
+import { type Client, NO_TIE_BREAKER, ZERO_RING_ID } from "./client.ts";
 import type { ClusterList } from "./cluster_list.ts";
 import {
   logAskForVoteReceived,
@@ -64,8 +65,11 @@ export interface HandlerContext extends AlgorithmContext {
   startTls(client: Client): void;
   /** `qnetd_client_dpd_timer_update_interval()`: false if the new interval is invalid. */
   updateDpdInterval(client: Client): boolean;
-  /** Keeps an event in the client's cluster's decision history. */
-  record(client: Client, event: ClientEvent): void;
+  /**
+   * Keeps an event in the client's cluster's decision history; `make` runs only when a
+   * history is kept.
+   */
+  record(client: Client, make: () => ClientEvent): void;
 }
 
 /** "ok" = keep the connection; "disconnect" = C's -1. */
@@ -382,7 +386,7 @@ const init: Handler = (ctx, client, msg) => {
     );
     error = ReplyError.DoesntContainRequiredOption;
   } else {
-    client.tieBreaker = msg.tieBreaker ?? { mode: 0, nodeId: 0 };
+    client.tieBreaker = msg.tieBreaker ?? NO_TIE_BREAKER;
   }
   if (error === ReplyError.NoError && msg.decisionAlgorithm === undefined) {
     log(
@@ -404,7 +408,9 @@ const init: Handler = (ctx, client, msg) => {
     client.decisionAlgorithm = algorithm;
   }
   if (error === ReplyError.NoError) {
-    client.keepActivePartitionTieBreaker = settings.keepActivePartitionTieBreaker ? 1 : 0;
+    client.keepActivePartitionTieBreaker = settings.keepActivePartitionTieBreaker
+      ? KeepActivePartitionTieBreaker.Enabled
+      : KeepActivePartitionTieBreaker.Disabled;
     error = checkNewClient(ctx, client);
   }
   if (error === ReplyError.NoError) {
@@ -422,11 +428,11 @@ const init: Handler = (ctx, client, msg) => {
     client.initReceived = true;
     ctx.record(
       client,
-      connectedEvent(client.addrStr, client.decisionAlgorithm, client.tieBreaker),
+      () => connectedEvent(client.addrStr, client.decisionAlgorithm, client.tieBreaker),
     );
   } else {
     log(Priority.Err, "Algorithm returned error code. Sending error reply.", { errorCode: error });
-    ctx.record(client, refusedEvent(client.addrStr, error));
+    ctx.record(client, () => refusedEvent(client.addrStr, error));
   }
 
   ctx.send(
@@ -521,10 +527,10 @@ function decisionHandler<R>(step: DecisionStep<R>): Handler {
     if ("missing" in required) return missingOption(ctx, client, msg, required.missing);
     const request = required.request;
     step.logReceived(ctx.log, client, request);
-    if (step.received !== undefined) ctx.record(client, step.received(client, request));
+    if (step.received !== undefined) ctx.record(client, () => step.received!(client, request));
     const outcome = step.decide(ctx, client, request);
     if (outcome.error !== ReplyError.NoError) {
-      ctx.record(client, algorithmErrorEvent(outcome.error, outcome.reason));
+      ctx.record(client, () => algorithmErrorEvent(outcome.error, outcome.reason));
       return algorithmError(ctx, client, msg, outcome.error);
     }
     if (step.reply === undefined) return "ok";
@@ -532,7 +538,7 @@ function decisionHandler<R>(step: DecisionStep<R>): Handler {
     step.store?.(client, request);
     storeVote(client, outcome.vote);
     if (isDecision(outcome.vote)) {
-      ctx.record(client, voteEvent(outcome.vote, "reply", outcome.reason));
+      ctx.record(client, () => voteEvent(outcome.vote, "reply", outcome.reason));
     }
     ctx.send(client, step.reply(client, request, outcome.vote));
     return "ok";

@@ -16,12 +16,13 @@ import {
   TieBreakerMode,
   Vote,
 } from "../protocol/constants.ts";
-import type { AlgoOutcome, Algorithm } from "./algorithm_types.ts";
+import type { AlgoOutcome, Algorithm, Reason } from "./algorithm_types.ts";
 import {
   dataOf,
   isNewcomerToActivePartition,
   NEWCOMER_REASON,
   NO_ERROR,
+  reasonText,
   scanTieBreaker,
   tieReason,
   voted,
@@ -40,7 +41,7 @@ export class TwoNodeLmsClientData {
   /** 0 until the first decision, then ACK or NACK. */
   lastResult: Vote = Vote.Undefined;
   /** Why `lastResult` (for the history). */
-  lastReason = "";
+  lastReason: Reason = "";
 }
 
 function infoOf(client: Client): TwoNodeLmsClientData {
@@ -54,7 +55,7 @@ function lastResultOf(client: Client): Vote {
 /** Where 2nodelms starts its lowest node id scan (UINT32_MAX; the highest starts at 0). */
 const UINT32_MAX = 0xffffffff;
 
-function decided(info: TwoNodeLmsClientData, vote: Vote, reason: string): AlgoOutcome {
+function decided(info: TwoNodeLmsClientData, vote: Vote, reason: Reason): AlgoOutcome {
   info.lastResult = vote;
   info.lastReason = reason;
   return voted(vote, reason);
@@ -80,7 +81,7 @@ export const twoNodeLmsAlgorithm: Algorithm = {
       return {
         error: ReplyError.UnsupportedDecisionAlgorithm,
         vote: Vote.Nack,
-        reason: `2nodelms needs 2 configured nodes, the config list has ${nodes.length}`,
+        reason: () => `2nodelms needs 2 configured nodes, the config list has ${nodes.length}`,
       };
     }
     return voted(Vote.NoChange);
@@ -131,11 +132,23 @@ export const twoNodeLmsAlgorithm: Algorithm = {
       );
     }
     const cmp = compareHeuristics(heuristics, otherHeuristics);
-    const own = heuristicsText(heuristics);
-    const theirs = heuristicsText(otherHeuristics);
-    if (cmp > 0) return decided(info, Vote.Ack, `heuristics: ${own} beats ${theirs}`);
-    if (cmp < 0) return decided(info, Vote.Nack, `heuristics: ${theirs} beats ${own}`);
-    const tie = (nodeId: number) => tieReason(client.tieBreaker.mode, nodeId);
+    const own = heuristics;
+    const theirs = otherHeuristics;
+    if (cmp > 0) {
+      return decided(
+        info,
+        Vote.Ack,
+        () => `heuristics: ${heuristicsText(own)} beats ${heuristicsText(theirs)}`,
+      );
+    }
+    if (cmp < 0) {
+      return decided(
+        info,
+        Vote.Nack,
+        () => `heuristics: ${heuristicsText(theirs)} beats ${heuristicsText(own)}`,
+      );
+    }
+    const tie = (nodeId: number) => () => tieReason(client.tieBreaker.mode, nodeId);
 
     const ownId = asInt32(client.nodeId);
     switch (client.tieBreaker.mode) {
@@ -192,7 +205,7 @@ export const twoNodeLmsAlgorithm: Algorithm = {
         return decided(
           info,
           Vote.Nack,
-          `vote denied: tie-breaker option ${client.tieBreaker.mode} is invalid`,
+          () => `vote denied: tie-breaker option ${client.tieBreaker.mode} is invalid`,
         );
     }
   },
@@ -221,7 +234,7 @@ export const twoNodeLmsAlgorithm: Algorithm = {
     const info = infoOf(client);
     return info.lastResult === Vote.Undefined
       ? voted(Vote.AskLater, "no membership list decided yet")
-      : voted(info.lastResult, `as decided last: ${info.lastReason}`);
+      : voted(info.lastResult, () => `as decided last: ${reasonText(info.lastReason)}`);
   },
 
   voteInfoReplyReceived(ctx, client) {
