@@ -3,13 +3,22 @@
  * is split, and `qnet qnetd-tool --events` shows node 2's NACK with the reason the
  * algorithm gave (the tie-breaker), after the joins, lists and ACKs. Only qnet's daemon
  * serves `events`: with `QNET_INTEROP_ARBITER=c` the test checks that the C daemon refuses
- * the command instead. Port 44200 (branch "history").
+ * the command instead. And `-S log_format=json` with real clients: every line of the
+ * daemon's log is JSON, the lines about the cluster's nodes name them. Ports 44200-44201
+ * (branch "history").
  */
 import assert from "node:assert/strict";
 import { main as qnetdTool } from "../../cli/qnetd_tool.ts";
 import type { CliIo } from "../../cli/io.ts";
 import { Vote } from "../../core/protocol/constants.ts";
-import { arbiterFromEnv, arbiterSocket } from "./support/arbiter.ts";
+import {
+  arbiterFromEnv,
+  arbiterLog,
+  arbiterSocket,
+  commandArbiter,
+  qnetQnetdUnprivileged,
+} from "./support/arbiter.ts";
+import { UNPRIVILEGED_UID } from "../support/unprivileged.ts";
 import { Cluster, expectNodes } from "./support/cluster.ts";
 import { interopSkipReason, interopTest } from "./support/preflight.ts";
 import { effectiveVote } from "./support/status_text.ts";
@@ -95,5 +104,44 @@ interopTest(
     const ack = history.findLast((e) => e.nodeId === 1 && e.vote === "ack")!;
     assert.equal(ack.reason, nack.reason);
     assert.ok(ack.id > nack.id, "ffsplit sends the NACK round before the ACK round");
+  },
+);
+
+interopTest(
+  skip,
+  "log_format=json: the sandboxed daemon's log is JSON lines naming the real qdevices",
+  async () => {
+    const jsonArbiter = commandArbiter(
+      "qnet qnetd as uid 65534, log_format=json",
+      (args, dir, tls) => qnetQnetdUnprivileged([...args, "-S", "log_format=json"], dir, tls),
+      ["/usr/bin/corosync-qnetd-tool"],
+      "pem",
+      UNPRIVILEGED_UID,
+    );
+    await using cluster = await Cluster.start({
+      arbiter: jsonArbiter,
+      nodeCount: 2,
+      algorithm: "ffsplit",
+      port: 44201,
+    });
+    await cluster.waitForQuorum(expectNodes([
+      [1, { quorate: true, qdeviceVote: true, members: [1, 2] }],
+      [2, { quorate: true, qdeviceVote: true, members: [1, 2] }],
+    ]));
+    await cluster.waitForArbiterClients([1, 2], (c) => effectiveVote(c) === Vote.Ack);
+    const lines = Deno.readTextFileSync(arbiterLog(cluster.arbiter.dir)).trimEnd().split("\n");
+    const records = lines.map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        throw new Error(`Not a JSON line: ${line}`);
+      }
+    });
+    assert.ok(records.every((r) => typeof r.time === "string" && typeof r.priority === "number"));
+    for (const node of [1, 2]) {
+      const about = records.filter((r) => r.cluster === "qnt" && r.node_id === node);
+      assert.ok(about.length > 0, `no line names node ${node}`);
+      assert.ok(about.every((r) => typeof r.client_address === "string"));
+    }
   },
 );
