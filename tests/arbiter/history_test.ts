@@ -11,7 +11,7 @@ import {
   type HistoryRecord,
 } from "../../core/arbiter/history.ts";
 import { DecisionAlgorithm, Heuristics, MsgType } from "../../core/protocol/constants.ts";
-import { Harness, HIGHEST, LOWEST, nodeTb } from "./harness.ts";
+import { Harness, HIGHEST, LOWEST, nodeTb } from "../support/mod.ts";
 
 function store(perCluster: number, maxBytes: number) {
   const limits = { historyEventsPerCluster: perCluster, historyMaxMemory: maxBytes };

@@ -4,10 +4,10 @@
  * with JOURNAL_STREAM set as systemd sets it, in the text and the JSON format. journald
  * must store each line's own priority, so `journalctl -p warning` shows the warning and
  * none of the debug lines. tests/support/journal_run.sh does the namespace part. Ports
- * 44120-44121 (branch "history").
+ * 44120-44149 (branch "history").
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { needAll, needProgram, needRoot, testNeeding } from "../support/precondition.ts";
+import { freePort, needAll, needProgram, needRoot, testNeeding } from "../support/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SCRIPT = `${ROOT}tests/support/journal_run.sh`;
@@ -46,7 +46,8 @@ testNeeding(
             SCRIPT,
             Deno.execPath(),
             `${ROOT}mod.ts`,
-            "44120",
+            String(freePort(44120, 44134)),
+            String(freePort(44135, 44149)),
             work,
           ],
           stdin: "null",

@@ -3,12 +3,12 @@
  * cli/permission_sets.ts computes for its command line (so the JOURNAL_STREAM grant is
  * what makes the prefix appear): every stderr line is one JSON object, the lines about a
  * client carry its cluster, node id and address, an error reply its error code; with
- * JOURNAL_STREAM set every line starts with `<N>`. Ports 44110-44111 (branch "history").
+ * JOURNAL_STREAM set every line starts with `<N>`. Ports 44150-44199 (branch "history").
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
 import { encodeAskForVote } from "../../core/protocol/encode_client.ts";
-import { joinFfsplit } from "../support/script_client.ts";
+import { freePort, joinFfsplit } from "../support/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -84,8 +84,9 @@ async function joinWhenUp(port: number, cluster: string) {
 }
 
 Deno.test("log_format=json: one JSON object per line, with the client's fields", async () => {
-  await using daemon = start(44110, {});
-  const client = await joinWhenUp(44110, "json-cluster");
+  const port = freePort(44150, 44199);
+  await using daemon = start(port, {});
+  const client = await joinWhenUp(port, "json-cluster");
   try {
     // ffsplit refuses ASK_FOR_VOTE: error 14, logged as an algorithm error.
     await client.conn.write(encodeAskForVote({ seqNumber: client.nextSeq() }));
@@ -114,8 +115,9 @@ Deno.test("log_format=json: one JSON object per line, with the client's fields",
 });
 
 Deno.test("log_format=json with JOURNAL_STREAM: each line has the <N> priority prefix", async () => {
-  await using daemon = start(44111, { JOURNAL_STREAM: "8:4242" });
-  const client = await joinWhenUp(44111, "journal");
+  const port = freePort(44150, 44199);
+  await using daemon = start(port, { JOURNAL_STREAM: "8:4242" });
+  const client = await joinWhenUp(port, "journal");
   try {
     await client.conn.write(encodeAskForVote({ seqNumber: client.nextSeq() }));
     await waitForLog(daemon, "Algorithm returned error code");

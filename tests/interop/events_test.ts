@@ -15,14 +15,16 @@ import {
   arbiterFromEnv,
   arbiterLog,
   arbiterSocket,
+  Cluster,
   commandArbiter,
+  effectiveVote,
+  expectNodes,
+  interopSkipReason,
+  interopTest,
   qnetQnetdUnprivileged,
-} from "./support/arbiter.ts";
-import { UNPRIVILEGED_UID } from "../support/unprivileged.ts";
-import { Cluster, expectNodes } from "./support/cluster.ts";
-import { interopSkipReason, interopTest } from "./support/preflight.ts";
-import { effectiveVote } from "./support/status_text.ts";
-import { waitUntil } from "./support/wait.ts";
+  UNPRIVILEGED_UID,
+  waitUntil,
+} from "../support/mod.ts";
 
 const arbiter = arbiterFromEnv();
 const skip = await interopSkipReason();

@@ -7,8 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { runEvents } from "../../cli/qnetd_tool_events.ts";
 import { main as qnetdTool } from "../../cli/qnetd_tool.ts";
 import type { CliIo } from "../../cli/io.ts";
-import { joinFfsplit, type ScriptClient, settle } from "../support/script_client.ts";
-import { startArbiter } from "../support/daemons.ts";
+import { freePort, joinFfsplit, type QdeviceClient, settle, startArbiter } from "../support/mod.ts";
 import { encodeMembershipNodeList } from "../../core/protocol/encode_client.ts";
 import { MsgType } from "../../core/protocol/constants.ts";
 
@@ -24,7 +23,7 @@ function recordingIo(): CliIo & { stdout: () => string; stderr: () => string } {
 }
 
 /** Sends a membership list of `members` in ring (first member, 2). */
-async function split(c: ScriptClient, members: readonly number[]): Promise<void> {
+async function split(c: QdeviceClient, members: readonly number[]): Promise<void> {
   await c.request(
     encodeMembershipNodeList({
       seqNumber: c.nextSeq(),
@@ -36,12 +35,13 @@ async function split(c: ScriptClient, members: readonly number[]): Promise<void>
 }
 
 Deno.test("qnetd-tool --events shows a split's NACK with its reason, as text and JSON", async () => {
-  await using daemon = await startArbiter("qnet", { port: 44100, args: ["-s", "off"] });
+  const port = freePort(44100, 44119);
+  await using daemon = await startArbiter("qnet", { port, args: ["-s", "off"] });
   const config = [1, 2, 3, 4];
-  const clients: ScriptClient[] = [];
+  const clients: QdeviceClient[] = [];
   try {
-    for (const id of config) clients.push(await joinFfsplit(44100, "alpha", id, config));
-    clients.push(await joinFfsplit(44100, "beta\nfake line", 1, [1]));
+    for (const id of config) clients.push(await joinFfsplit(port, "alpha", id, config));
+    clients.push(await joinFfsplit(port, "beta\nfake line", 1, [1]));
     await settle(clients);
     await split(clients[2]!, [3, 4]);
     await split(clients[3]!, [3, 4]);
@@ -94,8 +94,9 @@ Deno.test("qnetd-tool --follow needs --events, --json needs an operation that ha
 });
 
 Deno.test("qnetd-tool --events --follow streams new events until the client stops", async () => {
-  await using daemon = await startArbiter("qnet", { port: 44101, args: ["-s", "off"] });
-  const first = await joinFfsplit(44101, "gamma", 1, [1, 2]);
+  const port = freePort(44100, 44119);
+  await using daemon = await startArbiter("qnet", { port, args: ["-s", "off"] });
+  const first = await joinFfsplit(port, "gamma", 1, [1, 2]);
   let out = "";
   let seen: () => void = () => {};
   const sawDisconnect = new Promise<void>((resolve) => (seen = resolve));
@@ -113,7 +114,7 @@ Deno.test("qnetd-tool --events --follow streams new events until the client stop
     io,
   );
   try {
-    const second = await joinFfsplit(44101, "gamma", 2, [1, 2]);
+    const second = await joinFfsplit(port, "gamma", 2, [1, 2]);
     await settle([first, second]);
     second[Symbol.dispose]();
     const timeout = new Promise((_, reject) =>

@@ -4,9 +4,9 @@
 # on the journal (systemd-cat) and JOURNAL_STREAM set as systemd would, a client that sends
 # an unsupported message type (a warning line), then prints what `journalctl -p warning`
 # and `journalctl -o json` keep. Every wait is bounded.
-#   journal_run.sh DENO MOD_TS PORT WORKDIR   (uses PORT and PORT+1)
+#   journal_run.sh DENO MOD_TS TEXT_PORT JSON_PORT WORKDIR
 set -eu
-deno=$1 mod=$2 port=$3 work=$4
+deno=$1 mod=$2 text_port=$3 json_port=$4 work=$5
 # Everything journald writes (/run/systemd/journal, /run/log/journal, /var/log/journal)
 # stays on these tmpfs mounts, which vanish with the namespace.
 mount -t tmpfs tmpfs /run
@@ -19,7 +19,8 @@ for _ in $(seq 50); do [ -S /run/systemd/journal/stdout ] && break; sleep 0.1; d
 
 for format in text json; do
   tag="hist-qnetd-$format"
-  [ "$format" = json ] && port=$((port + 1))
+  port=$text_port
+  [ "$format" = json ] && port=$json_port
   JOURNAL_STREAM=8:1 systemd-cat -t "$tag" --level-prefix=true -- \
     "$deno" run --quiet -A "$mod" qnetd -f -d -s off -p "$port" \
     -S "lock_file=$work/$format.pid,local_socket_file=$work/$format.sock,log_format=$format" &

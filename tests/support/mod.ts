@@ -5,7 +5,8 @@
  *
  * - daemons: `daemons.ts` (ours or corosync-qnetd on a loopback port), `qdevice_client.ts` (the
  *   fake corosync-qdevice), `wire_harness.ts` (the conformance rows over TCP), `wire_conn.ts`,
- *   `tls_wire.ts`, `full_session.ts`, `sandboxed.ts`, `unprivileged.ts`, `proc.ts`;
+ *   `tls_wire.ts`, `full_session.ts`, `sandboxed.ts`, `unprivileged.ts`, `proc.ts`,
+ *   `ports.ts` (a free port in a range);
  * - the pure arbiter: `arbiter_harness.ts`, `conformance_rows.ts`;
  * - fixtures and formats: `vectors.ts`, `ipc_snapshots.ts`, `ipc_exchange.ts`, `frame_feed.ts`,
  *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `files.ts`;
@@ -14,7 +15,8 @@
  * - `interop/`: real corosync clusters in network namespaces;
  * - `precondition.ts`: run, skip or (under CI=true) fail a test that needs root or a binary.
  *
- * `drop_probe.ts` is not exported: it is a program the permission tests run as a subprocess.
+ * `drop_probe.ts` and `history_churn.ts` are not exported: they are programs tests run as
+ * subprocesses (the permission tests; the history's memory bound).
  *
  * @module
  */
@@ -47,6 +49,7 @@ export * from "./ipc_snapshots.ts";
 export * from "./json_schema.ts";
 export * from "./precondition.ts";
 export * from "./proc.ts";
+export * from "./ports.ts";
 export * from "./qdevice_client.ts";
 export * from "./sandboxed.ts";
 export * from "./tls/fixtures.ts";
