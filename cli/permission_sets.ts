@@ -13,7 +13,8 @@
  *   SIGHUP) and of the socket file; write of the lock file and the socket file only (the
  *   runtime directory is created by systemd or tmpfiles.d); ffi for libc.so.6 (the fcntl
  *   lock of the lock file, as C's, revoked once it is held) and for libssl.so.3 only when
- *   TLS is not off; env QNETD_CONFIG_FILE only (another configuration file). No run or sys.
+ *   TLS is not off; env QNETD_CONFIG_FILE (another configuration file) and JOURNAL_STREAM
+ *   (stderr is the journal) only. No run or sys.
  *   The configuration file's settings (port, socket, ...) count like the command line's:
  *   compute the set from the effective values.
  * - qnetd-tool, cmapctl: the daemon's local socket (net, plus read and write of its path,
@@ -31,6 +32,7 @@
 import { listenDescriptor } from "./privilege_drop.ts";
 import { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE } from "./config_file.ts";
 import { parseOptions } from "./getopt.ts";
+import { JOURNAL_STREAM_ENV } from "./logging.ts";
 import { parseQnetdArgs, type QnetdOptions } from "./qnetd_args.ts";
 import { DEFAULT_SOCKET_PATH } from "./qnetd_tool.ts";
 import { DEFAULT_CERT_DIR } from "../core/certs/layout.ts";
@@ -177,6 +179,11 @@ export const QNETD_RULES: readonly PermissionRule<QnetdInvocation>[] = [
     option: CONFIG_FILE_ENV,
     why: "names another configuration file",
     grant: () => ({ env: [CONFIG_FILE_ENV] }),
+  },
+  {
+    option: `${JOURNAL_STREAM_ENV} (set by systemd)`,
+    why: "stderr is the journal: log lines get the <N> priority prefix",
+    grant: () => ({ env: [JOURNAL_STREAM_ENV] }),
   },
 ];
 

@@ -13,6 +13,7 @@ import { TlsSupported } from "../core/protocol/constants.ts";
 import type { QnetdSettings } from "../core/settings.ts";
 import { IpcServer } from "../ipc/server.ts";
 import { qnetdIpcHandlers } from "../ipc/commands.ts";
+import { eventsIpcHandler } from "../ipc/events_command.ts";
 import { acquireLockFile, type LockFile, LockFileError } from "../net/lock_file.ts";
 import { revokeLibc } from "../net/libc_ffi.ts";
 import { osErrorSuffix } from "../net/os_error.ts";
@@ -25,7 +26,7 @@ import { applyConfigFile, configFilePath, ConfigLoadError } from "./config_file.
 import { CountingArbiter } from "./counting_arbiter.ts";
 import { DaemonCmap, type DaemonCmapExtras } from "./daemon_cmap.ts";
 import { newMessageCounters } from "../core/cmap/qnetd_keys.ts";
-import { setupLogging } from "./logging.ts";
+import { setupLogging, stderrIsJournal } from "./logging.ts";
 import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { ExitStatus } from "./exit_status.ts";
@@ -62,7 +63,13 @@ export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME
   // Without -f the launcher detached this process before (cli/daemon_mode.ts); it logs to
   // stderr until it is ready, which its starter relays, and to nothing after (there is no
   // syslog writer yet). Under systemd use Type=simple and -f (see docs/deployment.md).
-  using logging = setupLogging({ foreground: true, debugLevel: options.debugLevel });
+  using logging = setupLogging({
+    foreground: true,
+    debugLevel: options.debugLevel,
+    // -S log_format / TOML / cmap (live): text as the C daemon, or JSON lines.
+    format: () => options.settings.logFormat,
+    journal: stderrIsJournal(),
+  });
   return await runDaemon(options, logging.log, { debug: logging, args, configPath });
 }
 
@@ -120,7 +127,16 @@ export async function runDaemon(
   using _tls = tls ?? { [Symbol.dispose]() {} };
 
   const messages = newMessageCounters();
-  const arbiter = new CountingArbiter({ settings, clock: systemClock, log }, messages);
+  const arbiter = new CountingArbiter(
+    {
+      settings,
+      clock: systemClock,
+      log,
+      wallClock: Date.now,
+      logFields: () => settings.logFormat === "json",
+    },
+    messages,
+  );
   const listenAddress = options.listenAddr ?? "*";
   const stopped = Promise.withResolvers<void>();
   // cmap: settings, runtime keys and the IPC `cmap` command (cli/daemon_cmap.ts).
@@ -142,11 +158,13 @@ export async function runDaemon(
   try {
     ipc = IpcServer.listen({
       path: settings.localSocketFile,
-      handlers: cmap.wrapHandlers(qnetdIpcHandlers({
-        snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
-        shutdown: () => stopped.resolve(),
-        log,
-      })),
+      handlers: cmap.wrapHandlers(
+        qnetdIpcHandlers({
+          snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
+          shutdown: () => stopped.resolve(),
+          log,
+        }).set("events", eventsIpcHandler({ history: arbiter.history, log })),
+      ),
       largeRequest: cmap.largeRequest,
       maxClients: settings.ipcMaxClients,
       maxReceiveSize: settings.ipcMaxReceiveSize,

@@ -32,7 +32,7 @@ Deno.test("qnetdPermissions() follows -4, -l, -p, -s off and -S paths", () => {
     net: ["0.0.0.0:5404", "unix:/r/q.sock"],
     // libc only, for the fcntl lock: no libssl with -s off.
     ffi: [...LIBC_PATHS],
-    env: ["QNETD_CONFIG_FILE"],
+    env: ["QNETD_CONFIG_FILE", "JOURNAL_STREAM"],
   });
   assert.deepEqual(qnetdPermissions(["-l", "::1"]).net?.[0], "[::1]:5403");
   assert.throws(() => qnetdPermissions(["-p", "0"]), /Invalid qnetd command line/);

@@ -5,7 +5,8 @@
  *
  * - daemons: `daemons.ts` (ours or corosync-qnetd on a loopback port), `qdevice_client.ts` (the
  *   fake corosync-qdevice), `wire_harness.ts` (the conformance rows over TCP), `wire_conn.ts`,
- *   `tls_wire.ts`, `full_session.ts`, `sandboxed.ts`, `unprivileged.ts`, `proc.ts`;
+ *   `tls_wire.ts`, `full_session.ts`, `sandboxed.ts`, `unprivileged.ts`, `proc.ts`,
+ *   `ports.ts` (a free port in a range);
  * - the pure arbiter: `arbiter_harness.ts`, `conformance_rows.ts`;
  * - fixtures and formats: `vectors.ts`, `ipc_snapshots.ts`, `ipc_exchange.ts`, `frame_feed.ts`,
  *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `files.ts`, `cert_der.ts` (certificates
@@ -19,8 +20,9 @@
  *
  * - `qnet_command.ts`: `qnet` run as the compiled binary runs (the baked flags).
  *
- * `drop_probe.ts`, `launch_with.ts`, `query_probe.ts` and `query_probe_worker.ts` are not
- * exported: they are programs (and a worker) the permission tests run as subprocesses.
+ * `drop_probe.ts`, `history_churn.ts`, `launch_with.ts`, `query_probe.ts` and
+ * `query_probe_worker.ts` are not exported: they are programs (and a worker) tests run as
+ * subprocesses (the permission tests; the history's memory bound).
  *
  * @module
  */
