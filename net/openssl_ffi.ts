@@ -114,6 +114,47 @@ export const Ssl = {
   GenDns: 2, // GEN_DNS
 } as const;
 
+/** `SSL_version()` values (TLS1_x_VERSION in tls1.h / prov_ssl.h). */
+export const TlsVersion = {
+  Tls1: 0x0301, // TLS1_VERSION
+  Tls11: 0x0302, // TLS1_1_VERSION
+  Tls12: 0x0303, // TLS1_2_VERSION
+  Tls13: 0x0304, // TLS1_3_VERSION
+} as const;
+
+/** `SSL_get_verify_result()` values (X509_V_* in x509_vfy.h) that a client certificate can produce. */
+export const X509Verify = {
+  Ok: 0, // X509_V_OK
+  UnableToGetIssuerCert: 2, // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+  UnableToDecryptCertSignature: 4, // X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE
+  CertSignatureFailure: 7, // X509_V_ERR_CERT_SIGNATURE_FAILURE
+  CertNotYetValid: 9, // X509_V_ERR_CERT_NOT_YET_VALID
+  CertHasExpired: 10, // X509_V_ERR_CERT_HAS_EXPIRED
+  DepthZeroSelfSignedCert: 18, // X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+  SelfSignedCertInChain: 19, // X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+  UnableToGetIssuerCertLocally: 20, // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+  UnableToVerifyLeafSignature: 21, // X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
+  InvalidCa: 24, // X509_V_ERR_INVALID_CA
+  InvalidPurpose: 26, // X509_V_ERR_INVALID_PURPOSE
+} as const;
+
+/** SSL-library reason codes (SSL_R_* in sslerr.h) that the daemon translates. */
+export const SslReason = {
+  CertificateVerifyFailed: 134, // SSL_R_CERTIFICATE_VERIFY_FAILED
+  PeerDidNotReturnACertificate: 199, // SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE
+  UnsupportedProtocol: 258, // SSL_R_UNSUPPORTED_PROTOCOL
+  Tlsv1AlertInternalError: 1080, // SSL_R_TLSV1_ALERT_INTERNAL_ERROR
+} as const;
+
+/** How `ERR_get_error()` packs a library and a reason into one code (err.h, OpenSSL 3). */
+export const ErrCode = {
+  SystemFlag: 0x80000000n, // ERR_SYSTEM_FLAG: the rest is an errno
+  LibOffset: 23n, // ERR_LIB_OFFSET
+  LibMask: 0xffn, // ERR_LIB_MASK
+  ReasonMask: 0x7fffffn, // ERR_REASON_MASK
+  LibSsl: 20, // ERR_LIB_SSL
+} as const;
+
 /** Raised when libssl.so.3 cannot be opened (missing, wrong version, or no FFI permission). */
 export class OpenSslLoadError extends Error {
   constructor(message: string, options?: ErrorOptions) {
