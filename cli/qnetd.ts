@@ -27,7 +27,7 @@ import { setupLogging } from "./logging.ts";
 import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
-import { serverKeyFiles } from "./tls_files.ts";
+import { loadServerKeyMaterial } from "./server_keys.ts";
 import { errorText } from "../core/error_text.ts";
 
 /** The one object holding every live setting: the arbiter, the server and cmap share it. */
@@ -101,10 +101,8 @@ export async function runDaemon(
   if (tlsOn) {
     try {
       const { TlsServerContext } = await import("../net/tls_server.ts");
-      tls = TlsServerContext.create({
-        ...serverKeyFiles(settings.nssDbDir, settings.certNickname),
-        requireClientCert: settings.tlsClientCertRequired,
-      });
+      const { keys } = await loadServerKeyMaterial(settings.nssDbDir, settings.certNickname);
+      tls = TlsServerContext.create({ keys, requireClientCert: settings.tlsClientCertRequired });
     } catch (error) {
       if (findNotCapable(error) !== undefined) throw error;
       log(Priority.Crit, `Can't load TLS key material: ${errorText(error)}`);

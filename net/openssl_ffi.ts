@@ -32,6 +32,7 @@ const SYMBOLS = {
   SSL_CTX_ctrl: { parameters: ["pointer", "i32", "i64", "pointer"], result: "i64" },
   SSL_CTX_set_options: { parameters: ["pointer", "u64"], result: "u64" },
   SSL_CTX_set_num_tickets: { parameters: ["pointer", "usize"], result: "i32" },
+  // files: the test client only (the daemon hands its key material over in memory)
   SSL_CTX_use_certificate_chain_file: { parameters: ["pointer", "buffer"], result: "i32" },
   SSL_CTX_use_PrivateKey_file: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   SSL_CTX_check_private_key: { parameters: ["pointer"], result: "i32" },
@@ -39,6 +40,15 @@ const SYMBOLS = {
   SSL_load_client_CA_file: { parameters: ["buffer"], result: "pointer" },
   SSL_CTX_set_client_CA_list: { parameters: ["pointer", "pointer"], result: "void" },
   SSL_CTX_set_verify: { parameters: ["pointer", "i32", "pointer"], result: "void" },
+  // libssl/libcrypto: key material from memory (DER through a memory BIO)
+  d2i_X509_bio: { parameters: ["pointer", "pointer"], result: "pointer" },
+  d2i_PrivateKey_bio: { parameters: ["pointer", "pointer"], result: "pointer" },
+  EVP_PKEY_free: { parameters: ["pointer"], result: "void" },
+  SSL_CTX_use_certificate: { parameters: ["pointer", "pointer"], result: "i32" },
+  SSL_CTX_use_PrivateKey: { parameters: ["pointer", "pointer"], result: "i32" },
+  SSL_CTX_get_cert_store: { parameters: ["pointer"], result: "pointer" },
+  X509_STORE_add_cert: { parameters: ["pointer", "pointer"], result: "i32" },
+  SSL_CTX_add_client_CA: { parameters: ["pointer", "pointer"], result: "i32" },
   // libssl: connection
   SSL_new: { parameters: ["pointer"], result: "pointer" },
   SSL_free: { parameters: ["pointer"], result: "void" },
@@ -91,6 +101,7 @@ export const Ssl = {
   CtrlMode: 33, // SSL_CTX_set_mode()
   CtrlSetSessCacheMode: 44, // SSL_CTX_set_session_cache_mode()
   CtrlSetTlsextHostname: 55, // SSL_set_tlsext_host_name()
+  CtrlChainCert: 89, // SSL_CTX_add0/add1_chain_cert() (larg 1: add1, the context takes a reference)
   CtrlSetMinProtoVersion: 123, // SSL_CTX_set_min_proto_version()
   CtrlSetMaxProtoVersion: 124, // SSL_CTX_set_max_proto_version()
   ModeReleaseBuffers: 0x10, // SSL_MODE_RELEASE_BUFFERS

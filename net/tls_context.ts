@@ -6,24 +6,29 @@
  *
  * @module
  */
-import {
-  cString,
-  liveOpenSslObjects as live,
-  openSsl,
-  type OpenSslSymbols,
-  Ssl,
-} from "./openssl_ffi.ts";
+import { liveOpenSslObjects as live, openSsl, type OpenSslSymbols, Ssl } from "./openssl_ffi.ts";
 import { TlsError, tlsFailure } from "./tls_error.ts";
 import { TlsSession } from "./tls_session.ts";
 
+/**
+ * The server's key material in memory, as DER: whoever read it (an NSS database, PEM files)
+ * says where it came from in `origin`, which the error messages quote.
+ */
+export interface ServerKeyMaterial {
+  /** The server certificate first, then any chain certificates, each DER. */
+  readonly certChainDer: readonly Uint8Array[];
+  /** The server certificate's private key: PKCS#8 PrivateKeyInfo (or a traditional key), DER. */
+  readonly keyDer: Uint8Array;
+  /** The trusted CA certificates (the QNet CA), each DER: trust anchors and the CA list sent. */
+  readonly caCertsDer: readonly Uint8Array[];
+  /** Where each part came from, e.g. a file name, for messages. */
+  readonly origin: { readonly cert: string; readonly key: string; readonly ca: string };
+}
+
 /** Key material and policy for {@link TlsServerContext.create}. */
 export interface TlsServerConfig {
-  /** PEM server certificate (optionally followed by its chain). */
-  certFile: string;
-  /** PEM private key of the server certificate. */
-  keyFile: string;
-  /** PEM QNet CA: trust anchor for client certificates and the CA list sent to clients. */
-  caFile: string;
+  /** Certificate, key and trusted CAs, already read. */
+  keys: ServerKeyMaterial;
   /** The `-c` option: request and require a client certificate. */
   requireClientCert: boolean;
   /** Absolute path of libssl.so.3; default: the usual distribution paths. */
@@ -44,10 +49,11 @@ export class TlsServerContext implements Disposable {
   }
 
   /**
-   * Loads libssl (on first use) and builds the context from PEM files.
+   * Loads libssl (on first use) and builds the context from key material in memory:
+   * OpenSSL reads no file.
    *
    * @throws {OpenSslLoadError} when libssl.so.3 cannot be loaded.
-   * @throws {TlsError} when a file cannot be loaded or the key does not match the certificate.
+   * @throws {TlsError} when a part cannot be decoded or the key does not match the certificate.
    */
   static create(cfg: TlsServerConfig): TlsServerContext {
     const lib = openSsl(cfg.libraryPath);
@@ -83,29 +89,100 @@ export class TlsServerContext implements Disposable {
     check(lib.SSL_CTX_set_num_tickets(ctx, 0n) === 1, "Cannot turn off TLS 1.3 tickets");
     lib.SSL_CTX_ctrl(ctx, Ssl.CtrlMode, BigInt(Ssl.ModeReleaseBuffers), null);
 
-    check(
-      lib.SSL_CTX_use_certificate_chain_file(ctx, cString(cfg.certFile)) === 1,
-      `Cannot load the server certificate from '${cfg.certFile}'`,
+    const { keys } = cfg;
+    const [leaf, ...chain] = keys.certChainDer;
+    check(leaf !== undefined, `No server certificate in '${keys.origin.cert}'`);
+    this.#withCertificate(leaf!, keys.origin.cert, (x509) => {
+      check(
+        lib.SSL_CTX_use_certificate(ctx, x509) === 1,
+        `Cannot load the server certificate from '${keys.origin.cert}'`,
+      );
+    });
+    for (const der of chain) {
+      this.#withCertificate(der, keys.origin.cert, (x509) => {
+        check(
+          lib.SSL_CTX_ctrl(ctx, Ssl.CtrlChainCert, 1n, x509) === 1n,
+          `Cannot add a chain certificate from '${keys.origin.cert}'`,
+        );
+      });
+    }
+    const pkey = this.#decode(
+      keys.keyDer,
+      lib.d2i_PrivateKey_bio,
+      `Cannot load the server private key from '${keys.origin.key}'`,
     );
-    check(
-      lib.SSL_CTX_use_PrivateKey_file(ctx, cString(cfg.keyFile), Ssl.FiletypePem) === 1,
-      `Cannot load the server private key from '${cfg.keyFile}'`,
-    );
+    live.created("EVP_PKEY");
+    try {
+      check(
+        lib.SSL_CTX_use_PrivateKey(ctx, pkey) === 1,
+        `Cannot load the server private key from '${keys.origin.key}'`,
+      );
+    } finally {
+      lib.EVP_PKEY_free(pkey);
+      live.freed("EVP_PKEY");
+    }
     check(
       lib.SSL_CTX_check_private_key(ctx) === 1,
-      `The private key in '${cfg.keyFile}' does not match the certificate in '${cfg.certFile}'`,
+      `The private key in '${keys.origin.key}' does not match the certificate in '${keys.origin.cert}'`,
     );
-    check(
-      lib.SSL_CTX_load_verify_locations(ctx, cString(cfg.caFile), null) === 1,
-      `Cannot load the CA certificate from '${cfg.caFile}'`,
+    check(keys.caCertsDer.length > 0, `No CA certificate in '${keys.origin.ca}'`);
+    const store = lib.SSL_CTX_get_cert_store(ctx); // owned by the context
+    for (const der of uniqueDer(keys.caCertsDer)) {
+      this.#withCertificate(der, keys.origin.ca, (x509) => {
+        check(
+          lib.X509_STORE_add_cert(store, x509) === 1,
+          `Cannot load the CA certificate from '${keys.origin.ca}'`,
+        );
+        if (cfg.requireClientCert) {
+          check(
+            lib.SSL_CTX_add_client_CA(ctx, x509) === 1,
+            `Cannot read the CA names from '${keys.origin.ca}'`,
+          );
+        }
+      });
+    }
+    lib.SSL_CTX_set_verify(
+      ctx,
+      cfg.requireClientCert ? Ssl.VerifyPeer | Ssl.VerifyFailIfNoPeerCert : Ssl.VerifyNone,
+      null,
     );
-    if (cfg.requireClientCert) {
-      const names = lib.SSL_load_client_CA_file(cString(cfg.caFile));
-      check(names !== null, `Cannot read the CA names from '${cfg.caFile}'`);
-      lib.SSL_CTX_set_client_CA_list(ctx, names); // the context owns the list from here
-      lib.SSL_CTX_set_verify(ctx, Ssl.VerifyPeer | Ssl.VerifyFailIfNoPeerCert, null);
-    } else {
-      lib.SSL_CTX_set_verify(ctx, Ssl.VerifyNone, null);
+  }
+
+  /** Decodes one DER object through a memory BIO with `d2i` (d2i_X509_bio, d2i_PrivateKey_bio). */
+  #decode(
+    der: Uint8Array,
+    d2i: (bio: Deno.PointerValue, out: null) => Deno.PointerValue,
+    what: string,
+  ): Deno.PointerObject {
+    const lib = this.#lib;
+    const bio = lib.BIO_new(lib.BIO_s_mem());
+    if (bio === null) throw tlsFailure(lib, "Cannot create a memory BIO");
+    live.created("BIO");
+    try {
+      const copy = Uint8Array.from(der); // BIO_write copies; a fresh buffer keeps FFI happy
+      if (lib.BIO_write(bio, copy, copy.length) !== copy.length) throw tlsFailure(lib, what);
+      const object = d2i(bio, null);
+      if (object === null) throw tlsFailure(lib, what);
+      return object;
+    } finally {
+      lib.BIO_free(bio);
+      live.freed("BIO");
+    }
+  }
+
+  /** Decodes a DER certificate, hands it to `use`, then drops this reference to it. */
+  #withCertificate(der: Uint8Array, origin: string, use: (x509: Deno.PointerObject) => void): void {
+    const x509 = this.#decode(
+      der,
+      this.#lib.d2i_X509_bio,
+      `Cannot decode a certificate from '${origin}'`,
+    );
+    live.created("X509");
+    try {
+      use(x509);
+    } finally {
+      this.#lib.X509_free(x509);
+      live.freed("X509");
     }
   }
 
@@ -122,4 +199,15 @@ export class TlsServerContext implements Disposable {
     this.#ctx = null;
     live.freed("SSL_CTX");
   }
+}
+
+/** `certs` without byte-for-byte repeats, in first-seen order. */
+function uniqueDer(certs: readonly Uint8Array[]): Uint8Array[] {
+  const seen = new Set<string>();
+  return certs.filter((der) => {
+    const key = der.toBase64();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -22,5 +22,5 @@
 
 export { nssEquivalent, type NssError } from "./nss_errors.ts";
 export { TlsError } from "./tls_error.ts";
-export { type TlsServerConfig, TlsServerContext } from "./tls_context.ts";
+export { type ServerKeyMaterial, type TlsServerConfig, TlsServerContext } from "./tls_context.ts";
 export { TlsSession } from "./tls_session.ts";
