@@ -28,6 +28,7 @@ import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
 import { loadServerKeyMaterial } from "./server_keys.ts";
+import { describeServerCertificate, KeyRotation, type KeyRotationOptions } from "./key_rotation.ts";
 import { errorText } from "../core/error_text.ts";
 
 /** The one object holding every live setting: the arbiter, the server and cmap share it. */
@@ -98,18 +99,24 @@ export async function runDaemon(
 
   log(Priority.Debug, "Initializing nss");
   let tls: TlsServerContext | undefined;
+  let createContext: KeyRotationOptions["createContext"] | undefined;
   if (tlsOn) {
     try {
       const { TlsServerContext } = await import("../net/tls_server.ts");
-      const { keys } = await loadServerKeyMaterial(settings.nssDbDir, settings.certNickname);
-      tls = TlsServerContext.create({ keys, requireClientCert: settings.tlsClientCertRequired });
+      createContext = ({ keys }, requireClientCert) =>
+        TlsServerContext.create({ keys, requireClientCert });
+      const loaded = await loadServerKeyMaterial(settings.nssDbDir, settings.certNickname);
+      tls = createContext(loaded, settings.tlsClientCertRequired);
+      log(Priority.Debug, `TLS key material: ${await describeServerCertificate(loaded)}`);
     } catch (error) {
       if (findNotCapable(error) !== undefined) throw error;
       log(Priority.Crit, `Can't load TLS key material: ${errorText(error)}`);
       return 1;
     }
   }
-  using _tls = tls ?? { [Symbol.dispose]() {} };
+  // The context in use at the end: the first one, or the last a rotation installed.
+  let currentTls = tls;
+  using _tls = { [Symbol.dispose]: () => currentTls?.[Symbol.dispose]() };
 
   const messages = newMessageCounters();
   const arbiter = new CountingArbiter({ settings, clock: systemClock, log }, messages);
@@ -196,6 +203,18 @@ export async function runDaemon(
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
   using _sighup = cmap.reloadOnSighup(extras);
+  // SIGHUP also rotates the TLS keys (cli/key_rotation.ts).
+  using _rotation = createContext === undefined ? { [Symbol.dispose]() {} } : new KeyRotation({
+    dir: settings.nssDbDir,
+    nickname: settings.certNickname,
+    requireClientCert: () => settings.tlsClientCertRequired,
+    createContext,
+    install: (next) => {
+      currentTls = next;
+      return server.replaceTls(next);
+    },
+    log,
+  }).onSighup();
 
   log(Priority.Debug, "Registering algorithms");
   log(Priority.Debug, "QNetd ready to provide service");

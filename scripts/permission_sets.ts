@@ -10,8 +10,8 @@
  *
  * Why each grant exists (see docs/deployment.md, "Permission model"):
  * - qnetd: net for its TCP listen address and its unix socket; read of the key directory
- *   (a stat: OpenSSL reads the PEM files itself), of its configuration file (at start and on
- *   SIGHUP) and of the socket file; write of the lock file and the socket file only (the
+ *   (the NSS database or PEM files, at start and on SIGHUP for a key rotation), of its
+ *   configuration file (at start and on SIGHUP) and of the socket file; write of the lock file and the socket file only (the
  *   runtime directory is created by systemd or tmpfiles.d); ffi for libssl.so.3 only when
  *   TLS is not off; env QNETD_CONFIG_FILE only (another configuration file). No run or sys.
  *   The configuration file's settings (port, socket, ...) count like the command line's:
