@@ -11,7 +11,7 @@ import {
   type PermissionSet,
   socketClientPermissions,
   toFlags,
-} from "../../scripts/permission_sets.ts";
+} from "../../cli/permission_sets.ts";
 import { fullSession } from "./_session.ts";
 import {
   daemonArgs,

@@ -8,7 +8,7 @@ import {
   formatMissingPermission,
   parseNotCapable,
 } from "../../cli/permission_error.ts";
-import { type PermissionSet, qnetdPermissions } from "../../scripts/permission_sets.ts";
+import { type PermissionSet, qnetdPermissions } from "../../cli/permission_sets.ts";
 import { daemonArgs, makeKeyDir, runToExit } from "./_sandboxed.ts";
 
 Deno.test("parseNotCapable() reads kind, target and flag from Deno's message", () => {

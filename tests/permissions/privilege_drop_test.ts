@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { listenDescriptor, startupOnlyPermissions } from "../../cli/privilege_drop.ts";
-import { qnetdPermissions, toFlags } from "../../scripts/permission_sets.ts";
+import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
 import { makeKeyDir, ROOT } from "./_sandboxed.ts";
 
 const PORT = 17220;

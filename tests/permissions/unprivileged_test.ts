@@ -6,7 +6,7 @@
  * read its private key although the operating system would let its user read it.
  */
 import assert from "node:assert/strict";
-import { qnetdPermissions, toFlags } from "../../scripts/permission_sets.ts";
+import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
 import {
   denoDirOf,
   prepareUnprivileged,
