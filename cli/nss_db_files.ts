@@ -2,7 +2,10 @@
  * NSS SQL databases on disk (cert9.db, key4.db, pkcs11.txt), read and written with
  * `node:sqlite`; the format itself is in core/nssdb/. Reading opens the files read-only.
  *
- *   readNssDb(dir, nickname)   the server certificate, its key and the trusted CAs
+ *   readNssDb(dir, nickname)           the server certificate, its key and the trusted CAs
+ *   createNssDb(dir)                   new empty databases (certutil -N, empty password)
+ *   addCertificate(dir, name, der, t)  a certificate with trust flags (certutil -A)
+ *   addPrivateKey(dir, pkcs8)          an RSA key pair (as certutil -S leaves it)
  *
  * Every failure is an {@link NssDbError}: a `kind`, the file, and one line saying what to do.
  *
@@ -10,19 +13,36 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import {
+  columnName,
   columnType,
+  CREATE_META_SQL,
+  createTableSql,
   META_TABLE,
   type NssObject,
+  OBJECT_ID_MASK,
+  PASSWORD_META_ID,
   PRIVATE_TABLE,
   PUBLIC_TABLE,
   storedValue,
+  toStored,
 } from "../core/nssdb/attributes.ts";
+import { pkcs11Text } from "../core/nssdb/pkcs11_txt.ts";
+import {
+  certificateObjects,
+  iterationsFor,
+  newPasswordEntry,
+  type NssDbAdditions,
+  parseTrustFlags,
+  type PasswordContext,
+  rsaKeyObjects,
+} from "../core/nssdb/write.ts";
 import { NssDbError } from "../core/nssdb/errors.ts";
 import {
   type MetaEntry,
   type NssDbContent,
   type ServerKeyMaterial,
   serverKeyMaterial,
+  unlock,
 } from "../core/nssdb/read.ts";
 
 export { NssDbError };
@@ -196,4 +216,162 @@ export async function readNssDb(
 ): Promise<ServerKeyMaterial> {
   const content = await loadNssDb(dir);
   return await serverKeyMaterial(content, nickname);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/** Mode of new database files before the caller sets its own (NSS: 0600 & ~umask). */
+const NEW_FILE_MODE = 0o600;
+
+function openReadWrite(path: string): DatabaseSync {
+  try {
+    return new DatabaseSync(path);
+  } catch (error) {
+    throw corrupt(path, `cannot be opened for writing (${(error as Error).message})`, error);
+  }
+}
+
+async function createFileOnly(path: string, mode: number): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true, mode });
+  file.close();
+}
+
+/**
+ * New, empty cert9.db and key4.db with an empty password, and pkcs11.txt, as `certutil -N -d
+ * DIR` with an empty password file makes them. Refuses (Deno.errors.AlreadyExists) when any of
+ * the three exists. The files get mode 0600 (& umask); the caller sets modes and owners.
+ */
+export async function createNssDb(dir: string): Promise<void> {
+  const certFile = `${dir}/${CERT_DB_FILE}`;
+  const keyFile = `${dir}/${KEY_DB_FILE}`;
+  const created: string[] = [];
+  try {
+    for (const path of [certFile, keyFile]) {
+      await createFileOnly(path, NEW_FILE_MODE);
+      created.push(path);
+    }
+    const { entry } = await newPasswordEntry("");
+    const keyDb = openReadWrite(keyFile);
+    try {
+      keyDb.exec("BEGIN IMMEDIATE");
+      for (const sql of createTableSql(PRIVATE_TABLE)) keyDb.exec(sql);
+      keyDb.exec(CREATE_META_SQL);
+      keyDb.prepare(`INSERT INTO ${META_TABLE} (id, item1, item2) VALUES (?, ?, ?)`)
+        .run(PASSWORD_META_ID, entry.item1, entry.item2 ?? null);
+      keyDb.exec("COMMIT");
+    } finally {
+      keyDb.close();
+    }
+    const certDb = openReadWrite(certFile);
+    try {
+      certDb.exec("BEGIN IMMEDIATE");
+      for (const sql of createTableSql(PUBLIC_TABLE)) certDb.exec(sql);
+      certDb.exec("COMMIT");
+    } finally {
+      certDb.close();
+    }
+    const pkcs11 = `${dir}/${PKCS11_FILE}`;
+    await createFileOnly(pkcs11, NEW_FILE_MODE);
+    created.push(pkcs11);
+    await Deno.writeTextFile(pkcs11, pkcs11Text(dir));
+  } catch (error) {
+    for (const path of created.reverse()) await Deno.remove(path).catch(() => {});
+    throw error;
+  }
+}
+
+/** The databases of `dir` opened for writing, unlocked with the empty password. */
+async function openForWriting(dir: string): Promise<{
+  certDb: DatabaseSync;
+  keyDb: DatabaseSync;
+  context: PasswordContext;
+  newId: () => number;
+  [Symbol.dispose](): void;
+}> {
+  const content = await loadNssDb(dir);
+  const passKey = await unlock(content, "");
+  const used = new Set([...content.publicObjects, ...content.privateObjects].map((o) => o.id));
+  const newId = () => {
+    for (;;) {
+      const id = crypto.getRandomValues(new Uint32Array(1))[0]! & OBJECT_ID_MASK;
+      if (id !== 0 && !used.has(id)) {
+        used.add(id);
+        return id;
+      }
+    }
+  };
+  const certDb = openReadWrite(content.certFile);
+  const keyDb = openReadWrite(content.keyFile);
+  return {
+    certDb,
+    keyDb,
+    context: { passKey, iterations: iterationsFor("") },
+    newId,
+    [Symbol.dispose]() {
+      certDb.close();
+      keyDb.close();
+    },
+  };
+}
+
+function insertObject(db: DatabaseSync, table: string, object: NssObject): void {
+  const columns = [...object.attributes.keys()].map(columnName);
+  const values = [...object.attributes.values()].map(toStored);
+  db.prepare(
+    `INSERT INTO ${table} (id, ${columns.join(", ")}) VALUES (?${", ?".repeat(columns.length)})`,
+  ).run(BigInt(object.id), ...values);
+}
+
+/** Writes objects and signatures; each database in one transaction, key4.db first. */
+function store(dbs: { certDb: DatabaseSync; keyDb: DatabaseSync }, additions: NssDbAdditions) {
+  const { certDb, keyDb } = dbs;
+  keyDb.exec("BEGIN IMMEDIATE");
+  try {
+    for (const object of additions.privateObjects) insertObject(keyDb, PRIVATE_TABLE, object);
+    const put = keyDb.prepare(`INSERT INTO ${META_TABLE} (id, item1, item2) VALUES (?, ?, ?)`);
+    for (const [id, entry] of additions.meta) put.run(id, entry.item1, entry.item2 ?? null);
+    certDb.exec("BEGIN IMMEDIATE");
+    try {
+      for (const object of additions.publicObjects) insertObject(certDb, PUBLIC_TABLE, object);
+      certDb.exec("COMMIT");
+    } catch (error) {
+      certDb.exec("ROLLBACK");
+      throw error;
+    }
+    keyDb.exec("COMMIT");
+  } catch (error) {
+    keyDb.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/**
+ * Adds a certificate (DER) under `nickname` with trust flags in certutil's notation (`CT,,`,
+ * `u,u,u`, ...), as `certutil -A -n NICKNAME -t TRUST` does.
+ */
+export async function addCertificate(
+  dir: string,
+  nickname: string,
+  der: Uint8Array,
+  trust: string,
+): Promise<void> {
+  const flags = parseTrustFlags(trust);
+  using db = await openForWriting(dir);
+  const additions = await certificateObjects(
+    der,
+    nickname,
+    flags,
+    db.newId,
+    db.context,
+    `certificate '${nickname}'`,
+  );
+  store(db, additions);
+}
+
+/** Adds an RSA key pair from a PKCS #8 DER private key (the key of a certificate to add). */
+export async function addPrivateKey(dir: string, pkcs8Der: Uint8Array): Promise<void> {
+  using db = await openForWriting(dir);
+  const additions = await rsaKeyObjects(pkcs8Der, db.newId, db.context, "private key");
+  store(db, additions);
 }
