@@ -38,6 +38,7 @@ import {
 } from "../core/nssdb/write.ts";
 import { NssDbError } from "../core/nssdb/errors.ts";
 import {
+  certificates,
   type MetaEntry,
   type NssDbContent,
   type ServerKeyMaterial,
@@ -203,6 +204,16 @@ export async function loadNssDb(dir: string): Promise<NssDbContent> {
   } finally {
     certDb.close();
   }
+}
+
+/** The certificates of the database in `dir` that have a nickname, in the database's order. */
+export async function listNssCertificates(
+  dir: string,
+): Promise<{ nickname: string; der: Uint8Array<ArrayBuffer> }[]> {
+  const content = await loadNssDb(dir);
+  return certificates(content).flatMap((c) =>
+    c.nickname === undefined ? [] : [{ nickname: c.nickname, der: new Uint8Array(c.der) }]
+  );
 }
 
 /**

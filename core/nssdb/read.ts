@@ -27,6 +27,7 @@ import {
   verifyAttribute,
 } from "./pbe.ts";
 import { type RsaKeyParts, rsaPartsToPkcs8, stripLeadingZeros } from "./rsa_key.ts";
+import { certificateFields } from "./x509_fields.ts";
 import { NssDbError } from "./errors.ts";
 
 /** One metaData row of key4.db. */
@@ -289,6 +290,24 @@ export async function privateKeyPkcs8(
   return rsaPartsToPkcs8(parts as RsaKeyParts);
 }
 
+/** What to do about a damaged database. */
+const REBUILD = "restore the database from a backup or create it again";
+
+/** The fields of a stored certificate; a "corrupt" error when its DER is not a certificate. */
+function parsedCertificate(content: NssDbContent, cert: CertificateObject) {
+  try {
+    return certificateFields(cert.der);
+  } catch (error) {
+    throw new NssDbError(
+      "corrupt",
+      content.certFile,
+      `${content.certFile}: certificate ${cert.nickname ?? cert.id} is not valid DER ` +
+        `(${(error as Error).message}); ${REBUILD}`,
+      { cause: error },
+    );
+  }
+}
+
 /** SHA-1 of an RSA modulus: the CKA_ID NSS gives a key and its certificate. */
 export async function ckaIdOfModulus(modulus: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-1", ownBytes(stripLeadingZeros(modulus))));
@@ -325,10 +344,25 @@ export async function serverKeyMaterial(
         `or create the database again with qnet certutil -i`,
     );
   }
+  const serverFields = parsedCertificate(content, server);
+  const keyModulus = key.attributes.get(CKA.modulus);
+  if (
+    serverFields.rsaPublicKey === undefined || keyModulus === undefined ||
+    !bytesEqual(stripLeadingZeros(keyModulus), serverFields.rsaPublicKey.modulus)
+  ) {
+    throw new NssDbError(
+      "corrupt",
+      content.keyFile,
+      `${content.keyFile}: the private key filed for '${nickname}' is not the key of its ` +
+        `certificate; ${REBUILD}`,
+    );
+  }
   const keyPkcs8Der = await privateKeyPkcs8(content, key, passKey);
   const caCertsDer: Uint8Array[] = [];
   for (const cert of certs) {
-    if (isClientAuthCa(await trustOf(content, cert, passKey))) caCertsDer.push(cert.der);
+    if (!isClientAuthCa(await trustOf(content, cert, passKey))) continue;
+    parsedCertificate(content, cert);
+    caCertsDer.push(cert.der);
   }
   if (caCertsDer.length === 0) {
     throw new NssDbError(
