@@ -8,11 +8,8 @@
  * @module
  */
 import type { ServerKeyMaterial } from "../net/tls_server.ts";
+import { CERT_DB_FILE, KEY_DB_FILE, LEGACY_CERT_DB_FILE, readNssDb } from "./nss_db_files.ts";
 import { KeyLoadError, readPemKeyMaterial, serverKeyFiles } from "./tls_files.ts";
-
-/** NSS database files (SQL format, then the legacy DBM format). */
-export const NSS_SQL_CERT_DB = "cert9.db";
-export const NSS_LEGACY_CERT_DB = "cert8.db";
 
 /** Which kind of key directory `dir` is. */
 export type KeySource = "nssdb" | "pem" | "legacy-nssdb" | "none";
@@ -28,11 +25,9 @@ function isFile(path: string): boolean {
 
 /** What {@link loadServerKeyMaterial} would read from `dir`. */
 export function keySourceOf(dir: string, nickname: string): KeySource {
-  // Until the NSS database reader is merged, PEM files next to a database still win (the
-  // `--import-nssdb` migration leaves both in one directory).
+  if (isFile(`${dir}/${CERT_DB_FILE}`)) return "nssdb";
   if (isFile(serverKeyFiles(dir, nickname).certFile)) return "pem";
-  if (isFile(`${dir}/${NSS_SQL_CERT_DB}`)) return "nssdb";
-  if (isFile(`${dir}/${NSS_LEGACY_CERT_DB}`)) return "legacy-nssdb";
+  if (isFile(`${dir}/${LEGACY_CERT_DB_FILE}`)) return "legacy-nssdb";
   return "none";
 }
 
@@ -45,7 +40,7 @@ export interface LoadedKeys {
 /**
  * Reads the server certificate (by `nickname`), its key and the trusted CAs from `dir`.
  *
- * @throws {KeyLoadError} one line naming the file and what to do.
+ * @throws {KeyLoadError | NssDbError} one line naming the file and what to do.
  */
 export async function loadServerKeyMaterial(dir: string, nickname: string): Promise<LoadedKeys> {
   const source = keySourceOf(dir, nickname);
@@ -54,19 +49,13 @@ export async function loadServerKeyMaterial(dir: string, nickname: string): Prom
       return { keys: await readNssKeyMaterial(dir, nickname), source };
     case "pem":
       return { keys: await readPemKeyMaterial(dir, nickname), source };
-    case "legacy-nssdb": {
-      const file = `${dir}/${NSS_LEGACY_CERT_DB}`;
-      throw new KeyLoadError(
-        `${file} is a legacy (DBM) NSS database, which qnet does not read: convert it to the ` +
-          `SQL format (cert9.db) with NSS's tools, e.g. 'certutil -N -d sql:${dir} ` +
-          `-f ${dir}/pwdfile.txt' on a copy, or re-create the directory with 'qnet certutil -i'`,
-        file,
-      );
-    }
+    case "legacy-nssdb":
+      // The database reader refuses it with its own line (NssDbError, kind "legacy").
+      return { keys: await readNssKeyMaterial(dir, nickname), source };
     case "none": {
       const file = serverKeyFiles(dir, nickname).certFile;
       throw new KeyLoadError(
-        `${dir} holds no key material (neither ${NSS_SQL_CERT_DB} nor ${file}): ` +
+        `${dir} holds no key material (neither ${CERT_DB_FILE} nor ${file}): ` +
           `create it with 'qnet certutil -i' or set nss_db_dir`,
         file,
       );
@@ -74,10 +63,22 @@ export async function loadServerKeyMaterial(dir: string, nickname: string): Prom
   }
 }
 
-/** Until the NSS database reader lands: a clear refusal naming the file. */
-function readNssKeyMaterial(dir: string, _nickname: string): Promise<ServerKeyMaterial> {
-  const file = `${dir}/${NSS_SQL_CERT_DB}`;
-  return Promise.reject(
-    new KeyLoadError(`${file}: reading an NSS database is not supported yet`, file),
-  );
+/**
+ * The server certificate `nickname`, its key and the trusted CAs of the NSS database in `dir`
+ * (cli/nss_db_files.ts).
+ *
+ * @throws {NssDbError} one line naming the file (legacy, password, nickname, corrupt, missing).
+ */
+async function readNssKeyMaterial(dir: string, nickname: string): Promise<ServerKeyMaterial> {
+  const db = await readNssDb(dir, nickname);
+  return {
+    certChainDer: [db.certDer],
+    keyDer: db.keyPkcs8Der,
+    caCertsDer: db.caCertsDer,
+    origin: {
+      cert: `${dir}/${CERT_DB_FILE} (nickname '${nickname}')`,
+      key: `${dir}/${KEY_DB_FILE}`,
+      ca: `${dir}/${CERT_DB_FILE} (trusted CAs)`,
+    },
+  };
 }
