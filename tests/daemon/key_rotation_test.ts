@@ -11,6 +11,7 @@ import { type MemoryClient, MemoryClientContext } from "../net/_tls_memory_clien
 import { handshake, type HandshakeOutcome, tlsRequest } from "../support/tls_wire.ts";
 import { concatBytes } from "../../core/bytes.ts";
 import { pemBlocks } from "../../core/certs/pem.ts";
+import { certificateNames } from "../../core/certs/peer_names.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import {
   encodeConfigNodeList,
@@ -309,5 +310,128 @@ Deno.test({
       const echo = await request(first, encodeEchoRequest({ seqNumber: 60 }), MsgType.EchoReply);
       assert.equal(echo.seqNumber, 60);
     });
+  },
+});
+
+/** Runs a program; fails the test with its stderr when it fails. */
+async function run(cmd: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" })
+    .output();
+  assert.ok(out.success, `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** `qnet certutil` with `args`. */
+function certutil(args: string[]): Promise<void> {
+  return run(Deno.execPath(), ["run", "--quiet", "-A", `${ROOT}mod.ts`, "certutil", ...args]);
+}
+
+/**
+ * A QNet CA as an NSS database (`qnet certutil -i -d DIR/db`) and a client certificate for
+ * CLUSTER it signed (`-s`), as PEM for the test client, with its key.
+ */
+async function nssCa(dir: string) {
+  const db = `${dir}/db`;
+  await certutil(["-i", "-d", db]);
+  await run("openssl", [
+    "req",
+    "-new",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    `${dir}/client.key`,
+    "-subj",
+    `/CN=${CLUSTER}`,
+    "-outform",
+    "DER",
+    "-out",
+    `${dir}/client.crq`,
+  ]);
+  await certutil(["-s", "-c", `${dir}/client.crq`, "-n", CLUSTER, "-d", db]);
+  await run("openssl", [
+    "x509",
+    "-inform",
+    "DER",
+    "-in",
+    `${db}/cluster-${CLUSTER}.crt`,
+    "-out",
+    `${dir}/client.pem`,
+  ]);
+  return {
+    db,
+    client: {
+      caFile: `${db}/qnetd-cacert.crt`,
+      certFile: `${dir}/client.pem`,
+      keyFile: `${dir}/client.key`,
+    },
+  };
+}
+
+/** The server certificate a TLS client gets from `port` (DER). */
+async function servedCertificate(port: number, context: MemoryClientContext): Promise<Uint8Array> {
+  const session = await connectNode(port, context);
+  using _c = session.client;
+  using _conn = session.conn;
+  assert.equal(session.outcome, "done", session.client.failed);
+  return session.client.peerCertificateDer()!;
+}
+
+Deno.test({
+  name: "SIGHUP rotates keys kept in an NSS database: a half-copied database keeps the old keys",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "qnet-nssops-rotate-nss-" });
+    try {
+      await Deno.mkdir(`${dir}/old`);
+      await Deno.mkdir(`${dir}/new`);
+      const [oldCa, newCa] = await Promise.all([nssCa(`${dir}/old`), nssCa(`${dir}/new`)]);
+      const keyDir = `${dir}/keys`;
+      await Deno.mkdir(keyDir);
+      for (const f of ["cert9.db", "key4.db", "pkcs11.txt"]) {
+        await Deno.copyFile(`${oldCa.db}/${f}`, `${keyDir}/${f}`);
+      }
+      using oldClient = new MemoryClientContext(oldCa.client);
+      using newClient = new MemoryClientContext(newCa.client);
+
+      await using daemon = await startArbiter("qnet", {
+        port: PORT + 1,
+        args: ["-s", "on", "-d"],
+        settings: { nss_db_dir: keyDir, dpd_enabled: "off" },
+      });
+      const first = await connectNode(PORT + 1, oldClient);
+      using _first = first.client;
+      using _firstConn = first.conn;
+      assert.equal(first.outcome, "done", first.client.failed);
+      assert.equal(await untilVote(first), Vote.Ack);
+      const oldServerCert = first.client.peerCertificateDer()!;
+
+      // The new cert9.db has arrived, its key4.db not yet: the key of "QNetd Cert" is missing.
+      await Deno.copyFile(`${newCa.db}/cert9.db`, `${keyDir}/cert9.db`);
+      daemon.process.kill("SIGHUP");
+      await waitForLog(
+        daemon,
+        /Can't reload TLS key material, keeping the old keys: .*key4\.db/,
+        1,
+      );
+      assert.deepEqual(await servedCertificate(PORT + 1, oldClient), oldServerCert);
+
+      await Deno.copyFile(`${newCa.db}/key4.db`, `${keyDir}/key4.db`);
+      daemon.process.kill("SIGHUP");
+      await waitForLog(
+        daemon,
+        /TLS key material reloaded: .*cert9\.db \(nickname 'QNetd Cert'\)/,
+        1,
+      );
+      const newServerCert = await servedCertificate(PORT + 1, newClient);
+      assert.notDeepEqual(newServerCert, oldServerCert);
+      assert.deepEqual(certificateNames(newServerCert), ["Qnetd Server"]);
+      // The session from before the rotation is still up, with its vote.
+      await request(first, encodeEchoRequest({ seqNumber: 70 }), MsgType.EchoReply);
+      const list = await toolList(daemon.socketPath);
+      assert.equal(list.match(/Vote:.*\(ACK\)$/gm)?.length, 1, list);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
