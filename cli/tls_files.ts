@@ -33,9 +33,9 @@ export function serverKeyFiles(
   };
 }
 
-/** Key material that cannot be loaded: `message` is one line naming `file` and what to do. */
+/** Key material that cannot be loaded: `message` is one line naming `path` and what to do (as NssDbError). */
 export class KeyLoadError extends Error {
-  constructor(message: string, readonly file: string, options?: ErrorOptions) {
+  constructor(message: string, readonly path: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "KeyLoadError";
   }

@@ -49,7 +49,7 @@ Deno.test("readPemKeyMaterial() names the missing, empty or encrypted file in on
         (e: unknown) => e,
       );
       assert.ok(error instanceof KeyLoadError, String(error));
-      assert.equal(error.file, file);
+      assert.equal(error.path, file);
       assert.match(error.message, pattern);
       assert.doesNotMatch(error.message, /\n/);
     };
