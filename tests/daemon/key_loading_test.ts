@@ -4,8 +4,7 @@
  * and the same exit code as corosync-qnetd on the same directory.
  */
 import assert from "node:assert/strict";
-import { C_QNETD } from "../support/daemons.ts";
-import { needCQnetd, testNeeding } from "../support/precondition.ts";
+import { C_QNETD, needCQnetd, testNeeding } from "../support/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const OURS = [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd"];

@@ -6,9 +6,6 @@
  * keeps the old keys and says why in the log.
  */
 import assert from "node:assert/strict";
-import { CLUSTER, makePki, type Pki } from "../net/_tls_fixtures.ts";
-import { type MemoryClient, MemoryClientContext } from "../net/_tls_memory_client.ts";
-import { handshake, type HandshakeOutcome, tlsRequest } from "../support/tls_wire.ts";
 import { concatBytes } from "../../core/bytes.ts";
 import { pemBlocks } from "../../core/certs/pem.ts";
 import { certificateNames } from "../../core/certs/peer_names.ts";
@@ -33,8 +30,19 @@ import {
   Vote,
 } from "../../core/protocol/constants.ts";
 import type { DecodedMsg } from "../../core/protocol/types.ts";
-import { type RunningArbiter, startArbiter } from "../support/daemons.ts";
-import { WireConn } from "../support/wire_conn.ts";
+import {
+  CLUSTER,
+  handshake,
+  type HandshakeOutcome,
+  makePki,
+  type MemoryClient,
+  MemoryClientContext,
+  type Pki,
+  type RunningArbiter,
+  startArbiter,
+  tlsRequest,
+  WireConn,
+} from "../support/mod.ts";
 
 const PORT = 42101;
 const ROOT = new URL("../../", import.meta.url).pathname;

@@ -12,14 +12,21 @@ import assert from "node:assert/strict";
 import { Vote } from "../../core/protocol/constants.ts";
 import { pemBlocks } from "../../core/certs/pem.ts";
 import { certificateFingerprint } from "../../cli/key_rotation.ts";
-import { arbiterFromEnv, arbiterLog, realQnetd } from "./support/arbiter.ts";
-import { Cluster, CLUSTER_NAME, expectNodes } from "./support/cluster.ts";
-import { run } from "./support/command.ts";
-import { createQnetCa } from "./support/enrolment.ts";
-import { hostAddress } from "./support/netns.ts";
-import { interopSkipReason, interopTest } from "./support/preflight.ts";
-import { effectiveVote } from "./support/status_text.ts";
-import { waitUntil } from "./support/wait.ts";
+import {
+  arbiterFromEnv,
+  arbiterLog,
+  Cluster,
+  CLUSTER_NAME,
+  createQnetCa,
+  effectiveVote,
+  expectNodes,
+  hostAddress,
+  interopSkipReason,
+  interopTest,
+  realQnetd,
+  run,
+  waitUntil,
+} from "../support/mod.ts";
 
 const arbiter = arbiterFromEnv();
 const skip = await interopSkipReason();

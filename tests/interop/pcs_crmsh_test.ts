@@ -11,16 +11,19 @@
  */
 import assert from "node:assert/strict";
 import { certificateNames } from "../../core/certs/peer_names.ts";
-import { CNamesSandbox, type SandboxOutput, startOnFreePort } from "../support/c_names_sandbox.ts";
-import type { ArbiterKind } from "../support/daemons.ts";
 import {
+  type ArbiterKind,
+  CNamesSandbox,
+  joinFfsplit,
   needAll,
   needCQnetd,
   needProgram,
   needRoot,
+  type QdeviceClient,
+  type SandboxOutput,
+  startOnFreePort,
   testNeeding,
-} from "../support/precondition.ts";
-import { joinFfsplit, type ScriptClient } from "../support/script_client.ts";
+} from "../support/mod.ts";
 
 const NEEDS = needAll(
   needRoot(),
@@ -156,7 +159,7 @@ async function pcsFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>> {
 
   // Status, with the daemon running and one cluster connected.
   const port = await startOnFreePort(box, PORTS[kind]);
-  let client: ScriptClient | undefined;
+  let client: QdeviceClient | undefined;
   try {
     client = await joinFfsplit(port, CLUSTER, 1, [1]);
     steps.set("status", await expect(box, ["pcs", "qdevice", "status", "net"], 0));
@@ -229,7 +232,7 @@ async function crmshFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>>
   // valid_qnetd: with the service active, `corosync-qnetd-tool -l -c CLUSTER` must print nothing
   // for a new cluster name, and something once the cluster is connected.
   const port = await startOnFreePort(box, PORTS[kind]);
-  let client: ScriptClient | undefined;
+  let client: QdeviceClient | undefined;
   try {
     steps.set(
       "tool -l -c before",

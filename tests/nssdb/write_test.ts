@@ -12,7 +12,6 @@ import {
   NssDbError,
   readNssDb,
 } from "../../cli/nss_db_files.ts";
-import { testNeeding } from "../support/precondition.ts";
 import {
   exportKeyPem,
   listCertificates,
@@ -20,7 +19,8 @@ import {
   needNssTools,
   publicKeyOfCert,
   publicKeyOfPem,
-} from "./_nss_tools.ts";
+  testNeeding,
+} from "../support/mod.ts";
 
 const FIXTURE = new URL("../fixtures/nssdb/c-qnetd-certutil", import.meta.url).pathname;
 

@@ -12,16 +12,16 @@ import {
   socketClientPermissions,
   toFlags,
 } from "../../cli/permission_sets.ts";
-import { fullSession } from "./_session.ts";
 import {
   daemonArgs,
   daemonPaths,
+  fullSession,
   grants,
   makeKeyDir,
   readAudit,
   ROOT,
   startSandboxed,
-} from "./_sandboxed.ts";
+} from "../support/mod.ts";
 
 const PORT = 17210;
 

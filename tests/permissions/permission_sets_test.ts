@@ -1,7 +1,7 @@
 /** deno.json's permission sets are what cli/permission_sets.ts computes for the defaults. */
 import assert from "node:assert/strict";
 import { declaredSets, qnetdPermissions, toFlags, unionOf } from "../../cli/permission_sets.ts";
-import { ROOT } from "./_sandboxed.ts";
+import { ROOT } from "../support/mod.ts";
 
 Deno.test("declaredSets() equal deno.json's permission sets", () => {
   const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));

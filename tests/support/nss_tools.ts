@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { needAll, needProgram } from "../support/precondition.ts";
-import { run, type RunResult } from "../certutil/_tools.ts";
+import { needAll, needProgram } from "./precondition.ts";
+import { runCommand as run, type RunResult } from "./certutil_tools.ts";
 
 /** NSS's certutil and pk12util (Debian package libnss3-tools) and openssl. */
 export function needNssTools(): string | undefined {

@@ -8,11 +8,7 @@
  * @module
  */
 
-import {
-  prepareUnprivileged,
-  UNPRIVILEGED_UID,
-  unprivilegedQnetdArgv,
-} from "../../support/unprivileged.ts";
+import { prepareUnprivileged, UNPRIVILEGED_UID, unprivilegedQnetdArgv } from "../unprivileged.ts";
 
 /** TLS for the arbiter: `-s MODE -S nss_db_dir=KEYDIR`. */
 export interface ArbiterTls {
