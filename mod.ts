@@ -9,6 +9,7 @@
  */
 import process from "node:process";
 import { type CliIo, processIo, type SubcommandMain } from "./cli/io.ts";
+import { ExitStatus } from "./cli/exit_status.ts";
 import { permissionErrorLine } from "./cli/permission_error.ts";
 import { QNET_VERSION } from "./core/version.ts";
 
@@ -67,7 +68,7 @@ async function runSubcommand(
     const line = permissionErrorLine(error, program, name);
     if (line === undefined) throw error;
     io.err(line);
-    return 1;
+    return ExitStatus.Failure;
   }
 }
 
@@ -80,15 +81,15 @@ export async function run(args: string[], io: CliIo, programName = "qnet"): Prom
   const [sub, ...rest] = args;
   if (sub === undefined || sub === "-h" || sub === "--help" || sub === "help") {
     (sub === undefined ? io.err : io.out)(HELP);
-    return sub === undefined ? 1 : 0;
+    return sub === undefined ? ExitStatus.Failure : ExitStatus.Success;
   }
   if (sub === "--version" || sub === "-V") {
     io.out(`qnet ${QNET_VERSION}\n`);
-    return 0;
+    return ExitStatus.Success;
   }
   if (SUBCOMMANDS[sub] === undefined) {
     io.err(`qnet: unknown subcommand '${sub}'\n\n${HELP}`);
-    return 1;
+    return ExitStatus.Failure;
   }
   return await runSubcommand(sub, rest, io, `qnet ${sub}`);
 }

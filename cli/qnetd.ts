@@ -26,6 +26,7 @@ import { newMessageCounters } from "../core/cmap/qnetd_keys.ts";
 import { setupLogging } from "./logging.ts";
 import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
+import { ExitStatus } from "./exit_status.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
 import { serverKeyFiles } from "./tls_files.ts";
 import { errorText } from "../core/error_text.ts";
@@ -53,7 +54,7 @@ export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME
   } catch (error) {
     if (!(error instanceof ConfigLoadError)) throw error;
     io.err(`${QNETD_PROGRAM_NAME}: ${error.message}\n`);
-    return 1;
+    return ExitStatus.Failure;
   }
   // Deno has no fork(): the daemon never detaches. Without -f it still logs to stderr, since
   // there is no syslog writer yet; under systemd use Type=simple and -f (see README).
@@ -82,7 +83,7 @@ export async function runDaemon(
     } catch (error) {
       if (error instanceof Deno.errors.NotCapable) throw error;
       log(Priority.Err, `Can't open NSS DB directory ${osErrorSuffix(error)}`);
-      return 1;
+      return ExitStatus.Failure;
     }
   }
 
@@ -92,7 +93,7 @@ export async function runDaemon(
   } catch (error) {
     if (!(error instanceof LockFileError)) throw error;
     log(Priority.Err, error.message);
-    return 1;
+    return ExitStatus.Failure;
   }
   using _lock = lockFile;
 
@@ -108,7 +109,7 @@ export async function runDaemon(
     } catch (error) {
       if (findNotCapable(error) !== undefined) throw error;
       log(Priority.Crit, `Can't load TLS key material: ${errorText(error)}`);
-      return 1;
+      return ExitStatus.Failure;
     }
   }
   using _tls = tls ?? { [Symbol.dispose]() {} };
@@ -155,7 +156,7 @@ export async function runDaemon(
         osErrorSuffix(error instanceof Error ? error.cause ?? error : error)
       }`,
     );
-    return 1;
+    return ExitStatus.Failure;
   }
 
   log(Priority.Debug, "Creating listening socket");
@@ -173,7 +174,7 @@ export async function runDaemon(
     await ipc.close();
     if (!(error instanceof ListenError)) throw error;
     log(Priority.Crit, error.message);
-    return 1;
+    return ExitStatus.Failure;
   }
   forCmap.server = server;
 
@@ -213,7 +214,7 @@ export async function runDaemon(
   await server.close();
   await serving;
   log(Priority.Debug, "Closing log");
-  return 0;
+  return ExitStatus.Success;
 }
 
 /** -l wins; otherwise the wildcard of the chosen family (dual stack by default, as C). */

@@ -13,7 +13,7 @@ import {
   Vote,
 } from "../../core/protocol/constants.ts";
 import type { DecodedMsg, ServerMsg } from "../../core/protocol/types.ts";
-import { Harness, HIGHEST, LOWEST, nodes, nodeTb, ring } from "./harness.ts";
+import { Harness, HIGHEST, LOWEST, nodes, nodeTb, ring } from "../support/mod.ts";
 
 const utf8 = new TextEncoder();
 const NAME = utf8.encode("cluster");

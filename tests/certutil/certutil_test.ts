@@ -1,24 +1,24 @@
 import assert from "node:assert/strict";
 import {
   asn1Layout,
+  needAll,
+  needNssTools,
   needRealTools,
+  needRoot,
+  nssExportKeyPem,
+  nssListCertificates,
+  nssListKeys,
   ours,
-  run,
+  publicKeyOfCert,
+  publicKeyOfPem,
+  runCommand,
   type RunResult,
   Scratch,
   snapshot,
+  testNeeding,
   withProgram,
-} from "./_tools.ts";
-import { needAll, needRoot, testNeeding } from "../support/precondition.ts";
+} from "../support/mod.ts";
 import { readNssDb } from "../../cli/nss_db_files.ts";
-import {
-  exportKeyPem,
-  listCertificates,
-  listKeys,
-  needNssTools,
-  publicKeyOfCert,
-  publicKeyOfPem,
-} from "../nssdb/_nss_tools.ts";
 
 const NEED = needAll(needRealTools(), needNssTools());
 
@@ -56,7 +56,15 @@ async function realServerCert(s: Scratch): Promise<string> {
 }
 
 async function x509Text(path: string, inform: "PEM" | "DER"): Promise<string> {
-  const r = await run("openssl", ["x509", "-inform", inform, "-in", path, "-noout", "-text"]);
+  const r = await runCommand("openssl", [
+    "x509",
+    "-inform",
+    inform,
+    "-in",
+    path,
+    "-noout",
+    "-text",
+  ]);
   ok(r, `openssl x509 ${path}`);
   return r.stdout;
 }
@@ -151,12 +159,12 @@ testNeeding(NEED, {
     };
     assert.deepEqual(await names(dir), await names(s.realDb));
     // NSS's own tools list the same nicknames, trust flags and keys.
-    assert.equal(await listCertificates(dir), await listCertificates(s.realDb));
-    assert.equal(await listKeys(dir), await listKeys(s.realDb));
+    assert.equal(await nssListCertificates(dir), await nssListCertificates(s.realDb));
+    assert.equal(await nssListKeys(dir), await nssListKeys(s.realDb));
     for (const nickname of ["QNet CA", "QNetd Cert"]) {
       const cert = (await readNssDb(dir, nickname)).certDer;
       assert.equal(
-        await publicKeyOfPem(await exportKeyPem(dir, nickname)),
+        await publicKeyOfPem(await nssExportKeyPem(dir, nickname)),
         await publicKeyOfCert(cert),
         `pk12util -o ${nickname}`,
       );
@@ -191,7 +199,15 @@ testNeeding(NEED, {
     assert.equal(ca.validity, "100 years, same time of day: true");
     assert.equal(fields(await x509Text(ourServer, "DER")).serial, "102 (0x66)");
     assert.equal(await Deno.readTextFile(`${dir}/serial.txt`), "102\n");
-    const valid = await run("certutil", ["-V", "-u", "V", "-n", "QNetd Cert", "-d", `sql:${dir}`]);
+    const valid = await runCommand("certutil", [
+      "-V",
+      "-u",
+      "V",
+      "-n",
+      "QNetd Cert",
+      "-d",
+      `sql:${dir}`,
+    ]);
     ok(valid, "certutil -V");
   },
 });
@@ -295,11 +311,22 @@ testNeeding(NEED, {
     assert.equal(await Deno.readTextFile(`${dir}/serial.txt`), "103\n");
     assert.equal(await mode(crt), 0o660 & ~Deno.umask());
     ok(await s.node("-M", "-c", crt), "real node -M");
-    const valid = await run("certutil", ["-V", "-u", "C", "-n", "Cluster Cert", "-d", s.nodeDb]);
+    const valid = await runCommand("certutil", [
+      "-V",
+      "-u",
+      "C",
+      "-n",
+      "Cluster Cert",
+      "-d",
+      s.nodeDb,
+    ]);
     ok(valid, "certutil -V");
     const pem = `${s.root}/cluster.pem`;
-    ok(await run("openssl", ["x509", "-inform", "DER", "-in", crt, "-out", pem]), "to PEM");
-    ok(await run("openssl", ["verify", "-CAfile", `${dir}/qnetd-cacert.crt`, pem]), "verify");
+    ok(await runCommand("openssl", ["x509", "-inform", "DER", "-in", crt, "-out", pem]), "to PEM");
+    ok(
+      await runCommand("openssl", ["verify", "-CAfile", `${dir}/qnetd-cacert.crt`, pem]),
+      "verify",
+    );
 
     // The real qnetd tool signing the same request: same layout, same fields.
     ok(await s.qnetd("-i"), "real -i");
@@ -318,7 +345,7 @@ testNeeding(NEED, {
     const dir = await enrol(s);
     const crq = `${s.nodeDb}/qdevice-net-node.crq`;
     const pem = `${s.root}/req.pem`;
-    ok(await run("openssl", ["req", "-inform", "DER", "-in", crq, "-out", pem]), "to PEM");
+    ok(await runCommand("openssl", ["req", "-inform", "DER", "-in", crq, "-out", pem]), "to PEM");
     const garbage = `${s.root}/garbage.crq`;
     await Deno.writeFile(garbage, crypto.getRandomValues(new Uint8Array(600)));
     const forged = `${s.root}/forged.crq`;
@@ -392,7 +419,10 @@ testNeeding(NEED, {
       ),
       { mode: 0o755 },
     );
-    ok(await run(tool, ["-s", "-c", `${s.nodeDb}/qdevice-net-node.crq`, "-n", "ByC"]), "C -s");
+    ok(
+      await runCommand(tool, ["-s", "-c", `${s.nodeDb}/qdevice-net-node.crq`, "-n", "ByC"]),
+      "C -s",
+    );
     assert.match(await x509Text(`${dir}/cluster-ByC.crt`, "DER"), /Serial Number: 103 /);
   },
 });
@@ -433,7 +463,7 @@ testNeeding(NEED, {
       ["cert9.db:QNetd Cert", "CN=Qnetd Server", "102"],
       ["cluster-Cluster1.crt", "CN=Cluster1", "103"],
     ]);
-    const end = await run("openssl", [
+    const end = await runCommand("openssl", [
       "x509",
       "-in",
       `${dir}/qnetd-cacert.crt`,
@@ -470,19 +500,30 @@ testNeeding(NEED, {
     for (
       const [cert, key] of [["qnet-ca.pem", "qnet-ca-key.pem"], ["qnetd-cert.pem", "qnetd-key.pem"]]
     ) {
-      const pub = await run("openssl", ["x509", "-in", `${out}/${cert}`, "-noout", "-pubkey"]);
-      const keyPub = await run("openssl", ["pkey", "-in", `${out}/${key}`, "-pubout"]);
+      const pub = await runCommand("openssl", [
+        "x509",
+        "-in",
+        `${out}/${cert}`,
+        "-noout",
+        "-pubkey",
+      ]);
+      const keyPub = await runCommand("openssl", ["pkey", "-in", `${out}/${key}`, "-pubout"]);
       assert.equal(pub.stdout, keyPub.stdout, cert);
       assert.equal(await mode(`${out}/${key}`), key === "qnet-ca-key.pem" ? 0o600 : 0o640, key);
     }
     ok(
-      await run("openssl", ["verify", "-CAfile", `${out}/qnet-ca.pem`, `${out}/qnetd-cert.pem`]),
+      await runCommand("openssl", [
+        "verify",
+        "-CAfile",
+        `${out}/qnet-ca.pem`,
+        `${out}/qnetd-cert.pem`,
+      ]),
       "verify",
     );
     assert.equal(
-      (await run("openssl", ["x509", "-in", `${out}/qnet-ca.pem`, "-noout", "-fingerprint"]))
+      (await runCommand("openssl", ["x509", "-in", `${out}/qnet-ca.pem`, "-noout", "-fingerprint"]))
         .stdout,
-      (await run("openssl", [
+      (await runCommand("openssl", [
         "x509",
         "-in",
         `${s.realDb}/qnetd-cacert.crt`,
@@ -519,7 +560,7 @@ testNeeding(NEED, {
     ok(await ours(["-d", dir, "-s", "-c", crq, "-n", "Both"]), "-s with both");
     const crt = `${s.root}/both.pem`;
     ok(
-      await run("openssl", [
+      await runCommand("openssl", [
         "x509",
         "-inform",
         "DER",
@@ -530,8 +571,11 @@ testNeeding(NEED, {
       ]),
       "to PEM",
     );
-    ok(await run("openssl", ["verify", "-CAfile", `${dir}/qnetd-cacert.crt`, crt]), "our CA");
-    const other = await run("openssl", ["verify", "-CAfile", `${pemDir}/qnet-ca.pem`, crt]);
+    ok(
+      await runCommand("openssl", ["verify", "-CAfile", `${dir}/qnetd-cacert.crt`, crt]),
+      "our CA",
+    );
+    const other = await runCommand("openssl", ["verify", "-CAfile", `${pemDir}/qnet-ca.pem`, crt]);
     assert.notEqual(other.code, 0, "not the PEM CA");
   },
 });

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { parseCertificateRequest } from "../../core/certs/request.ts";
 import { CertificateRequestError } from "../../core/certs/errors.ts";
-import { needRealTools, run, Scratch } from "./_tools.ts";
-import { testNeeding } from "../support/precondition.ts";
+import { needRealTools, runCommand, Scratch, testNeeding } from "../support/mod.ts";
 
 const NEED = needRealTools();
 
@@ -37,7 +36,7 @@ testNeeding(NEED, {
     await using s = await Scratch.create();
     await realRequest(s);
     const crq = `${s.nodeDb}/qdevice-net-node.crq`;
-    const r = await run("openssl", [
+    const r = await runCommand("openssl", [
       "req",
       "-inform",
       "DER",

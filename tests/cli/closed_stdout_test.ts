@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { STDOUT_CLOSED_EXIT } from "../../cli/io.ts";
-import { startArbiter } from "../support/daemons.ts";
+import { startArbiter } from "../support/mod.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const QNET = [Deno.execPath(), "run", "--quiet", "-A", MOD];

@@ -9,7 +9,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import { parseQnetdArgs } from "../../cli/qnetd_args.ts";
-import { needCQnetd, testNeeding } from "../support/precondition.ts";
+import { needCQnetd, testNeeding } from "../support/mod.ts";
 
 const REAL = "/usr/bin/corosync-qnetd";
 const PORT = "16203";

@@ -11,9 +11,7 @@ import { TrackFlag, type TrackNotification } from "../../core/cmap/track.ts";
 import { DecisionAlgorithm, MsgType, TieBreakerMode } from "../../core/protocol/constants.ts";
 import { encodeInit, encodePreinit } from "../../core/protocol/encode_client.ts";
 import { IpcCmapBackend, ipcCmapConnect } from "../../ipc/cmap_client.ts";
-import { type RunningArbiter, startArbiter } from "../support/daemons.ts";
-import { ScriptClient } from "../support/script_client.ts";
-import { FakeStdin } from "../cmap/helpers.ts";
+import { FakeStdin, QdeviceClient, type RunningArbiter, startArbiter } from "../support/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -47,7 +45,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms
 
 /** A client through PREINIT and INIT (no TLS); returns the INIT reply's error code. */
 async function initClient(port: number, name: string, nodeId: number, heartbeat: number) {
-  const c = await ScriptClient.connect(port, name);
+  const c = await QdeviceClient.connect(port, name);
   await c.request(
     encodePreinit({ seqNumber: c.nextSeq(), clusterName: "cmaptest" }),
     MsgType.PreinitReply,
@@ -194,7 +192,7 @@ Deno.test("cmap settings take effect at once: max clients, heartbeat bounds, dpd
   assert.equal((await cmapctl(daemon, ["-s", "qnetd.max_clients", "u64", "1"])).exit, 0);
   const first = await initClient(port, "first", 1, 10000);
   assert.equal(first.error, 0);
-  const second = await ScriptClient.connect(port, "second");
+  const second = await QdeviceClient.connect(port, "second");
   assert.ok(await second.conn.expectEof(5000), "second client not refused");
   second[Symbol.dispose]();
   assert.match(daemon.stderr(), /Maximum clients reached. Not accepting connection/);

@@ -13,12 +13,17 @@ import {
   ARBITER_KINDS,
   type ArbiterKind,
   C_QNETD,
+  joinFfsplit,
+  needAll,
+  needCQnetd,
   needKind,
+  needRoot,
+  QdeviceClient,
+  settle,
   startArbiter,
-} from "../support/daemons.ts";
-import { needAll, needCQnetd, needRoot, testNeeding } from "../support/precondition.ts";
-import { joinFfsplit, ScriptClient, settle } from "../support/script_client.ts";
-import type { WireConn } from "../support/wire_conn.ts";
+  testNeeding,
+  type WireConn,
+} from "../support/mod.ts";
 
 const KINDS = ARBITER_KINDS;
 /** Ports per kind: [kill/restart, dead-peer detection, start-up failures]. */
@@ -50,7 +55,7 @@ async function rejoin(
   cluster: string,
   nodeId: number,
   config: readonly number[],
-): Promise<ScriptClient> {
+): Promise<QdeviceClient> {
   let last: unknown;
   for (let attempt = 0; attempt < 100; attempt++) {
     try {
@@ -84,7 +89,7 @@ for (const kind of KINDS) {
           lock_file: `${files}/qnetd.pid`,
         },
       };
-      const clients: ScriptClient[] = [];
+      const clients: QdeviceClient[] = [];
       try {
         {
           await using first = await startArbiter(kind, options);

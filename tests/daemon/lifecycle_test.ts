@@ -5,10 +5,16 @@
  * 127.0.0.1 and ::1 accept a connection). Ports 18500..18529.
  */
 import assert from "node:assert/strict";
-import { ARBITER_KINDS, type ArbiterKind, needKind, startArbiter } from "../support/daemons.ts";
-import { testNeeding } from "../support/precondition.ts";
-import { joinFfsplit, settle } from "../support/script_client.ts";
-import { pathExists } from "../support/files.ts";
+import {
+  ARBITER_KINDS,
+  type ArbiterKind,
+  joinFfsplit,
+  needKind,
+  pathExists,
+  settle,
+  startArbiter,
+  testNeeding,
+} from "../support/mod.ts";
 
 const PORTS: Record<ArbiterKind, { bind: number; ipc: number; sigint: number; family: number }> = {
   qnet: { bind: 18500, ipc: 18501, sigint: 18502, family: 18503 },

@@ -11,11 +11,19 @@ import assert from "node:assert/strict";
 import { encodeEchoRequest, encodePreinit } from "../../core/protocol/encode_client.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import { MsgType, ReplyError } from "../../core/protocol/constants.ts";
-import { ARBITER_KINDS, type ArbiterKind, needKind, startArbiter } from "../support/daemons.ts";
-import { needAll, needProgram, testNeeding } from "../support/precondition.ts";
-import { joinFfsplit, settle } from "../support/script_client.ts";
-import { WireConn } from "../support/wire_conn.ts";
-import { procFile } from "../support/proc.ts";
+import {
+  ARBITER_KINDS,
+  type ArbiterKind,
+  joinFfsplit,
+  needAll,
+  needKind,
+  needProgram,
+  procFile,
+  settle,
+  startArbiter,
+  testNeeding,
+  WireConn,
+} from "../support/mod.ts";
 
 /** Kinds to run: ours always, the C daemon where it is installed. */
 const KINDS = ARBITER_KINDS;

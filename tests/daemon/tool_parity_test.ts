@@ -22,9 +22,17 @@ import {
   TieBreakerMode,
 } from "../../core/protocol/constants.ts";
 import type { TieBreaker } from "../../core/protocol/types.ts";
-import { type ArbiterKind, type RunningArbiter, startArbiter } from "../support/daemons.ts";
-import { ScriptClient, settle } from "../support/script_client.ts";
-import { needAll, needCQnetd, needProgram, testNeeding } from "../support/precondition.ts";
+import {
+  type ArbiterKind,
+  needAll,
+  needCQnetd,
+  needProgram,
+  QdeviceClient,
+  type RunningArbiter,
+  settle,
+  startArbiter,
+  testNeeding,
+} from "../support/mod.ts";
 
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -103,10 +111,10 @@ const NODES: NodeSpec[] = [
   },
 ];
 
-export async function drive(port: number): Promise<ScriptClient[]> {
-  const clients: ScriptClient[] = [];
+export async function drive(port: number): Promise<QdeviceClient[]> {
+  const clients: QdeviceClient[] = [];
   for (const n of NODES) {
-    const c = await ScriptClient.connect(port, `${n.cluster}/${n.nodeId}`);
+    const c = await QdeviceClient.connect(port, `${n.cluster}/${n.nodeId}`);
     clients.push(c);
     await c.request(
       encodePreinit({ seqNumber: c.nextSeq(), clusterName: n.cluster }),

@@ -6,11 +6,20 @@ import {
   type TlsServerConfig,
   TlsServerContext,
 } from "../../net/tls_server.ts";
-import { CLUSTER, makePki, type Pki } from "./_tls_fixtures.ts";
-import { EchoServer, type Outcome, sClient, tstclnt } from "./_tls_harness.ts";
-import { mallocInUse } from "./_malloc_stats.ts";
-import { VECTORS_DIR } from "../support/vectors.ts";
-import { MemoryClient, MemoryClientContext, pump } from "./_tls_memory_client.ts";
+import {
+  CLUSTER,
+  EchoServer,
+  makePki,
+  mallocInUse,
+  MemoryClient,
+  MemoryClientContext,
+  type Pki,
+  pump,
+  sClient,
+  type TlsOutcome,
+  tstclnt,
+  VECTORS_DIR,
+} from "../support/mod.ts";
 
 // Loaded up front so the sanitizers do not count the library handle against a test.
 openSsl();
@@ -33,7 +42,7 @@ function serverConfig(p: Pki, requireClientCert = true): TlsServerConfig {
 async function connect<T>(
   requireClientCert: boolean,
   client: (p: Pki, port: number) => Promise<T>,
-): Promise<{ client: T; server: Outcome }> {
+): Promise<{ client: T; server: TlsOutcome }> {
   const p = await pki();
   using context = TlsServerContext.create(serverConfig(p, requireClientCert));
   await using server = new EchoServer(context);
@@ -42,7 +51,7 @@ async function connect<T>(
 }
 
 function assertEchoed(
-  r: { client: { stdout: string }; server: Outcome },
+  r: { client: { stdout: string }; server: TlsOutcome },
   protocol: string,
   names: string[] | undefined,
 ) {
@@ -57,7 +66,7 @@ function assertEchoed(
 
 /** The server side failed for `reason`, with the NSS error code the C daemon logs. */
 function assertRefused(
-  r: { client: { stdout: string }; server: Outcome },
+  r: { client: { stdout: string }; server: TlsOutcome },
   reason: RegExp,
   nssCode: number,
 ) {

@@ -21,8 +21,7 @@ import {
   encodeSmallInteger,
 } from "../../core/nssdb/der.ts";
 import { MAX_ITERATIONS, OID } from "../../core/nssdb/pbe.ts";
-import { testNeeding } from "../support/precondition.ts";
-import { mustRun, needNssTools } from "./_nss_tools.ts";
+import { mustRun, needNssTools, testNeeding } from "../support/mod.ts";
 
 const FIXTURE = new URL("../fixtures/nssdb/c-qnetd-certutil", import.meta.url).pathname;
 

@@ -11,17 +11,17 @@ import {
   type PermissionSet,
   socketClientPermissions,
   toFlags,
-} from "../../scripts/permission_sets.ts";
-import { fullSession } from "./_session.ts";
+} from "../../cli/permission_sets.ts";
 import {
   daemonArgs,
   daemonPaths,
+  fullSession,
   grants,
   makeKeyDir,
   readAudit,
   ROOT,
   startSandboxed,
-} from "./_sandboxed.ts";
+} from "../support/mod.ts";
 
 const PORT = 17210;
 

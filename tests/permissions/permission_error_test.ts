@@ -8,8 +8,8 @@ import {
   formatMissingPermission,
   parseNotCapable,
 } from "../../cli/permission_error.ts";
-import { type PermissionSet, qnetdPermissions } from "../../scripts/permission_sets.ts";
-import { daemonArgs, makeKeyDir, runToExit } from "./_sandboxed.ts";
+import { type PermissionSet, qnetdPermissions } from "../../cli/permission_sets.ts";
+import { daemonArgs, makeKeyDir, runToExit } from "../support/mod.ts";
 
 Deno.test("parseNotCapable() reads kind, target and flag from Deno's message", () => {
   const cases: Array<[string, ReturnType<typeof parseNotCapable>]> = [

@@ -1,7 +1,7 @@
-/** deno.json's permission sets are what scripts/permission_sets.ts computes for the defaults. */
+/** deno.json's permission sets are what cli/permission_sets.ts computes for the defaults. */
 import assert from "node:assert/strict";
-import { declaredSets, qnetdPermissions, toFlags, unionOf } from "../../scripts/permission_sets.ts";
-import { ROOT } from "./_sandboxed.ts";
+import { declaredSets, qnetdPermissions, toFlags, unionOf } from "../../cli/permission_sets.ts";
+import { ROOT } from "../support/mod.ts";
 
 Deno.test("declaredSets() equal deno.json's permission sets", () => {
   const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
@@ -50,4 +50,18 @@ Deno.test("the daemon's deno.json tasks run with the V8 flags the compiled binar
   assert.equal(config.tasks.start, "scripts/start");
   const start = await Deno.readTextFile(`${ROOT}scripts/start`);
   assert.ok(start.split(/\s+/).includes(V8_FLAGS), "scripts/start lacks the V8 flags");
+});
+
+Deno.test("every rule row names its option and why, and adds a grant when it applies", async () => {
+  const { QNETD_RULES, SOCKET_CLIENT_RULES, CERTUTIL_RULES } = await import(
+    "../../cli/permission_sets.ts"
+  );
+  for (const rule of [...QNETD_RULES, ...SOCKET_CLIENT_RULES, ...CERTUTIL_RULES]) {
+    assert.notEqual(rule.option.trim(), "", rule.why);
+    assert.notEqual(rule.why.trim(), "", rule.option);
+  }
+  // -s off leaves out exactly the rows with a `when` that TLS decides.
+  const off = qnetdPermissions(["-s", "off"]);
+  assert.equal(off.ffi, undefined);
+  assert.ok(!off.read?.includes("/etc/corosync/qnetd/nssdb"));
 });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { embeddedBytes, unionFlags } from "../../scripts/compile.ts";
 import { installLinks, LINK_NAMES } from "../../scripts/install_links.ts";
-import { ROOT } from "./_sandboxed.ts";
+import { ROOT } from "../support/mod.ts";
 
 async function compileWith(denortBin: string): Promise<{ code: number; stderr: string }> {
   const dir = Deno.makeTempDirSync({ prefix: "qnet-compile-" });

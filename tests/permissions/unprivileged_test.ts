@@ -6,19 +6,27 @@
  * read its private key although the operating system would let its user read it.
  */
 import assert from "node:assert/strict";
-import { qnetdPermissions, toFlags } from "../../scripts/permission_sets.ts";
+import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
 import {
+  daemonPaths,
   denoDirOf,
+  fullSession,
+  makeKeyDir,
+  needAll,
+  needProgram,
+  needRoot,
   prepareUnprivileged,
+  procFile,
+  procLink,
+  readAudit,
+  ROOT,
+  SESSION_CLUSTER,
+  testNeeding,
   UNPRIVILEGED_GID,
   UNPRIVILEGED_UID,
   unprivilegedDenoArgv,
   unprivilegedQnetdArgv,
-} from "../support/unprivileged.ts";
-import { fullSession, SESSION_CLUSTER } from "./_session.ts";
-import { daemonPaths, makeKeyDir, readAudit, ROOT } from "./_sandboxed.ts";
-import { procFile, procLink } from "../support/proc.ts";
-import { needAll, needProgram, needRoot, testNeeding } from "../support/precondition.ts";
+} from "../support/mod.ts";
 
 const PORT = 16500;
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
@@ -209,7 +217,7 @@ testNeeding(
         "--cached-only",
         `--config=${ROOT}deno.json`,
         ...toFlags(qnetdPermissions(args, `${dir}/qnetd.toml`)),
-        `${ROOT}tests/permissions/_drop_probe.ts`,
+        `${ROOT}tests/support/drop_probe.ts`,
         keyDir,
         runDir,
         String(port),

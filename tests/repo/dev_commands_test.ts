@@ -4,7 +4,7 @@
  * and tasks print no "experimental feature" warning. Port 18530.
  */
 import assert from "node:assert/strict";
-import { pathExists } from "../support/files.ts";
+import { pathExists } from "../support/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PORT = 18530;

@@ -22,7 +22,7 @@
  * @module
  */
 import { DEFAULT_CONFIG_FILE } from "../../cli/config_file.ts";
-import { qnetdPermissions, toFlags } from "../../scripts/permission_sets.ts";
+import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
 
 /** The daemon user's uid: 65534, `nobody`, present on every Debian system. */
 export const UNPRIVILEGED_UID = 65534;

@@ -4,13 +4,8 @@
  *
  * @module
  */
-import { concatBytes } from "../../core/bytes.ts";
-import {
-  CMAP_TRANSCRIPTS_DIR,
-  loadFullSession,
-  loadMalformed,
-  VECTORS_DIR,
-} from "../support/vectors.ts";
+import { concatBytes } from "../../../core/bytes.ts";
+import { CMAP_TRANSCRIPTS_DIR, loadFullSession, loadMalformed, VECTORS_DIR } from "../vectors.ts";
 
 const utf8 = new TextEncoder();
 

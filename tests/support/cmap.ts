@@ -67,12 +67,12 @@ export interface Ran {
 }
 
 /** Lets pending promise callbacks run (a bounded number of microtask turns, no timers). */
-export async function settle(turns = 50): Promise<void> {
+export async function settleMicrotasks(turns = 50): Promise<void> {
   for (let i = 0; i < turns; i++) await Promise.resolve();
 }
 
 /** Options of {@link cmapctl}. */
-export interface RunOptions {
+export interface CmapctlRunOptions {
   files?: Map<string, Uint8Array>;
   stdin?: FakeStdin;
   stats?: CmapStore;
@@ -88,7 +88,7 @@ export interface RunOptions {
 export async function cmapctl(
   store: CmapStore,
   args: string[],
-  options: RunOptions = {},
+  options: CmapctlRunOptions = {},
 ): Promise<Ran> {
   const io = options.io ?? new RecordingIo();
   const exit = await run(args, io, {

@@ -34,7 +34,7 @@ export interface Pki extends AsyncDisposable {
 }
 
 /** Runs a tool and returns its stdout; throws with stderr when it fails. */
-export async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
+export async function runOrThrow(cmd: string, args: string[], cwd?: string): Promise<string> {
   const out = await new Deno.Command(cmd, {
     args,
     stdin: "null",
@@ -54,7 +54,7 @@ async function sign(
   opts: { cn: string; caCert: string; caKey: string; key: string; out: string; days: number },
   ext?: string,
 ): Promise<void> {
-  await run("openssl", [
+  await runOrThrow("openssl", [
     "req",
     "-new",
     "-key",
@@ -69,7 +69,7 @@ async function sign(
     await Deno.writeTextFile(`${dir}/${opts.out}.ext`, ext);
     extArgs.push("-extfile", `${opts.out}.ext`);
   }
-  await run("openssl", [
+  await runOrThrow("openssl", [
     "x509",
     "-req",
     "-in",
@@ -90,7 +90,7 @@ async function sign(
 }
 
 async function makeCa(dir: string, name: string): Promise<void> {
-  await run("openssl", [
+  await runOrThrow("openssl", [
     "req",
     "-x509",
     "-newkey",
@@ -116,7 +116,7 @@ export async function makePki(): Promise<Pki> {
   try {
     await Promise.all([makeCa(dir, "ca"), makeCa(dir, "foreign-ca")]);
     for (const key of ["server.key", "client.key"]) {
-      await run("openssl", ["genpkey", "-algorithm", "RSA", "-out", key], dir);
+      await runOrThrow("openssl", ["genpkey", "-algorithm", "RSA", "-out", key], dir);
     }
     const qnetCa = { caCert: "ca.pem", caKey: "ca.key" };
     const client = { cn: CLUSTER, key: "client.key", days: 365 };
@@ -141,11 +141,11 @@ export async function makePki(): Promise<Pki> {
     // client certificate and key imported from a p12 under the nickname "Cluster Cert".
     for (const db of ["nssdb", "nssdb-nocert"]) {
       await Deno.mkdir(`${dir}/${db}`);
-      await run("certutil", ["-N", "-d", `sql:${db}`, "--empty-password"], dir);
+      await runOrThrow("certutil", ["-N", "-d", `sql:${db}`, "--empty-password"], dir);
       const trustCa = ["-A", "-d", `sql:${db}`, "-n", "QNet CA", "-t", "CT,c,c", "-i", "ca.pem"];
-      await run("certutil", trustCa, dir);
+      await runOrThrow("certutil", trustCa, dir);
     }
-    await run("openssl", [
+    await runOrThrow("openssl", [
       "pkcs12",
       "-export",
       "-name",
@@ -159,7 +159,7 @@ export async function makePki(): Promise<Pki> {
       "-out",
       "client.p12",
     ], dir);
-    await run("pk12util", ["-i", "client.p12", "-d", "sql:nssdb", "-W", ""], dir);
+    await runOrThrow("pk12util", ["-i", "client.p12", "-d", "sql:nssdb", "-W", ""], dir);
     await Deno.writeTextFile(`${dir}/request.txt`, "ping\n");
   } catch (error) {
     await Deno.remove(dir, { recursive: true });

@@ -16,7 +16,7 @@ import {
   Vote,
 } from "../../core/protocol/constants.ts";
 import type { NodeInfo } from "../../core/protocol/types.ts";
-import { VECTORS_DIR } from "../support/vectors.ts";
+import { VECTORS_DIR } from "./vectors.ts";
 import type {
   ClientSnapshot,
   ClusterSnapshot,

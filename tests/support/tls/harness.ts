@@ -7,10 +7,10 @@
  * @module
  */
 
-import { TlsError, type TlsServerContext } from "../../net/tls_server.ts";
+import { TlsError, type TlsServerContext } from "../../../net/tls_server.ts";
 
 /** What happened on one server-side connection. */
-export interface Outcome {
+export interface TlsOutcome {
   handshakeDone: boolean;
   protocol: string | undefined;
   names: string[] | undefined;
@@ -28,8 +28,8 @@ const encoder = new TextEncoder();
 export class EchoServer implements AsyncDisposable {
   readonly port: number;
   readonly #listener: Deno.Listener;
-  readonly #outcomes: Promise<Outcome>[] = [];
-  readonly #waiters: ((o: Promise<Outcome>) => void)[] = [];
+  readonly #outcomes: Promise<TlsOutcome>[] = [];
+  readonly #waiters: ((o: Promise<TlsOutcome>) => void)[] = [];
   readonly #loop: Promise<void>;
 
   constructor(readonly context: TlsServerContext) {
@@ -62,10 +62,12 @@ export class EchoServer implements AsyncDisposable {
   }
 
   /** The outcome of the next connection (in accept order). */
-  next(): Promise<Outcome> {
+  next(): Promise<TlsOutcome> {
     const ready = this.#outcomes.shift();
     if (ready !== undefined) return ready;
-    return new Promise<Promise<Outcome>>((resolve) => this.#waiters.push(resolve)).then((o) => o);
+    return new Promise<Promise<TlsOutcome>>((resolve) => this.#waiters.push(resolve)).then((o) =>
+      o
+    );
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -78,9 +80,9 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   while (bytes.length > 0) bytes = bytes.subarray(await conn.write(bytes));
 }
 
-async function serve(context: TlsServerContext, conn: Deno.Conn): Promise<Outcome> {
+async function serve(context: TlsServerContext, conn: Deno.Conn): Promise<TlsOutcome> {
   using session = context.newSession();
-  const outcome: Outcome = {
+  const outcome: TlsOutcome = {
     handshakeDone: false,
     protocol: undefined,
     names: undefined,

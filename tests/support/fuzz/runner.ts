@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { mutate, Rng } from "./_mutate.ts";
-import type { FuzzTarget } from "./_targets.ts";
+import { mutate, Rng } from "./mutate.ts";
+import type { FuzzTarget } from "./targets.ts";
 
 /** One failing input and what it threw. */
 export interface FuzzFailure {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { FrameDecoder, FrameEvent } from "../../core/protocol/frame_decoder.ts";
-import { bytesToHex } from "../support/vectors.ts";
+import { bytesToHex } from "./vectors.ts";
 
 /** A FrameEvent as a string, so event lists compare and print well. */
 export function describe(e: FrameEvent): string {

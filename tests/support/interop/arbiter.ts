@@ -8,11 +8,7 @@
  * @module
  */
 
-import {
-  prepareUnprivileged,
-  UNPRIVILEGED_UID,
-  unprivilegedQnetdArgv,
-} from "../../support/unprivileged.ts";
+import { prepareUnprivileged, UNPRIVILEGED_UID, unprivilegedQnetdArgv } from "../unprivileged.ts";
 
 /** TLS for the arbiter: `-s MODE -S nss_db_dir=KEYDIR`. */
 export interface ArbiterTls {
@@ -115,7 +111,7 @@ const REPO = new URL("../../../", import.meta.url).pathname;
 
 /**
  * This project's `qnet qnetd` as it is meant to run: as uid/gid 65534 (not root), with exactly
- * the permission set scripts/permission_sets.ts computes for its command line (no -A), see
+ * the permission set cli/permission_sets.ts computes for its command line (no -A), see
  * tests/support/unprivileged.ts. The arbiter's directory and key directory are given to that
  * user first.
  */

@@ -16,7 +16,7 @@ import { parseQuorumStatus, type QuorumStatus } from "./quorumtool.ts";
 import { parseQdeviceStatus, type QdeviceStatus } from "./status_text.ts";
 import { WaitAbortedError, waitUntil } from "./wait.ts";
 import { errorText } from "../../../core/error_text.ts";
-import { pathExists } from "../../support/files.ts";
+import { pathExists } from "../files.ts";
 
 /** The node directories bind-mounted over the system ones inside the node's mount namespace. */
 const MOUNTS: ReadonlyArray<readonly [string, string]> = [

@@ -23,7 +23,7 @@ import { ClusterNode, killAndReap, readTail } from "./node.ts";
 import { castsQdeviceVote, type QuorumStatus, summarizeQuorum } from "./quorumtool.ts";
 import { parseQnetdClients, type QnetdClient } from "./status_text.ts";
 import { WaitAbortedError, waitUntil } from "./wait.ts";
-import { procFile } from "../../support/proc.ts";
+import { procFile } from "../proc.ts";
 import { errorText } from "../../../core/error_text.ts";
 
 /** `QNET_INTEROP_KEEP=1` keeps each cluster's directory (configs, logs) after the test. */

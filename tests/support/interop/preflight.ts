@@ -5,13 +5,7 @@
  * @module
  */
 
-import {
-  type Missing,
-  needAll,
-  needProgram,
-  needRoot,
-  testNeeding,
-} from "../../support/precondition.ts";
+import { type Missing, needAll, needProgram, needRoot, testNeeding } from "../precondition.ts";
 import { run } from "./command.ts";
 import { uniqueToken } from "./netns.ts";
 

@@ -20,7 +20,7 @@ import {
   NodeState,
   TieBreakerMode,
 } from "../../core/protocol/constants.ts";
-import { ScriptClient, settle } from "../support/script_client.ts";
+import { QdeviceClient, settle } from "./qdevice_client.ts";
 
 /** The cluster name the session's nodes use. */
 export const SESSION_CLUSTER = "audit";
@@ -30,10 +30,10 @@ export const SESSION_CLUSTER = "audit";
  * `during` runs while both are connected.
  */
 export async function fullSession(port: number, during: () => Promise<void>): Promise<void> {
-  const clients: ScriptClient[] = [];
+  const clients: QdeviceClient[] = [];
   try {
     for (const nodeId of [1, 2]) {
-      const c = await ScriptClient.connect(port, `${SESSION_CLUSTER}/${nodeId}`);
+      const c = await QdeviceClient.connect(port, `${SESSION_CLUSTER}/${nodeId}`);
       clients.push(c);
       await c.request(
         encodePreinit({ seqNumber: c.nextSeq(), clusterName: SESSION_CLUSTER }),

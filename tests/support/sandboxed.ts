@@ -1,13 +1,13 @@
 /**
  * Runs `qnet qnetd` as a subprocess with exactly the permission flags of its declared set
- * (scripts/permission_sets.ts for the test's command line), never -A, with a permission
+ * (cli/permission_sets.ts for the test's command line), never -A, with a permission
  * audit log, and waits until both its sockets answer.
  *
  * @module
  */
 import { main as certutilMain } from "../../cli/certutil.ts";
 import { RecordingIo } from "../../cli/io.ts";
-import { type PermissionSet, qnetdPermissions, toFlags } from "../../scripts/permission_sets.ts";
+import { type PermissionSet, qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { concatBytes } from "../../core/bytes.ts";
+import { concatBytes } from "../../../core/bytes.ts";
 
 /** mulberry32: a 32-bit PRNG, enough for fuzzing and reproducible from one u32 seed. */
 export class Rng {

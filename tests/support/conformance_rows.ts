@@ -9,7 +9,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { DecisionAlgorithm, Heuristics, type Vote } from "../../core/protocol/constants.ts";
 import type { DecodedMsg, TieBreaker } from "../../core/protocol/types.ts";
-import { HIGHEST, type JoinOptions, LOWEST, nodeTb } from "./harness.ts";
+import { HIGHEST, type JoinOptions, LOWEST, nodeTb } from "./arbiter_harness.ts";
 
 /** A value a harness returns at once (in memory) or after network round trips (TCP). */
 export type Awaitable<T> = T | Promise<T>;

@@ -1,8 +1,8 @@
 /**
  * The conformance harness over TCP: the operations of the in-memory Harness
- * (tests/arbiter/harness.ts), played against a running daemon, ours or the real
- * corosync-qnetd. Each fake node is one connection that answers every VOTE_INFO (unless
- * silenced) and tracks its effective vote exactly as Harness does.
+ * (tests/support/arbiter_harness.ts), played against a running daemon, ours or the real
+ * corosync-qnetd. Each fake node is a {@linkcode QdeviceClient}: one connection that answers
+ * every VOTE_INFO (unless silenced) and tracks its effective vote exactly as Harness does.
  *
  * Determinism without sleeping: after every message the votes are settled by echo round
  * trips (an ECHO_REPLY comes after everything the daemon queued before it on that
@@ -14,29 +14,22 @@
  *
  * @module
  */
-import { decodeMsg } from "../../core/protocol/decode.ts";
-import {
-  encodeClientMsg,
-  encodeEchoRequest,
-  encodeInit,
-  encodePreinit,
-  encodeVoteInfoReply,
-} from "../../core/protocol/encode_client.ts";
+import { encodeClientMsg, encodeInit, encodePreinit } from "../../core/protocol/encode_client.ts";
 import {
   DecisionAlgorithm,
   type Heuristics,
   MsgType,
   NodeListType,
-  Vote,
 } from "../../core/protocol/constants.ts";
 import type { DecodedMsg } from "../../core/protocol/types.ts";
 import { IpcClientConnection } from "../../ipc/client.ts";
 import { buildRequest } from "../../cli/qnetd_tool.ts";
-import type { Replies, ScenarioHarness } from "../arbiter/conformance_rows.ts";
-import { type JoinOptions, nodes, ring, voteText } from "../arbiter/harness.ts";
+import type { Replies, ScenarioHarness } from "./conformance_rows.ts";
+import { type JoinOptions, nodes, ring, voteText } from "./arbiter_harness.ts";
+import { CLIENT_WAIT_MS, ClientClosedError, QdeviceClient } from "./qdevice_client.ts";
 
-/** How long any single wait for the daemon may take before the test fails. */
-const WAIT_MS = 10_000;
+/** How long waiting for the daemon to drop a client may take before the test fails. */
+const WAIT_MS = CLIENT_WAIT_MS;
 /** Echo passes before settling gives up (a vote round that never ends). */
 const MAX_SETTLE_PASSES = 20;
 
@@ -51,148 +44,9 @@ const REPLY_OF = new Map<number, number>([
   [MsgType.HeuristicsChange, MsgType.HeuristicsChangeReply],
 ]);
 
-interface Waiter {
-  readonly match: (msg: DecodedMsg) => boolean;
-  readonly resolve: (index: number) => void;
-  readonly reject: (error: Error) => void;
-}
-
-/** One fake node: a TCP connection with a reader that records and answers. */
-class WireNode {
-  readonly nodeId: number;
-  readonly localPort: number;
-  seq = 0;
-  vote: Vote | undefined;
-  /** The last answer was WAIT_FOR_REPLY: an lms timer is pending for this node. */
-  waiting = false;
-  /** Every message the daemon sent to it, decoded, in order. */
-  readonly received: DecodedMsg[] = [];
-  readonly errors: number[] = [];
-  autoReply = true;
-  /** False once either side closed the connection. */
-  connected = true;
-  readonly #conn: Deno.TcpConn;
-  readonly #reader: Promise<void>;
-  readonly #waiters = new Set<Waiter>();
-  #writes: Promise<void> = Promise.resolve();
-  #failure: Error | undefined;
-
-  constructor(nodeId: number, conn: Deno.TcpConn) {
-    this.nodeId = nodeId;
-    this.#conn = conn;
-    this.localPort = (conn.localAddr as Deno.NetAddr).port;
-    this.#reader = this.#read();
-  }
-
-  /** Queues `bytes` behind earlier writes (VOTE_INFO_REPLYs come from the reader). */
-  write(bytes: Uint8Array): Promise<void> {
-    this.#writes = this.#writes.then(async () => {
-      let rest = bytes;
-      while (rest.length > 0) rest = rest.subarray(await this.#conn.write(rest));
-    }).catch((error) => {
-      this.#fail(new Error(`node ${this.nodeId}: write failed`, { cause: error }));
-    });
-    return this.#writes;
-  }
-
-  /** Index of the first message at or after `from` that `match` accepts, waiting for it. */
-  waitFor(from: number, match: (msg: DecodedMsg) => boolean, what: string): Promise<number> {
-    const found = this.received.findIndex((msg, i) => i >= from && match(msg));
-    if (found >= 0) return Promise.resolve(found);
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(new Error(`node ${this.nodeId}: no ${what} within ${WAIT_MS} ms`));
-      }, WAIT_MS);
-      const waiter: Waiter = {
-        match,
-        resolve: (index) => {
-          clearTimeout(timer);
-          resolve(index);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(new Error(`node ${this.nodeId}: no ${what}`, { cause: error }));
-        },
-      };
-      this.#waiters.add(waiter);
-    });
-  }
-
-  /** Closes the connection from our side and waits for the reader to stop. */
-  async close(): Promise<void> {
-    this.connected = false;
-    await this.#writes;
-    try {
-      this.#conn.close();
-    } catch {
-      // Closed already.
-    }
-    await this.#reader;
-  }
-
-  async #read(): Promise<void> {
-    let buffer = new Uint8Array(0);
-    const chunk = new Uint8Array(65536);
-    for (;;) {
-      let n: number | null;
-      try {
-        n = await this.#conn.read(chunk);
-      } catch {
-        n = null;
-      }
-      if (n === null) break;
-      const next = new Uint8Array(buffer.length + n);
-      next.set(buffer);
-      next.set(chunk.subarray(0, n), buffer.length);
-      buffer = next;
-      while (buffer.length >= 6) {
-        const total = 6 + new DataView(buffer.buffer, buffer.byteOffset).getUint32(2);
-        if (buffer.length < total) break;
-        this.#handle(buffer.slice(0, total));
-        buffer = buffer.slice(total);
-      }
-    }
-    this.connected = false;
-    this.#fail(new Error(`node ${this.nodeId}: connection closed`));
-  }
-
-  /** Records one message: the vote bookkeeping of Harness, then the automatic answer. */
-  #handle(bytes: Uint8Array): void {
-    const decoded = decodeMsg(bytes);
-    if (!decoded.ok) {
-      this.#fail(new Error(`node ${this.nodeId}: undecodable message (${decoded.failure})`));
-      return;
-    }
-    const msg = decoded.msg;
-    const index = this.received.push(msg) - 1;
-    if (msg.type === MsgType.ServerError || msg.vote !== undefined) {
-      this.waiting = msg.vote === Vote.WaitForReply;
-    }
-    if (msg.type === MsgType.ServerError) {
-      this.errors.push(msg.replyErrorCode ?? -1);
-      this.vote = undefined;
-    } else if (msg.vote === Vote.Ack || msg.vote === Vote.Nack) {
-      this.vote = msg.vote;
-    } else if (msg.vote === Vote.AskLater || msg.vote === Vote.WaitForReply) {
-      this.vote = undefined;
-    }
-    if (msg.type === MsgType.VoteInfo && this.autoReply && msg.seqNumber !== undefined) {
-      void this.write(encodeVoteInfoReply({ seqNumber: msg.seqNumber }));
-    }
-    for (const waiter of this.#waiters) {
-      if (!waiter.match(msg)) continue;
-      this.#waiters.delete(waiter);
-      waiter.resolve(index);
-    }
-  }
-
-  #fail(error: Error): void {
-    this.#failure ??= error;
-    for (const waiter of this.#waiters) waiter.reject(error);
-    this.#waiters.clear();
-  }
+/** A fake node: the one fake qdevice client, numbering its requests from 1, without Nagle. */
+function connectNode(port: number, nodeId: number): Promise<QdeviceClient> {
+  return QdeviceClient.connect(port, `node ${nodeId}`, { nodeId, seq: 0, noDelay: true });
 }
 
 /** Where the daemon runs and how the fake nodes introduce themselves. */
@@ -211,14 +65,13 @@ export interface WireHarnessOptions {
 /** The scenario harness over TCP. Dispose it to close every connection. */
 export class WireHarness implements ScenarioHarness, AsyncDisposable {
   readonly options: WireHarnessOptions;
-  readonly nodes = new Map<number, WireNode>();
-  #echoSeq = 0;
+  readonly nodes = new Map<number, QdeviceClient>();
 
   constructor(options: WireHarnessOptions) {
     this.options = options;
   }
 
-  node(nodeId: number): WireNode {
+  node(nodeId: number): QdeviceClient {
     const node = this.nodes.get(nodeId);
     if (node === undefined) throw new Error(`No fake node ${nodeId}`);
     return node;
@@ -226,20 +79,16 @@ export class WireHarness implements ScenarioHarness, AsyncDisposable {
 
   /** The standard join of reference §2.6, as Harness.join(). */
   async join(nodeId: number, o: JoinOptions): Promise<void> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: this.options.port });
-    conn.setNoDelay(true);
-    const node = new WireNode(nodeId, conn);
+    const node = await connectNode(this.options.port, nodeId);
     this.nodes.set(nodeId, node);
     const [ringNode, ringSeq] = o.ring ?? [1, 1];
-    await this.#request(
-      node,
-      encodePreinit({ seqNumber: ++node.seq, clusterName: this.options.cluster }),
+    await node.exchange(
+      encodePreinit({ seqNumber: node.nextSeq(), clusterName: this.options.cluster }),
       MsgType.PreinitReply,
     );
-    await this.#request(
-      node,
+    await node.exchange(
       encodeInit({
-        seqNumber: ++node.seq,
+        seqNumber: node.nextSeq(),
         nodeId,
         decisionAlgorithm: o.algorithm,
         heartbeatInterval: o.heartbeat ?? this.options.heartbeat ?? 4000,
@@ -297,9 +146,8 @@ export class WireHarness implements ScenarioHarness, AsyncDisposable {
     const node = this.node(nodeId);
     const replyType = REPLY_OF.get(msg.type);
     if (replyType === undefined) throw new Error(`No reply expected to message ${msg.type}`);
-    const replies = await this.#request(
-      node,
-      encodeClientMsg({ ...msg, seqNumber: ++node.seq }),
+    const replies = await node.exchange(
+      encodeClientMsg({ ...msg, seqNumber: node.nextSeq() }),
       replyType,
     );
     await this.#settle();
@@ -309,7 +157,7 @@ export class WireHarness implements ScenarioHarness, AsyncDisposable {
   /** Closes the node's connection and waits until the daemon has dropped the client. */
   async disconnect(nodeId: number): Promise<void> {
     const node = this.node(nodeId);
-    await node.close();
+    node.close();
     const gone = `Client address:\t\t127.0.0.1:${node.localPort}\n`;
     const request = new TextEncoder().encode(
       buildRequest("list", { verbose: false, cluster: this.options.cluster }),
@@ -368,40 +216,25 @@ export class WireHarness implements ScenarioHarness, AsyncDisposable {
 
   /** True if the daemon still answers a PREINIT on a fresh connection. */
   async answers(): Promise<boolean> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: this.options.port });
-    const probe = new WireNode(0, conn);
+    using probe = await connectNode(this.options.port, 0);
     try {
-      await this.#request(
-        probe,
+      await probe.exchange(
         encodePreinit({ seqNumber: 1, clusterName: `${this.options.cluster}-probe` }),
         MsgType.PreinitReply,
       );
       return true;
     } catch {
       return false;
-    } finally {
-      await probe.close();
     }
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.all([...this.nodes.values()].map((n) => n.close()));
+  [Symbol.asyncDispose](): Promise<void> {
+    for (const node of this.nodes.values()) node.close();
+    return Promise.resolve();
   }
 
-  #connected(): WireNode[] {
+  #connected(): QdeviceClient[] {
     return [...this.nodes.values()].filter((n) => n.connected).sort((a, b) => a.nodeId - b.nodeId);
-  }
-
-  /** Writes one request and waits for its reply; returns what arrived up to the reply. */
-  async #request(node: WireNode, bytes: Uint8Array, replyType: number): Promise<Replies> {
-    const before = node.received.length;
-    await node.write(bytes);
-    const at = await node.waitFor(
-      before,
-      (m) => m.type === replyType || m.type === MsgType.ServerError,
-      `reply of type ${replyType}`,
-    );
-    return node.received.slice(before, at + 1);
   }
 
   /**
@@ -412,15 +245,12 @@ export class WireHarness implements ScenarioHarness, AsyncDisposable {
     for (let pass = 0; pass < MAX_SETTLE_PASSES; pass++) {
       let voted = false;
       for (const node of this.#connected()) {
-        const before = node.received.length;
-        const seqNumber = ++this.#echoSeq;
-        await node.write(encodeEchoRequest({ seqNumber }));
-        await node.waitFor(
-          before,
-          (m) => m.type === MsgType.EchoReply && m.seqNumber === seqNumber,
-          "echo reply",
-        );
-        voted ||= node.received.slice(before).some((m) => m.type === MsgType.VoteInfo);
+        try {
+          voted = (await node.sync()) || voted;
+        } catch (error) {
+          // The daemon dropped this node earlier: it no longer takes part.
+          if (!(error instanceof ClientClosedError)) throw error;
+        }
       }
       if (!voted) return;
     }

@@ -6,7 +6,7 @@
  */
 import { main } from "../../cli/certutil.ts";
 import { RecordingIo } from "../../cli/io.ts";
-import { type Missing, needAll, needProgram } from "../support/precondition.ts";
+import { type Missing, needAll, needProgram } from "./precondition.ts";
 
 /** Output of a command. */
 export interface RunResult {
@@ -16,7 +16,7 @@ export interface RunResult {
 }
 
 /** Runs an external command (never through a shell). */
-export async function run(cmd: string, args: string[], cwd?: string): Promise<RunResult> {
+export async function runCommand(cmd: string, args: string[], cwd?: string): Promise<RunResult> {
   const out = await new Deno.Command(cmd, { args, stdin: "null", ...(cwd ? { cwd } : {}) })
     .output();
   const dec = new TextDecoder();
@@ -67,11 +67,11 @@ export class Scratch implements AsyncDisposable {
 
   /** Runs the scratch real qnetd tool. */
   async qnetd(...args: string[]): Promise<RunResult> {
-    return await run(this.qnetdTool, args, this.root);
+    return await runCommand(this.qnetdTool, args, this.root);
   }
   /** Runs the scratch real node tool. */
   async node(...args: string[]): Promise<RunResult> {
-    return await run(this.nodeTool, args, this.root);
+    return await runCommand(this.nodeTool, args, this.root);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -91,7 +91,7 @@ export function needRealTools(): Missing {
 export async function asn1Layout(path: string, inform: "PEM" | "DER"): Promise<string> {
   const der = await Deno.makeTempFile({ suffix: ".der" });
   try {
-    const x = await run("openssl", [
+    const x = await runCommand("openssl", [
       "x509",
       "-inform",
       inform,
@@ -103,7 +103,7 @@ export async function asn1Layout(path: string, inform: "PEM" | "DER"): Promise<s
       der,
     ]);
     if (x.code !== 0) throw new Error(`openssl x509 ${path}: ${x.stderr}`);
-    const r = await run("openssl", ["asn1parse", "-inform", "DER", "-in", der]);
+    const r = await runCommand("openssl", ["asn1parse", "-inform", "DER", "-in", der]);
     if (r.code !== 0) throw new Error(`openssl asn1parse ${path}: ${r.stderr}`);
     return layoutWithoutTimes(r.stdout);
   } finally {

@@ -21,10 +21,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../../core/clock.ts";
-import { nullLog } from "../../core/log.ts";
-import { type Action, Arbiter } from "../../core/arbiter/arbiter.ts";
-import { type ArbiterSettings, defaultArbiterSettings } from "../../core/arbiter/settings.ts";
+import { ManualClock } from "../../../core/clock.ts";
+import { nullLog } from "../../../core/log.ts";
+import { type Action, Arbiter } from "../../../core/arbiter/arbiter.ts";
+import { type ArbiterSettings, defaultArbiterSettings } from "../../../core/arbiter/settings.ts";
 import {
   type DecisionAlgorithm,
   type Heuristics,
@@ -35,12 +35,12 @@ import {
   TieBreakerMode,
   TlvType,
   Vote,
-} from "../../core/protocol/constants.ts";
-import { decodeMsg } from "../../core/protocol/decode.ts";
-import { encodeServerMsg } from "../../core/protocol/encode_server.ts";
-import { MsgWriter } from "../../core/protocol/tlv_writer.ts";
-import type { DecodedMsg, RingId, ServerMsg, TieBreaker } from "../../core/protocol/types.ts";
-import { Rng } from "./_mutate.ts";
+} from "../../../core/protocol/constants.ts";
+import { decodeMsg } from "../../../core/protocol/decode.ts";
+import { encodeServerMsg } from "../../../core/protocol/encode_server.ts";
+import { MsgWriter } from "../../../core/protocol/tlv_writer.ts";
+import type { DecodedMsg, RingId, ServerMsg, TieBreaker } from "../../../core/protocol/types.ts";
+import { Rng } from "./mutate.ts";
 
 /** Where the choices come from: a finite byte string (mutation fuzzing) or an Rng. */
 export class Choices {

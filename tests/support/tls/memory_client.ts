@@ -13,8 +13,8 @@ import {
   openSsl,
   type OpenSslSymbols,
   Ssl,
-} from "../../net/openssl_ffi.ts";
-import type { TlsSession } from "../../net/tls_server.ts";
+} from "../../../net/openssl_ffi.ts";
+import type { TlsSession } from "../../../net/tls_server.ts";
 
 /** Client key material; no cert/key means the client has no certificate. */
 export interface ClientConfig {

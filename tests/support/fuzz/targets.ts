@@ -7,31 +7,31 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../../core/clock.ts";
-import { nullLog } from "../../core/log.ts";
-import { Arbiter } from "../../core/arbiter/arbiter.ts";
-import { defaultArbiterSettings } from "../../core/arbiter/settings.ts";
-import { parseCertificateRequest } from "../../core/certs/request.ts";
-import { CertificateRequestError } from "../../core/certs/errors.ts";
+import { ManualClock } from "../../../core/clock.ts";
+import { nullLog } from "../../../core/log.ts";
+import { Arbiter } from "../../../core/arbiter/arbiter.ts";
+import { defaultArbiterSettings } from "../../../core/arbiter/settings.ts";
+import { parseCertificateRequest } from "../../../core/certs/request.ts";
+import { CertificateRequestError } from "../../../core/certs/errors.ts";
 import {
   ConfigFileError,
   type DaemonOptions,
   parseConfigToml,
   type QnetdConfig,
-} from "../../core/cmap/config_toml.ts";
-import { type QnetdSettings, SETTINGS_TABLE } from "../../core/settings.ts";
+} from "../../../core/cmap/config_toml.ts";
+import { type QnetdSettings, SETTINGS_TABLE } from "../../../core/settings.ts";
 import { stringify as stringifyToml } from "smol-toml";
-import { parseLoadFile } from "../../core/cmap/load_file.ts";
-import { isValidMsgType, MSG_HEADER_LENGTH } from "../../core/protocol/constants.ts";
-import { decodeMsg } from "../../core/protocol/decode.ts";
-import { encodeClientMsg } from "../../core/protocol/encode_client.ts";
-import { encodeServerMsg } from "../../core/protocol/encode_server.ts";
-import { FrameDecoder, type FrameEvent } from "../../core/protocol/frame_decoder.ts";
-import { EncodeError } from "../../core/protocol/tlv_writer.ts";
-import { parseQnetdCommand, tokenize, TokenTooLongError } from "../../ipc/line_lexer.ts";
-import { Choices, runScenario } from "./_arbiter_scenario.ts";
-import { chunkCuts, hash32, Rng } from "./_mutate.ts";
-import { cmapLoadSeeds, csrSeeds, ipcSeeds, qnetSeeds, tomlSeeds } from "./_seeds.ts";
+import { parseLoadFile } from "../../../core/cmap/load_file.ts";
+import { isValidMsgType, MSG_HEADER_LENGTH } from "../../../core/protocol/constants.ts";
+import { decodeMsg } from "../../../core/protocol/decode.ts";
+import { encodeClientMsg } from "../../../core/protocol/encode_client.ts";
+import { encodeServerMsg } from "../../../core/protocol/encode_server.ts";
+import { FrameDecoder, type FrameEvent } from "../../../core/protocol/frame_decoder.ts";
+import { EncodeError } from "../../../core/protocol/tlv_writer.ts";
+import { parseQnetdCommand, tokenize, TokenTooLongError } from "../../../ipc/line_lexer.ts";
+import { Choices, runScenario } from "./arbiter_scenario.ts";
+import { chunkCuts, hash32, Rng } from "./mutate.ts";
+import { cmapLoadSeeds, csrSeeds, ipcSeeds, qnetSeeds, tomlSeeds } from "./seeds.ts";
 
 /** One fuzz target. */
 export interface FuzzTarget {

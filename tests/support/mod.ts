@@ -1,0 +1,61 @@
+/**
+ * Every shared test helper, behind one module: tests import from here, never from the files
+ * below (tests/repo/test_layout_test.ts checks it). Helpers live in tests/support/ only, grouped
+ * in folders where there are several of a kind:
+ *
+ * - daemons: `daemons.ts` (ours or corosync-qnetd on a loopback port), `qdevice_client.ts` (the
+ *   fake corosync-qdevice), `wire_harness.ts` (the conformance rows over TCP), `wire_conn.ts`,
+ *   `tls_wire.ts`, `full_session.ts`, `sandboxed.ts`, `unprivileged.ts`, `proc.ts`;
+ * - the pure arbiter: `arbiter_harness.ts`, `conformance_rows.ts`;
+ * - fixtures and formats: `vectors.ts`, `ipc_snapshots.ts`, `ipc_exchange.ts`, `frame_feed.ts`,
+ *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `files.ts`;
+ * - `tls/`: throwaway PKI, the TLS test server and the in-process OpenSSL client;
+ * - `fuzz/`: mutator, seeds, targets and the loop (also used by scripts/fuzz.ts);
+ * - `interop/`: real corosync clusters in network namespaces;
+ * - `precondition.ts`: run, skip or (under CI=true) fail a test that needs root or a binary.
+ *
+ * `drop_probe.ts` is not exported: it is a program the permission tests run as a subprocess.
+ *
+ * @module
+ */
+export * from "./arbiter_harness.ts";
+export * from "./certutil_tools.ts";
+export * from "./cmap.ts";
+export * from "./conformance_rows.ts";
+export * from "./daemons.ts";
+export * from "./files.ts";
+export * from "./frame_feed.ts";
+export * from "./full_session.ts";
+export * from "./fuzz/arbiter_scenario.ts";
+export * from "./fuzz/mutate.ts";
+export * from "./fuzz/runner.ts";
+export * from "./fuzz/seeds.ts";
+export * from "./fuzz/targets.ts";
+export * from "./interop/arbiter.ts";
+export * from "./interop/cluster.ts";
+export * from "./interop/command.ts";
+export * from "./interop/corosync_conf.ts";
+export * from "./interop/enrolment.ts";
+export * from "./interop/netns.ts";
+export * from "./interop/node.ts";
+export * from "./interop/preflight.ts";
+export * from "./interop/quorumtool.ts";
+export * from "./interop/status_text.ts";
+export * from "./interop/wait.ts";
+export * from "./ipc_exchange.ts";
+export * from "./ipc_snapshots.ts";
+export * from "./json_schema.ts";
+export * from "./nss_tools.ts";
+export * from "./precondition.ts";
+export * from "./proc.ts";
+export * from "./qdevice_client.ts";
+export * from "./sandboxed.ts";
+export * from "./tls/fixtures.ts";
+export * from "./tls/harness.ts";
+export * from "./tls/malloc_stats.ts";
+export * from "./tls/memory_client.ts";
+export * from "./tls_wire.ts";
+export * from "./unprivileged.ts";
+export * from "./vectors.ts";
+export * from "./wire_conn.ts";
+export * from "./wire_harness.ts";
