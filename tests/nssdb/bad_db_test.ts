@@ -14,6 +14,7 @@ import {
   readNssDb,
 } from "../../cli/nss_db_files.ts";
 import {
+  bytesEqual,
   DER_TAG,
   encodeElement,
   encodeOid,
@@ -228,4 +229,47 @@ testNeeding(needNssTools(), "bad database: a database with a password is 'passwo
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("bad database: flipped bytes anywhere in the SQLite files give the same key and CAs or an NssDbError", async () => {
+  const original = await readNssDb(FIXTURE);
+  const files = {
+    "cert9.db": await Deno.readFile(`${FIXTURE}/cert9.db`),
+    "key4.db": await Deno.readFile(`${FIXTURE}/key4.db`),
+  };
+  let state = 0x2545f491; // xorshift32, fixed: the same inputs every run
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state >>> 0;
+  };
+  await using db = await copyOfFixture();
+  const outcomes = new Map<string, number>();
+  for (let round = 0; round < 120; round++) {
+    const name = round % 2 === 0 ? "cert9.db" : "key4.db";
+    const bytes = files[name].slice();
+    for (let flips = 1 + next() % 8; flips > 0; flips--) {
+      bytes[next() % bytes.length]! ^= 1 << (next() % 8);
+    }
+    await Deno.writeFile(`${db.dir}/${name}`, bytes);
+    try {
+      const m = await readNssDb(db.dir);
+      // The key and the CAs are authenticated (HMACs, the trust's hash); the server
+      // certificate's bytes are not, in NSS either: a changed one that still parses is served.
+      assert.deepEqual(m.keyPkcs8Der, original.keyPkcs8Der, `round ${round}: ${name} key`);
+      assert.deepEqual(m.caCertsDer, original.caCertsDer, `round ${round}: ${name} CAs`);
+      const same = bytesEqual(m.certDer, original.certDer);
+      outcomes.set(
+        same ? "same" : "server cert",
+        (outcomes.get(same ? "same" : "server cert") ?? 0) + 1,
+      );
+    } catch (error) {
+      assert.ok(error instanceof NssDbError, `round ${round}: ${error}`);
+      assert.ok(!error.message.includes("\n"));
+      outcomes.set(error.kind, (outcomes.get(error.kind) ?? 0) + 1);
+    }
+    await Deno.writeFile(`${db.dir}/${name}`, files[name]);
+  }
+  assert.ok((outcomes.get("same") ?? 0) > 0, JSON.stringify([...outcomes]));
 });
