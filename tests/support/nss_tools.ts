@@ -17,8 +17,8 @@ export function needNssTools(): string | undefined {
 }
 
 /** Runs a tool and fails with its output when it fails. */
-export async function mustRun(cmd: string, args: string[]): Promise<RunResult> {
-  const result = await runCommand(cmd, args);
+export async function mustRun(cmd: string, args: string[], cwd?: string): Promise<RunResult> {
+  const result = await runCommand(cmd, args, cwd);
   if (result.code !== 0) {
     throw new Error(
       `${cmd} ${args.join(" ")} exited ${result.code}: ${result.stdout}${result.stderr}`,
