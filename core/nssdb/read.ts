@@ -9,6 +9,7 @@
  */
 import {
   CKA,
+  CKK_RSA,
   CKO,
   CKT,
   decodeUlong,
@@ -278,7 +279,7 @@ export async function privateKeyPkcs8(
   passKey: Uint8Array,
 ): Promise<Uint8Array> {
   const keyType = decodeUlong(object.attributes.get(CKA.keyType));
-  if (keyType !== 0) {
+  if (keyType !== CKK_RSA) {
     throw new NssDbError(
       "corrupt",
       content.keyFile,
