@@ -22,6 +22,7 @@
  * @module
  */
 import type { CliIo } from "./io.ts";
+import { type ArgsSpec, type ArgsStop, type GetoptError, parseOptions } from "./getopt.ts";
 import {
   CA_CERT_FILE,
   CA_EXPORT_FILE,
@@ -131,66 +132,60 @@ interface Options {
   target: string;
 }
 
-/** getopts(":Ghisc:n:d:") as the C script uses it, plus the long options. */
-function parseArgs(args: string[]): Options | { exit: number; out?: string; err?: string } {
-  const opts: Options = {
+/** A bad option's message in the C script's words (the `\?` and `:` cases of its getopts). */
+function optionError(error: GetoptError): ArgsStop {
+  const name = error.optopt.startsWith("--") ? error.optopt : `-${error.optopt}`;
+  return {
+    exitCode: CertutilExit.Failure,
+    stderr: error.opt === ":"
+      ? `Option ${name} requires an argument.\n`
+      : `Invalid option: ${name}\n`,
+  };
+}
+
+const HELP: ArgsStop = { exitCode: CertutilExit.Success, stdout: USAGE };
+
+/**
+ * The command line: `getopts ":Ghisc:n:"` of the C script (POSIX order: options stop at the
+ * first operand; silent: the script words its own errors), plus `-d` and the long options.
+ */
+export const CERTUTIL_ARGS: ArgsSpec<Options> = {
+  programName: PROGRAM,
+  order: "require-order",
+  silent: true,
+  unrecognizedLong: "error",
+  defaults: () => ({
     certificateFile: "",
     clusterName: "",
     groupWrite: true,
     dir: DEFAULT_CERT_DIR,
     target: "",
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") break;
-    if (arg.startsWith("--")) {
-      const [name, inline] = arg.includes("=")
-        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-        : [arg, undefined];
-      if (name === "--list" && inline === undefined) opts.operation = "list";
-      else if (name === "--help" && inline === undefined) {
-        return { exit: CertutilExit.Success, out: USAGE };
-      } else if (name === "--import-nssdb" || name === "--export-pem") {
-        const value = inline ?? args[++i];
-        if (value === undefined) {
-          return { exit: CertutilExit.Failure, err: `Option ${name} requires an argument.\n` };
-        }
-        opts.operation = name === "--import-nssdb" ? "import" : "export";
-        opts.target = value;
-      } else return { exit: CertutilExit.Failure, err: `Invalid option: ${name}\n` };
-      continue;
-    }
-    if (!arg.startsWith("-") || arg === "-") break; // getopts stops at the first operand
-    for (let j = 1; j < arg.length; j++) {
-      const flag = arg[j]!;
-      if ("cnd".includes(flag)) {
-        const value = j + 1 < arg.length ? arg.slice(j + 1) : args[++i];
-        if (value === undefined) {
-          return { exit: CertutilExit.Failure, err: `Option -${flag} requires an argument.\n` };
-        }
-        if (flag === "c") opts.certificateFile = value;
-        else if (flag === "n") opts.clusterName = value;
-        else opts.dir = value;
-        break;
-      }
-      if (flag === "i") opts.operation = "init";
-      else if (flag === "s") opts.operation = "sign";
-      else if (flag === "G") opts.groupWrite = false;
-      else if (flag === "h") return { exit: CertutilExit.Success, out: USAGE };
-      else return { exit: CertutilExit.Failure, err: `Invalid option: -${flag}\n` };
-    }
-  }
-  return opts;
-}
+  }),
+  options: [
+    { flag: "G", set: { groupWrite: false } },
+    { flag: "h", stop: HELP },
+    { flag: "i", set: { operation: "init" } },
+    { flag: "s", set: { operation: "sign" } },
+    { flag: "c", arg: "certificate", store: "certificateFile" },
+    { flag: "n", arg: "cluster_name", store: "clusterName" },
+    { flag: "d", arg: "directory", store: "dir" },
+    { flag: "--help", stop: HELP },
+    { flag: "--list", set: { operation: "list" } },
+    { flag: "--export-pem", arg: "dir", set: { operation: "export" }, store: "target" },
+    { flag: "--import-nssdb", arg: "dir", set: { operation: "import" }, store: "target" },
+  ],
+  onError: optionError,
+};
 
 /** Runs `qnet certutil` (port of the main part of corosync-qnetd-certutil.sh). */
 export async function main(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseArgs(args);
-  if ("exit" in parsed) {
-    if (parsed.out !== undefined) io.out(parsed.out);
-    if (parsed.err !== undefined) io.err(parsed.err);
-    return parsed.exit;
+  const result = parseOptions(args, CERTUTIL_ARGS);
+  if (!result.ok) {
+    if (result.stderr !== "") io.err(result.stderr);
+    if (result.stdout !== "") io.out(result.stdout);
+    return result.exitCode;
   }
+  const parsed = result.options;
   const files = new CertFiles(parsed.dir, parsed.groupWrite);
   try {
     switch (parsed.operation) {

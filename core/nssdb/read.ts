@@ -9,6 +9,7 @@
  */
 import {
   CKA,
+  CKK_RSA,
   CKO,
   CKT,
   decodeUlong,
@@ -150,7 +151,9 @@ const TRUST_TYPES = [
 /**
  * The trust object of a certificate (same issuer and serial number), its values checked
  * against their HMACs; undefined when the certificate has none. A value whose HMAC is missing or
- * wrong reads as undefined, as NSS then refuses the attribute.
+ * wrong reads as undefined, as NSS then refuses the attribute; so does every value when the
+ * trust's certificate hash is not authentic. A certificate whose bytes are not the ones its
+ * trust's SHA-1 names is a "corrupt" error.
  */
 export async function trustOf(
   content: NssDbContent,
@@ -170,18 +173,30 @@ export async function trustOf(
     emailProtection: undefined,
     codeSigning: undefined,
   };
+  const authentic = async (type: number, value: Uint8Array): Promise<boolean> => {
+    const signature = content.meta.get(signatureMetaId("cert", object.id, type))?.item1;
+    if (signature === undefined) return false;
+    try {
+      return await verifyAttribute(passKey, signature, object.id, type, value);
+    } catch {
+      return false;
+    }
+  };
+  // The trust belongs to these very bytes: its SHA-1 (HMAC-signed) must be the certificate's.
+  const sha1 = object.attributes.get(CKA.certSha1Hash);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", ownBytes(cert.der)));
+  if (sha1 !== undefined && !bytesEqual(sha1, digest)) {
+    throw new NssDbError(
+      "corrupt",
+      content.certFile,
+      `${content.certFile}: certificate ${cert.nickname ?? cert.id} does not match the SHA-1 ` +
+        `hash of its trust; ${REBUILD}`,
+    );
+  }
+  if (sha1 === undefined || !(await authentic(CKA.certSha1Hash, sha1))) return trust;
   for (const [name, type] of TRUST_TYPES) {
     const value = object.attributes.get(type);
-    if (value === undefined) continue;
-    const signature = content.meta.get(signatureMetaId("cert", object.id, type))?.item1;
-    if (signature === undefined) continue;
-    let valid = false;
-    try {
-      valid = await verifyAttribute(passKey, signature, object.id, type, value);
-    } catch {
-      valid = false;
-    }
-    if (valid) trust[name] = decodeUlong(value);
+    if (value !== undefined && await authentic(type, value)) trust[name] = decodeUlong(value);
   }
   return trust;
 }
@@ -264,7 +279,7 @@ export async function privateKeyPkcs8(
   passKey: Uint8Array,
 ): Promise<Uint8Array> {
   const keyType = decodeUlong(object.attributes.get(CKA.keyType));
-  if (keyType !== 0) {
+  if (keyType !== CKK_RSA) {
     throw new NssDbError(
       "corrupt",
       content.keyFile,

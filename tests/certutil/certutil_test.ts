@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import {
   asn1Layout,
-  exportKeyPem,
-  listCertificates,
-  listKeys,
   needAll,
   needNssTools,
   needRealTools,
   needRoot,
+  nssExportKeyPem,
+  nssListCertificates,
+  nssListKeys,
   ours,
   publicKeyOfCert,
   publicKeyOfPem,
@@ -19,6 +19,8 @@ import {
   withProgram,
 } from "../support/mod.ts";
 import { readNssDb } from "../../cli/nss_db_files.ts";
+import { CERTUTIL_ARGS } from "../../cli/certutil.ts";
+import { optstringOf } from "../../cli/getopt.ts";
 
 const NEED = needAll(needRealTools(), needNssTools());
 
@@ -111,6 +113,11 @@ testNeeding(NEED, {
   },
 });
 
+Deno.test("the command line is declared for getopt: the C script's optstring plus -d", () => {
+  // corosync-qnetd-certutil: getopts ":Ghisc:n:" (POSIX getopts stops at the first operand).
+  assert.equal(optstringOf(CERTUTIL_ARGS), "+:Ghisc:n:d:");
+});
+
 testNeeding(NEED, {
   name: "main() rejects bad options and missing inputs with the C messages and exit codes",
   async fn() {
@@ -121,6 +128,8 @@ testNeeding(NEED, {
       ["-x"],
       ["-c"],
       ["-i", "-n"],
+      ["-Gx"],
+      ["-c", "a.crq", "-q"],
       ["-s", "-c", `${s.root}/missing.crq`, "-n", "c1"],
       ["-s", "-c", crq],
       ["-s", "-n", "c1"],
@@ -159,12 +168,12 @@ testNeeding(NEED, {
     };
     assert.deepEqual(await names(dir), await names(s.realDb));
     // NSS's own tools list the same nicknames, trust flags and keys.
-    assert.equal(await listCertificates(dir), await listCertificates(s.realDb));
-    assert.equal(await listKeys(dir), await listKeys(s.realDb));
+    assert.equal(await nssListCertificates(dir), await nssListCertificates(s.realDb));
+    assert.equal(await nssListKeys(dir), await nssListKeys(s.realDb));
     for (const nickname of ["QNet CA", "QNetd Cert"]) {
       const cert = (await readNssDb(dir, nickname)).certDer;
       assert.equal(
-        await publicKeyOfPem(await exportKeyPem(dir, nickname)),
+        await publicKeyOfPem(await nssExportKeyPem(dir, nickname)),
         await publicKeyOfCert(cert),
         `pk12util -o ${nickname}`,
       );

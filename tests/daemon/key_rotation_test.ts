@@ -44,7 +44,27 @@ import {
   WireConn,
 } from "../support/mod.ts";
 
-const PORT = 42101;
+/** First ports of the two tests (the nssops range); see {@link startOnFreePort}. */
+const PORTS = { pem: 42101, nss: 42102 } as const;
+
+/**
+ * Starts our daemon with TLS on `keyDir`, on `first` or, when another test's client socket holds
+ * that port (the range lies in the kernel's ephemeral range), on the next ones (step 10).
+ */
+async function startOnFreePort(first: number, keyDir: string): Promise<RunningArbiter> {
+  for (let port = first; port < first + 100; port += 10) {
+    try {
+      return await startArbiter("qnet", {
+        port,
+        args: ["-s", "on", "-d"],
+        settings: { nss_db_dir: keyDir, dpd_enabled: "off" },
+      });
+    } catch (error) {
+      if (!/Address already in use/.test(String(error))) throw error;
+    }
+  }
+  throw new Error(`no free port from ${first} on`);
+}
 const ROOT = new URL("../../", import.meta.url).pathname;
 const RING = { nodeId: 1, seq: 4n };
 
@@ -215,13 +235,10 @@ Deno.test({
       keyFile: oldPki.clientKey,
     });
 
-    await using daemon = await startArbiter("qnet", {
-      port: PORT,
-      args: ["-s", "on", "-d"],
-      settings: { nss_db_dir: keyDir, dpd_enabled: "off" },
-    });
+    await using daemon = await startOnFreePort(PORTS.pem, keyDir);
+    const port = daemon.port;
 
-    const first = await connectNode(PORT, oldClient);
+    const first = await connectNode(port, oldClient);
     using _first = first.client;
     using _firstConn = first.conn;
     assert.equal(first.outcome, "done", first.client.failed);
@@ -237,7 +254,7 @@ Deno.test({
         /Can't reload TLS key material, keeping the old keys: .*qnetd-key\.pem.*mismatch/,
         1,
       );
-      const probe = await connectNode(PORT, oldClient);
+      const probe = await connectNode(port, oldClient);
       using _c = probe.client;
       using _conn = probe.conn;
       assert.equal(probe.outcome, "done", probe.client.failed);
@@ -254,7 +271,7 @@ Deno.test({
         /Can't reload TLS key material, keeping the old keys: .*holds no key material/,
         1,
       );
-      const probe = await connectNode(PORT, oldClient);
+      const probe = await connectNode(port, oldClient);
       using _c = probe.client;
       using _conn = probe.conn;
       assert.equal(probe.outcome, "done", probe.client.failed);
@@ -272,7 +289,7 @@ Deno.test({
     });
 
     await t.step("a new client sees the new certificate and needs one of the new CA", async () => {
-      const fresh = await connectNode(PORT, newClient);
+      const fresh = await connectNode(port, newClient);
       using _c = fresh.client;
       using _conn = fresh.conn;
       assert.equal(fresh.outcome, "done", fresh.client.failed);
@@ -294,14 +311,14 @@ Deno.test({
       assert.equal(reply.type, MsgType.InitReply);
 
       // Trusting only the old CA, a client refuses the new server certificate.
-      const old = await connectNode(PORT, oldClient);
+      const old = await connectNode(port, oldClient);
       using _old = old.client;
       using _oldConn = old.conn;
       assert.notEqual(old.outcome, "done");
       assert.match(old.client.failed, /certificate verify failed/);
 
       // A client certificate of the old CA is no longer trusted by the server.
-      const stale = await connectNode(PORT, staleCert);
+      const stale = await connectNode(port, staleCert);
       using _stale = stale.client;
       using _staleConn = stale.conn;
       const outcome = stale.outcome === "done"
@@ -402,12 +419,9 @@ Deno.test({
       using oldClient = new MemoryClientContext(oldCa.client);
       using newClient = new MemoryClientContext(newCa.client);
 
-      await using daemon = await startArbiter("qnet", {
-        port: PORT + 1,
-        args: ["-s", "on", "-d"],
-        settings: { nss_db_dir: keyDir, dpd_enabled: "off" },
-      });
-      const first = await connectNode(PORT + 1, oldClient);
+      await using daemon = await startOnFreePort(PORTS.nss, keyDir);
+      const port = daemon.port;
+      const first = await connectNode(port, oldClient);
       using _first = first.client;
       using _firstConn = first.conn;
       assert.equal(first.outcome, "done", first.client.failed);
@@ -422,7 +436,7 @@ Deno.test({
         /Can't reload TLS key material, keeping the old keys: .*key4\.db/,
         1,
       );
-      assert.deepEqual(await servedCertificate(PORT + 1, oldClient), oldServerCert);
+      assert.deepEqual(await servedCertificate(port, oldClient), oldServerCert);
 
       await Deno.copyFile(`${newCa.db}/key4.db`, `${keyDir}/key4.db`);
       daemon.process.kill("SIGHUP");
@@ -431,7 +445,7 @@ Deno.test({
         /TLS key material reloaded: .*cert9\.db \(nickname 'QNetd Cert'\)/,
         1,
       );
-      const newServerCert = await servedCertificate(PORT + 1, newClient);
+      const newServerCert = await servedCertificate(port, newClient);
       assert.notDeepEqual(newServerCert, oldServerCert);
       assert.deepEqual(certificateNames(newServerCert), ["Qnetd Server"]);
       // The session from before the rotation is still up, with its vote.

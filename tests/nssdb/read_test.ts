@@ -8,6 +8,7 @@ import * as x509 from "@peculiar/x509";
 import assert from "node:assert/strict";
 import { NssDbError, readNssDb } from "../../cli/nss_db_files.ts";
 import { parseCertificateFile } from "../../core/certs/ca_export.ts";
+import { mustRun, needNssTools, testNeeding } from "../support/mod.ts";
 
 /** The NssDbError a promise rejects with. */
 async function rejection(promise: Promise<unknown>): Promise<NssDbError> {
@@ -75,3 +76,74 @@ Deno.test("readNssDb: no database, a legacy database", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+testNeeding(
+  needNssTools(),
+  "readNssDb: a database NSS's own tools built (certutil -N -A, pk12util -i) from openssl keys",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-read-" });
+    try {
+      const sh = (cmd: string, ...args: string[]) => mustRun(cmd, args, dir);
+      await sh("certutil", "-N", "-d", `sql:${dir}`, "--empty-password");
+      await sh(
+        "openssl",
+        ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${dir}/ca.key`],
+        ...["-out", `${dir}/ca.pem`, "-subj", "/CN=Other CA", "-days", "30"],
+        ...["-addext", "basicConstraints=critical,CA:TRUE"],
+      );
+      await sh(
+        "openssl",
+        ...["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${dir}/s.key`],
+        ...["-out", `${dir}/s.csr`, "-subj", "/CN=Qnetd Server"],
+      );
+      await sh(
+        "openssl",
+        ...[
+          "x509",
+          "-req",
+          "-in",
+          `${dir}/s.csr`,
+          "-CA",
+          `${dir}/ca.pem`,
+          "-CAkey",
+          `${dir}/ca.key`,
+        ],
+        ...["-set_serial", "5", "-days", "30", "-out", `${dir}/s.pem`],
+      );
+      await sh(
+        "certutil",
+        "-A",
+        "-d",
+        `sql:${dir}`,
+        "-n",
+        "QNet CA",
+        "-t",
+        "CT,,",
+        "-i",
+        `${dir}/ca.pem`,
+      );
+      await sh(
+        "openssl",
+        ...["pkcs12", "-export", "-name", "My Server", "-inkey", `${dir}/s.key`],
+        ...["-in", `${dir}/s.pem`, "-passout", "pass:", "-out", `${dir}/s.p12`],
+      );
+      await sh("pk12util", "-i", `${dir}/s.p12`, "-d", `sql:${dir}`, "-W", "");
+
+      const m = await readNssDb(dir, "My Server");
+      assert.equal(new x509.X509Certificate(new Uint8Array(m.certDer)).subject, "CN=Qnetd Server");
+      assert.equal(m.caCertsDer.length, 1);
+      assert.equal(
+        new x509.X509Certificate(new Uint8Array(m.caCertsDer[0]!)).subject,
+        "CN=Other CA",
+      );
+      await Deno.writeFile(`${dir}/ours.der`, m.keyPkcs8Der);
+      assert.equal(
+        (await mustRun("openssl", ["pkey", "-inform", "DER", "-in", `${dir}/ours.der`, "-pubout"]))
+          .stdout,
+        (await mustRun("openssl", ["pkey", "-in", `${dir}/s.key`, "-pubout"])).stdout,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -13,10 +13,10 @@ import {
   readNssDb,
 } from "../../cli/nss_db_files.ts";
 import {
-  exportKeyPem,
-  listCertificates,
-  listKeys,
   needNssTools,
+  nssExportKeyPem,
+  nssListCertificates,
+  nssListKeys,
   publicKeyOfCert,
   publicKeyOfPem,
   testNeeding,
@@ -78,12 +78,12 @@ testNeeding(needNssTools(), "writer: NSS's certutil -L/-K and pk12util -o accept
   const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-write-" });
   try {
     await rewriteFixture(dir);
-    assert.equal(await listCertificates(dir), await listCertificates(FIXTURE));
-    assert.equal(await listKeys(dir, true), await listKeys(FIXTURE, true));
+    assert.equal(await nssListCertificates(dir), await nssListCertificates(FIXTURE));
+    assert.equal(await nssListKeys(dir, true), await nssListKeys(FIXTURE, true));
     for (const nickname of ["QNet CA", "QNetd Cert"]) {
       const cert = (await readNssDb(dir, nickname)).certDer;
       assert.equal(
-        await publicKeyOfPem(await exportKeyPem(dir, nickname)),
+        await publicKeyOfPem(await nssExportKeyPem(dir, nickname)),
         await publicKeyOfCert(cert),
       );
     }

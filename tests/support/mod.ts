@@ -32,6 +32,7 @@ export * from "./frame_feed.ts";
 export * from "./full_session.ts";
 export * from "./fuzz/arbiter_scenario.ts";
 export * from "./fuzz/mutate.ts";
+export * from "./fuzz/nssdb_target.ts";
 export * from "./fuzz/runner.ts";
 export * from "./fuzz/seeds.ts";
 export * from "./fuzz/targets.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { needAll, needProgram } from "./precondition.ts";
-import { runCommand as run, type RunResult } from "./certutil_tools.ts";
+import { runCommand, type RunResult } from "./certutil_tools.ts";
 
 /** NSS's certutil and pk12util (Debian package libnss3-tools) and openssl. */
 export function needNssTools(): string | undefined {
@@ -17,8 +17,8 @@ export function needNssTools(): string | undefined {
 }
 
 /** Runs a tool and fails with its output when it fails. */
-export async function mustRun(cmd: string, args: string[]): Promise<RunResult> {
-  const result = await run(cmd, args);
+export async function mustRun(cmd: string, args: string[], cwd?: string): Promise<RunResult> {
+  const result = await runCommand(cmd, args, cwd);
   if (result.code !== 0) {
     throw new Error(
       `${cmd} ${args.join(" ")} exited ${result.code}: ${result.stdout}${result.stderr}`,
@@ -28,12 +28,12 @@ export async function mustRun(cmd: string, args: string[]): Promise<RunResult> {
 }
 
 /** `certutil -L -d sql:DIR`: the listing of nicknames and trust flags. */
-export async function listCertificates(dir: string): Promise<string> {
+export async function nssListCertificates(dir: string): Promise<string> {
   return (await mustRun("certutil", ["-L", "-d", `sql:${dir}`])).stdout;
 }
 
 /** `certutil -K -d sql:DIR` with the empty password; the key ids (SHA-1 of the modulus) as `ID`. */
-export async function listKeys(dir: string, keepIds = false): Promise<string> {
+export async function nssListKeys(dir: string, keepIds = false): Promise<string> {
   const pwd = await Deno.makeTempFile();
   try {
     const out = (await mustRun("certutil", ["-K", "-d", `sql:${dir}`, "-f", pwd])).stdout;
@@ -44,7 +44,7 @@ export async function listKeys(dir: string, keepIds = false): Promise<string> {
 }
 
 /** `pk12util -o` of a nickname with empty passwords, then openssl's PEM of the key. */
-export async function exportKeyPem(dir: string, nickname: string): Promise<string> {
+export async function nssExportKeyPem(dir: string, nickname: string): Promise<string> {
   const p12 = await Deno.makeTempFile({ suffix: ".p12" });
   try {
     await mustRun("pk12util", ["-o", p12, "-n", nickname, "-d", `sql:${dir}`, "-W", "", "-K", ""]);
