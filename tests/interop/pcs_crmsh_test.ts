@@ -25,6 +25,12 @@ import {
   testNeeding,
 } from "../support/mod.ts";
 
+/** The subject CN of a DER certificate, as text. */
+function commonName(der: Uint8Array): string | undefined {
+  const cn = certificateNames(der).commonName;
+  return cn === undefined ? undefined : new TextDecoder().decode(cn);
+}
+
 const NEEDS = needAll(
   needRoot(),
   needProgram("pcs", "pcs"),
@@ -38,10 +44,10 @@ const CLUSTER = "pcsclu";
 const CRM_CLUSTER = "crmclu";
 const QNETD_DB = "/etc/corosync/qnetd/nssdb";
 const NODE_DB = "/etc/corosync/qdevice/net/nssdb";
-/** Ports of this file (the nssops range), tried in turn, one series per kind. */
-const PORTS: Readonly<Record<ArbiterKind, readonly number[]>> = {
-  c: [42301, 42311, 42321, 42331, 42341, 42351, 42361, 42371],
-  qnet: [42302, 42312, 42322, 42332, 42342, 42352, 42362, 42372],
+/** Port ranges of this file (in the nssops range), one per kind. */
+const PORTS: Readonly<Record<ArbiterKind, readonly [number, number]>> = {
+  c: [42300, 42349],
+  qnet: [42350, 42399],
 };
 
 /** Output with what differs between two runs replaced: temp names, ports, addresses, times. */
@@ -131,7 +137,7 @@ async function pcsFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>> {
     request.toBase64(),
   );
   const certDer = Uint8Array.fromBase64(signed.stdout.trim());
-  assert.deepEqual(certificateNames(certDer), [CLUSTER]);
+  assert.equal(commonName(certDer), CLUSTER);
   steps.set("sign", { ...signed, stdout: "BASE64\n" });
   assert.ok(exists(`${arbiterDb}/cluster-${CLUSTER}.crt`));
 
@@ -158,7 +164,7 @@ async function pcsFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>> {
   );
 
   // Status, with the daemon running and one cluster connected.
-  const port = await startOnFreePort(box, PORTS[kind]);
+  const port = await startOnFreePort(box, ...PORTS[kind]);
   let client: QdeviceClient | undefined;
   try {
     client = await joinFfsplit(port, CLUSTER, 1, [1]);
@@ -218,7 +224,7 @@ async function crmshFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>>
     await expect(box, ["corosync-qnetd-certutil", "-s", "-c", crq, "-n", CRM_CLUSTER], 0),
   );
   const crt = `${box.etc}/qnetd/nssdb/cluster-${CRM_CLUSTER}.crt`;
-  assert.deepEqual(certificateNames(Deno.readFileSync(crt)), [CRM_CLUSTER]);
+  assert.equal(commonName(Deno.readFileSync(crt)), CRM_CLUSTER);
   await expect(box, ["cp", `${QNETD_DB}/cluster-${CRM_CLUSTER}.crt`, `${NODE_DB}/cluster.crt`], 0);
   steps.set(
     "node -M",
@@ -231,7 +237,7 @@ async function crmshFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>>
   );
   // valid_qnetd: with the service active, `corosync-qnetd-tool -l -c CLUSTER` must print nothing
   // for a new cluster name, and something once the cluster is connected.
-  const port = await startOnFreePort(box, PORTS[kind]);
+  const port = await startOnFreePort(box, ...PORTS[kind]);
   let client: QdeviceClient | undefined;
   try {
     steps.set(
