@@ -14,9 +14,11 @@ import type { QnetdSettings } from "../core/settings.ts";
 import { IpcServer } from "../ipc/server.ts";
 import { qnetdIpcHandlers } from "../ipc/commands.ts";
 import { eventsIpcHandler } from "../ipc/events_command.ts";
-import { acquireLockFile, LockFileError } from "../net/lock_file.ts";
+import { acquireLockFile, type LockFile, LockFileError } from "../net/lock_file.ts";
+import { revokeLibc } from "../net/libc_ffi.ts";
 import { osErrorSuffix } from "../net/os_error.ts";
-import { ListenError, QnetdServer } from "../net/qnetd_server.ts";
+import { QnetdServer } from "../net/qnetd_server.ts";
+import { ListenError } from "../net/listen_socket.ts";
 import type { TlsServerContext } from "../net/tls_server.ts";
 import type { CliIo } from "./io.ts";
 // cmap and configuration file (cli/daemon_cmap.ts)
@@ -29,6 +31,7 @@ import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { ExitStatus } from "./exit_status.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
+import { daemonReady } from "./readiness.ts";
 import { serverKeyFiles } from "./tls_files.ts";
 import { errorText } from "../core/error_text.ts";
 
@@ -57,8 +60,9 @@ export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME
     io.err(`${QNETD_PROGRAM_NAME}: ${error.message}\n`);
     return ExitStatus.Failure;
   }
-  // Deno has no fork(): the daemon never detaches. Without -f it still logs to stderr, since
-  // there is no syslog writer yet; under systemd use Type=simple and -f (see README).
+  // Without -f the launcher detached this process before (cli/daemon_mode.ts); it logs to
+  // stderr until it is ready, which its starter relays, and to nothing after (there is no
+  // syslog writer yet). Under systemd use Type=simple and -f (see docs/deployment.md).
   using logging = setupLogging({
     foreground: true,
     debugLevel: options.debugLevel,
@@ -81,9 +85,6 @@ export async function runDaemon(
     maxClients: options.maxClients,
   });
   const tlsOn = options.tls !== TlsSupported.Unsupported;
-  // Without TLS no library is ever loaded: give up ffi before anything else (privilege_drop.ts).
-  if (!tlsOn) await dropFfi();
-
   if (tlsOn) {
     try {
       if (!Deno.statSync(settings.nssDbDir).isDirectory) throw new Deno.errors.NotADirectory();
@@ -94,7 +95,7 @@ export async function runDaemon(
     }
   }
 
-  let lockFile: Deno.FsFile;
+  let lockFile: LockFile;
   try {
     lockFile = acquireLockFile(settings.lockFile);
   } catch (error) {
@@ -103,6 +104,10 @@ export async function runDaemon(
     return ExitStatus.Failure;
   }
   using _lock = lockFile;
+  // libc was needed for the fcntl lock only; without TLS no other library is ever loaded:
+  // give up that ffi now (privilege_drop.ts).
+  await revokeLibc();
+  if (!tlsOn) await dropFfi();
 
   log(Priority.Debug, "Initializing nss");
   let tls: TlsServerContext | undefined;
@@ -181,8 +186,7 @@ export async function runDaemon(
   let server: QnetdServer;
   try {
     server = QnetdServer.listen({
-      hostname: listenHostname(options),
-      port: options.port,
+      listen: { host: options.listenAddr, family: options.addressFamily, port: options.port },
       arbiter,
       log,
       limits: settings,
@@ -220,6 +224,7 @@ export async function runDaemon(
 
   log(Priority.Debug, "Registering algorithms");
   log(Priority.Debug, "QNetd ready to provide service");
+  daemonReady();
   log(Priority.Debug, "Running QNetd main loop");
   const serving = server.serve();
 
@@ -233,10 +238,4 @@ export async function runDaemon(
   await serving;
   log(Priority.Debug, "Closing log");
   return ExitStatus.Success;
-}
-
-/** -l wins; otherwise the wildcard of the chosen family (dual stack by default, as C). */
-function listenHostname(options: QnetdOptions): string {
-  if (options.listenAddr !== undefined) return options.listenAddr;
-  return options.addressFamily === "ipv4" ? "0.0.0.0" : "::";
 }

@@ -15,14 +15,13 @@
  */
 import { run } from "./command.ts";
 import type { ClusterNode } from "./node.ts";
-
-const REPO = new URL("../../../", import.meta.url).pathname;
+import { QNET_ARGV } from "../qnet_command.ts";
 
 /** The real node tool, run inside a node's namespaces. */
 const NODE_TOOL = "corosync-qdevice-net-certutil";
 
 /** argv prefix of our `qnet certutil`. */
-const QNET_CERTUTIL = [`${REPO}scripts/deno`, "run", "-A", `${REPO}mod.ts`, "certutil"];
+const QNET_CERTUTIL = [...QNET_ARGV, "certutil"];
 
 /** How a certificate for a cluster is signed: validity shifted by `warpMonths`, if given. */
 export interface SignOptions {
