@@ -32,7 +32,8 @@ import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_d
 import { ExitStatus } from "./exit_status.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
 import { daemonReady } from "./readiness.ts";
-import { serverKeyFiles } from "./tls_files.ts";
+import { loadServerKeyMaterial } from "./server_keys.ts";
+import { describeServerCertificate, KeyRotation, type KeyRotationOptions } from "./key_rotation.ts";
 import { errorText } from "../core/error_text.ts";
 
 /** The one object holding every live setting: the arbiter, the server and cmap share it. */
@@ -111,20 +112,24 @@ export async function runDaemon(
 
   log(Priority.Debug, "Initializing nss");
   let tls: TlsServerContext | undefined;
+  let createContext: KeyRotationOptions["createContext"] | undefined;
   if (tlsOn) {
     try {
       const { TlsServerContext } = await import("../net/tls_server.ts");
-      tls = TlsServerContext.create({
-        ...serverKeyFiles(settings.nssDbDir, settings.certNickname),
-        requireClientCert: settings.tlsClientCertRequired,
-      });
+      createContext = ({ keys }, requireClientCert) =>
+        TlsServerContext.create({ keys, requireClientCert });
+      const loaded = await loadServerKeyMaterial(settings.nssDbDir, settings.certNickname);
+      tls = createContext(loaded, settings.tlsClientCertRequired);
+      log(Priority.Debug, `TLS key material: ${await describeServerCertificate(loaded)}`);
     } catch (error) {
       if (findNotCapable(error) !== undefined) throw error;
       log(Priority.Crit, `Can't load TLS key material: ${errorText(error)}`);
       return ExitStatus.Failure;
     }
   }
-  using _tls = tls ?? { [Symbol.dispose]() {} };
+  // The context in use at the end: the first one, or the last a rotation installed.
+  let currentTls = tls;
+  using _tls = { [Symbol.dispose]: () => currentTls?.[Symbol.dispose]() };
 
   const messages = newMessageCounters();
   const arbiter = new CountingArbiter(
@@ -221,6 +226,18 @@ export async function runDaemon(
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
   using _sighup = cmap.reloadOnSighup(extras);
+  // SIGHUP also rotates the TLS keys (cli/key_rotation.ts).
+  using _rotation = createContext === undefined ? { [Symbol.dispose]() {} } : new KeyRotation({
+    dir: settings.nssDbDir,
+    nickname: settings.certNickname,
+    requireClientCert: () => settings.tlsClientCertRequired,
+    createContext,
+    install: (next) => {
+      currentTls = next;
+      return server.replaceTls(next);
+    },
+    log,
+  }).onSighup();
 
   log(Priority.Debug, "Registering algorithms");
   log(Priority.Debug, "QNetd ready to provide service");

@@ -100,7 +100,6 @@ const CASES: Array<[string, string[], PermissionSet]> = [
       read: ["/nonexistent/qnetd.toml", "/srv/q/q.sock"],
       write: ["/srv/q/q.pid", "/srv/q/q.sock"],
       net: ["127.0.0.1:47030", "unix:/srv/q/q.sock"],
-      // libc only, for the fcntl lock: no libssl with -s off.
       ffi: [...LIBC_PATHS],
       env: ["QNETD_CONFIG_FILE", "JOURNAL_STREAM"],
     },
