@@ -262,6 +262,7 @@ export class Arbiter {
   /**
    * The connection is gone (EOF, read/write error, send queue overflow): the C disconnect
    * path, including the ffsplit re-decision that may send votes to the other clients.
+   * `reason` says how, for the decision history.
    */
   closed(
     clientId: number,
