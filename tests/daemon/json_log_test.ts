@@ -1,19 +1,19 @@
 /**
- * `-S log_format=json` on the running daemon, run as the compiled binary runs (the baked
- * flags: the launcher computes the least set and runs the daemon in its worker, so the
- * JOURNAL_STREAM row of cli/permission_sets.ts is what makes the prefix appear): every stderr line is one JSON object, the lines about a
+ * `-S log_format=json` on the running daemon, under exactly the permission set
+ * cli/permission_sets.ts computes for its command line (so the JOURNAL_STREAM grant is
+ * what makes the prefix appear): every stderr line is one JSON object, the lines about a
  * client carry its cluster, node id and address, an error reply its error code; with
  * JOURNAL_STREAM set every line starts with `<N>`. Ports 44150-44199 (branch "history").
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { encodeAskForVote } from "../../core/protocol/encode_client.ts";
-import { freePort, joinFfsplit, QNET_ARGV } from "../support/mod.ts";
+import { freePort, joinFfsplit, QNET_RUN_ARGS } from "../support/mod.ts";
 
 interface Daemon extends AsyncDisposable {
   stderr(): string;
 }
 
-/** Starts `qnet qnetd` as the binary runs, sandboxed by its computed permission set. */
+/** Starts `qnet qnetd` sandboxed by its computed permission set. */
 function start(port: number, env: Record<string, string>): Daemon {
   const dir = Deno.makeTempDirSync({ prefix: "hist-jsonlog-" });
   const configFile = `${dir}/absent.toml`;
@@ -27,9 +27,9 @@ function start(port: number, env: Record<string, string>): Daemon {
     "-S",
     `lock_file=${dir}/q.pid,local_socket_file=${dir}/q.sock,log_format=json`,
   ];
-  const [program, ...qnet] = QNET_ARGV;
-  const child = new Deno.Command(program!, {
-    args: [...qnet, "qnetd", ...args],
+  // As the binary runs: the launcher computes the worker's set from this command line.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...QNET_RUN_ARGS, "qnetd", ...args],
     env: { QNETD_CONFIG_FILE: configFile, ...env },
     clearEnv: true,
     stdin: "null",
