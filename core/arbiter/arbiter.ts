@@ -26,7 +26,7 @@ import { algorithmFor, type Reason } from "./algorithm.ts";
 import { Client } from "./client.ts";
 import { ClusterList } from "./cluster_list.ts";
 import { clusterNameText, logClientDisconnect, logSendVoteInfo } from "./log_debug.ts";
-import { DecisionHistory } from "./history.ts";
+import { DecisionHistory, type HistoryRecord } from "./history.ts";
 import {
   type ClientEvent,
   disconnectedEvent,
@@ -380,12 +380,17 @@ export class Arbiter {
   /** Keeps an event in the client's cluster's history (a client before PREINIT has none). */
   #record(client: Client, make: () => ClientEvent): void {
     if (client.clusterName === undefined || !(this.#settings.historyEventsPerCluster > 0)) return;
-    this.#history.record({
-      ...make(),
+    const event = make();
+    const record: { -readonly [K in keyof HistoryRecord]: HistoryRecord[K] } = {
       cluster: this.#nameText(client.clusterName),
+      kind: event.kind,
       nodeId: client.nodeId,
       address: client.addrStr,
-    });
+      text: event.text,
+    };
+    if (event.vote !== undefined) record.vote = event.vote;
+    if (event.reason !== undefined) record.reason = event.reason;
+    this.#history.record(record);
   }
 
   /** Cluster names as text, decoded once per name (clients share their cluster's bytes). */
