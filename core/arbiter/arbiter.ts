@@ -111,7 +111,7 @@ export class Arbiter {
     if (client === undefined) return fields;
     const own: LogFields = {
       clientAddress: client.addrStr,
-      ...(client.clusterName === undefined ? {} : { cluster: clusterNameText(client.clusterName) }),
+      ...(client.clusterName === undefined ? {} : { cluster: this.#nameText(client.clusterName) }),
       ...(client.initReceived ? { nodeId: client.nodeId >>> 0 } : {}),
     };
     return fields === undefined ? own : { ...own, ...fields };
