@@ -29,7 +29,7 @@ const HELP = `${USAGE}
   -l        list the clusters and their nodes
   -s        show the daemon's status
   -v        verbose (-s: limits; -l: heartbeat, ring id, heuristics, TLS)
-  -c NAME   with -l: only the cluster NAME
+  -c NAME   with -l or --events: only the cluster NAME
   -p PATH   the daemon's IPC socket (default ${DEFAULT_SOCKET_PATH})
   --json    with -s or -l: print the same facts as one JSON object. Only qnet's daemon
             serves this; corosync-qnetd answers "Unknown command 'json'" (exit 4).
