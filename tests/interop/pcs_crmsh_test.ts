@@ -14,6 +14,7 @@ import { certificateNames } from "../../core/certs/peer_names.ts";
 import {
   type ArbiterKind,
   CNamesSandbox,
+  describeNames,
   joinFfsplit,
   needAll,
   needCQnetd,
@@ -24,12 +25,6 @@ import {
   startOnFreePort,
   testNeeding,
 } from "../support/mod.ts";
-
-/** The subject CN of a DER certificate, as text. */
-function commonName(der: Uint8Array): string | undefined {
-  const cn = certificateNames(der).commonName;
-  return cn === undefined ? undefined : new TextDecoder().decode(cn);
-}
 
 const NEEDS = needAll(
   needRoot(),
@@ -137,7 +132,7 @@ async function pcsFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>> {
     request.toBase64(),
   );
   const certDer = Uint8Array.fromBase64(signed.stdout.trim());
-  assert.equal(commonName(certDer), CLUSTER);
+  assert.deepEqual(describeNames(certificateNames(certDer)), [`cn:${CLUSTER}`]);
   steps.set("sign", { ...signed, stdout: "BASE64\n" });
   assert.ok(exists(`${arbiterDb}/cluster-${CLUSTER}.crt`));
 
@@ -224,7 +219,7 @@ async function crmshFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>>
     await expect(box, ["corosync-qnetd-certutil", "-s", "-c", crq, "-n", CRM_CLUSTER], 0),
   );
   const crt = `${box.etc}/qnetd/nssdb/cluster-${CRM_CLUSTER}.crt`;
-  assert.equal(commonName(Deno.readFileSync(crt)), CRM_CLUSTER);
+  assert.deepEqual(describeNames(certificateNames(Deno.readFileSync(crt))), [`cn:${CRM_CLUSTER}`]);
   await expect(box, ["cp", `${QNETD_DB}/cluster-${CRM_CLUSTER}.crt`, `${NODE_DB}/cluster.crt`], 0);
   steps.set(
     "node -M",
