@@ -11,8 +11,8 @@
  *   but every TLS read and write also builds pointer views (`Deno.UnsafePointer.of`,
  *   `UnsafePointerView`), and those check the ffi permission on each call;
  * - write of the lock file: the lock is held through the open file, which needs no permission;
- * - net for the TCP listen address and the unix socket: `accept()` on a bound listener is
- *   not checked again.
+ * - net for the TCP listen address, the metrics address and the unix socket: `accept()` on a
+ *   bound listener is not checked again.
  *
  * - what the compiled `qnet` holds for other subcommands (write of the key directory, sys,
  *   run, env): the daemon never needs it.
@@ -52,6 +52,8 @@ export interface StartupGrants {
   readonly listen: string;
   /** TLS on: OpenSSL calls need ffi for the daemon's whole life. */
   readonly tls: boolean;
+  /** The metrics endpoint's address as the net permission names it, when it listens. */
+  readonly metrics?: string;
 }
 
 /** The permissions {@link dropStartupPermissions} revokes, in order. */
@@ -62,6 +64,7 @@ export function startupOnlyPermissions(grants: StartupGrants): Deno.PermissionDe
     { name: "write", path: grants.lockFile },
     { name: "net", host: grants.listen },
     { name: "net", host: `unix:${grants.socketFile}` },
+    ...(grants.metrics === undefined ? [] : [{ name: "net", host: grants.metrics } as const]),
     ...(grants.tls ? [] : [{ name: "ffi" } as const]),
     // Never needed by the daemon, but held by the compiled `qnet`, which carries the union
     // of every subcommand's set (certutil's write of the key directory and sys "uid").

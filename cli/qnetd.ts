@@ -16,13 +16,16 @@ import { qnetdIpcHandlers } from "../ipc/commands.ts";
 import { acquireLockFile, LockFileError } from "../net/lock_file.ts";
 import { osErrorSuffix } from "../net/os_error.ts";
 import { ListenError, QnetdServer } from "../net/qnetd_server.ts";
+import { EdgeCounters } from "../net/edge_counters.ts";
+import { Arbiter } from "../core/arbiter/arbiter.ts";
+import { MetricsHttpServer, MetricsListenError } from "../net/metrics_http.ts";
+import { metricsListenDescriptor, parseMetricsListen } from "../core/metrics/listen_address.ts";
+import { DaemonMetrics, METRICS_IPC_COMMAND } from "./metrics_daemon.ts";
 import type { TlsServerContext } from "../net/tls_server.ts";
 import type { CliIo } from "./io.ts";
 // cmap and configuration file (cli/daemon_cmap.ts)
 import { applyConfigFile, configFilePath, ConfigLoadError } from "./config_file.ts";
-import { CountingArbiter } from "./counting_arbiter.ts";
 import { DaemonCmap, type DaemonCmapExtras } from "./daemon_cmap.ts";
-import { newMessageCounters } from "../core/cmap/qnetd_keys.ts";
 import { setupLogging } from "./logging.ts";
 import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
@@ -113,8 +116,9 @@ export async function runDaemon(
   }
   using _tls = tls ?? { [Symbol.dispose]() {} };
 
-  const messages = newMessageCounters();
-  const arbiter = new CountingArbiter({ settings, clock: systemClock, log }, messages);
+  const arbiter = new Arbiter({ settings, clock: systemClock, log });
+  // The TCP edge counts its traffic into these (net/edge_counters.ts); cmap reads them.
+  const counters = new EdgeCounters();
   const listenAddress = options.listenAddr ?? "*";
   const stopped = Promise.withResolvers<void>();
   // cmap: settings, runtime keys and the IPC `cmap` command (cli/daemon_cmap.ts).
@@ -127,20 +131,33 @@ export async function runDaemon(
     debug: extras?.debug ?? { debugLevel: options.debugLevel, setDebug: () => {} },
     snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
     tcpConnections: () => forCmap.server?.connections() ?? [],
-    tcpClosed: () => arbiter.accepted - arbiter.clientCount,
-    messages,
+    tcpClosed: () => counters.closedAfterAccept,
+    messages: counters,
   });
+
+  // Metrics (cli/metrics_daemon.ts): read at scrape time, over IPC and optionally HTTP.
+  using metrics = new DaemonMetrics({
+    snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
+    counters,
+    connections: () => forCmap.server?.connections() ?? [],
+    admissionQueueLength: () => forCmap.server?.admissionQueueLength ?? 0,
+    reloads: cmap.reloads,
+    ...(tlsOn ? { certificateFiles: metricsCertificateFiles(settings) } : {}),
+    log,
+  });
+  const ipcHandlers = qnetdIpcHandlers({
+    snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
+    shutdown: () => stopped.resolve(),
+    log,
+  });
+  ipcHandlers.set(METRICS_IPC_COMMAND, metrics.ipcHandler());
 
   log(Priority.Debug, "Initializing local socket");
   let ipc: IpcServer;
   try {
     ipc = IpcServer.listen({
       path: settings.localSocketFile,
-      handlers: cmap.wrapHandlers(qnetdIpcHandlers({
-        snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
-        shutdown: () => stopped.resolve(),
-        log,
-      })),
+      handlers: cmap.wrapHandlers(ipcHandlers),
       largeRequest: cmap.largeRequest,
       maxClients: settings.ipcMaxClients,
       maxReceiveSize: settings.ipcMaxReceiveSize,
@@ -167,6 +184,7 @@ export async function runDaemon(
       arbiter,
       log,
       limits: settings,
+      counters,
       ...(tls === undefined ? {} : { tls }),
     });
   } catch (error) {
@@ -177,6 +195,25 @@ export async function runDaemon(
   }
   forCmap.server = server;
 
+  const metricsListen = parseMetricsListen(settings.metricsListen);
+  let metricsHttp: MetricsHttpServer | undefined;
+  if (metricsListen !== undefined) {
+    log(Priority.Debug, "Creating metrics listening socket");
+    try {
+      metricsHttp = MetricsHttpServer.listen({
+        ...metricsListen,
+        render: () => metrics.render(),
+        log,
+      });
+    } catch (error) {
+      await ipc.close();
+      await server.close();
+      if (!(error instanceof MetricsListenError)) throw error;
+      log(Priority.Crit, error.message);
+      return 1;
+    }
+  }
+
   // Keys loaded, lock held, both listeners bound: give back what only start-up needed.
   log(
     Priority.Debug,
@@ -186,6 +223,7 @@ export async function runDaemon(
       socketFile: settings.localSocketFile,
       listen: listenDescriptor(options),
       tls: tlsOn,
+      ...(metricsListen === undefined ? {} : { metrics: metricsListenDescriptor(metricsListen) }),
     }),
   );
 
@@ -203,6 +241,7 @@ export async function runDaemon(
   log(Priority.Debug, "QNetd ready to provide service");
   log(Priority.Debug, "Running QNetd main loop");
   const serving = server.serve();
+  const servingMetrics = metricsHttp?.serve();
 
   await stopped.promise;
   Deno.removeSignalListener("SIGINT", onInt);
@@ -212,8 +251,16 @@ export async function runDaemon(
   await ipc.close();
   await server.close();
   await serving;
+  await metricsHttp?.close();
+  await servingMetrics;
   log(Priority.Debug, "Closing log");
   return 0;
+}
+
+/** The PEM files whose `not_after` the metrics export (the ones the TLS context loads). */
+function metricsCertificateFiles(settings: LiveSettings): { server: string; ca: string } {
+  const files = serverKeyFiles(settings.nssDbDir, settings.certNickname);
+  return { server: files.certFile, ca: files.caFile };
 }
 
 /** -l wins; otherwise the wildcard of the chosen family (dual stack by default, as C). */

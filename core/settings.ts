@@ -6,6 +6,7 @@
  * @module
  */
 import { asciiLower, parseBoolStr, strtod, strtonum } from "./c_parse.ts";
+import { parseMetricsListen } from "./metrics/listen_address.ts";
 
 /** Every advanced setting, typed. Sizes and counts are plain numbers (see `settingsTable`). */
 export interface QnetdSettings {
@@ -29,6 +30,8 @@ export interface QnetdSettings {
   ipcMaxReceiveSize: number;
   ipcMaxSendSize: number;
   keepActivePartitionTieBreaker: boolean;
+  /** `ADDR:PORT` of the Prometheus metrics endpoint (`GET /metrics`); empty: none (qnet only). */
+  metricsListen: string;
 }
 
 /** Port of qnetd_advanced_settings_init(): the built-in defaults (Debian paths). */
@@ -50,6 +53,7 @@ export const DEFAULT_QNETD_SETTINGS: Readonly<QnetdSettings> = Object.freeze({
   ipcMaxReceiveSize: 4 * 1024,
   ipcMaxSendSize: 10 * 1024 * 1024,
   keepActivePartitionTieBreaker: false,
+  metricsListen: "",
 });
 
 /** A fresh, mutable copy of the defaults. */
@@ -109,6 +113,12 @@ const SETTING_SPECS: readonly SettingSpec[] = [
     name: "keep_active_partition_tie_breaker",
     key: "keepActivePartitionTieBreaker",
     parse: bool,
+  },
+  // qnet's own settings, after the C table.
+  {
+    name: "metrics_listen",
+    key: "metricsListen",
+    parse: (value) => value === "" || parseMetricsListen(value) !== undefined ? value : undefined,
   },
 ];
 

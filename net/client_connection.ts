@@ -22,6 +22,7 @@ import type { Log } from "../core/log.ts";
 import type { DecodeResult } from "../core/protocol/types.ts";
 import type { TlsServerContext, TlsSession } from "./tls_server.ts";
 import { errorText } from "../core/error_text.ts";
+import { CloseReason } from "../core/metrics/traffic.ts";
 
 /** Bytes an idle connection keeps for its pending read (an echo request is 16 bytes). */
 const IDLE_READ_SIZE = 128;
@@ -83,8 +84,11 @@ export interface ConnectionHost {
   frame(conn: ClientConnection, event: FrameEvent, decoded?: DecodeResult): void;
   /** The TLS handshake finished (peer names: SAN dNSNames or CN; undefined: no certificate). */
   tlsEstablished(conn: ClientConnection, peerCertNames: string[] | undefined): void;
-  /** The connection is gone for a reason of its own (EOF, read/write error, TLS failure). */
-  gone(conn: ClientConnection): void;
+  /**
+   * The connection is gone for a reason of its own (EOF, read/write error, TLS failure);
+   * `cause` is the error that ended it, if any.
+   */
+  gone(conn: ClientConnection, reason?: CloseReason, cause?: unknown): void;
   /** The connection is closed and its last read has settled: nothing of it runs any more. */
   ended(conn: ClientConnection): void;
 }
@@ -106,6 +110,10 @@ export interface ConnectionStats {
   sendRetries: number;
   /** Messages queued and not yet fully written. */
   queueSize: number;
+  /** When the last message (complete or skipped) arrived, `performance.now()` ms; 0: none. */
+  lastMessageAt: number;
+  /** When the last vote other than NO_CHANGE was queued, ms since the epoch; 0: none. */
+  lastDecisionAt: number;
 }
 
 /** A connected TCP client. Created by the server after the arbiter accepted it. */
@@ -119,6 +127,8 @@ export class ClientConnection {
     overload: 0,
     sendRetries: 0,
     queueSize: 0,
+    lastMessageAt: 0,
+    lastDecisionAt: 0,
   };
   readonly #conn: Deno.TcpConn;
   readonly #host: ConnectionHost;
@@ -177,7 +187,7 @@ export class ClientConnection {
     if (this.#closed) return this.#end();
     if (n === null) {
       this.#host.log(Priority.Debug, "Client closed connection");
-      this.#fail();
+      this.#fail(CloseReason.PeerClosed);
       return this.#end();
     }
     const buffer = this.#burst ?? this.#slot!;
@@ -201,7 +211,7 @@ export class ClientConnection {
           nssErrorText(error)
         }`,
       );
-      this.#fail();
+      this.#fail(peerWentAway(error) ? CloseReason.PeerClosed : CloseReason.IoError, error);
     }
     this.#end();
   };
@@ -263,10 +273,10 @@ export class ClientConnection {
     }
   }
 
-  #fail(): void {
+  #fail(reason: CloseReason, cause?: unknown): void {
     if (this.#closed) return;
     this.close();
-    this.#host.gone(this);
+    this.#host.gone(this, reason, cause);
   }
 
   #received(chunk: Uint8Array): void {
@@ -288,7 +298,7 @@ export class ClientConnection {
           }`,
         );
         this.#queueTlsOutput();
-        this.#fail();
+        this.#fail(CloseReason.TlsError, error);
         return;
       }
       this.#frames(plain);
@@ -360,7 +370,7 @@ export class ClientConnection {
             }`,
           );
         }
-        this.#fail();
+        this.#fail(peerWentAway(error) ? CloseReason.PeerClosed : CloseReason.IoError, error);
       }
     } finally {
       this.#writing = false;

@@ -17,6 +17,9 @@ import { type Log, Priority } from "../core/log.ts";
 import { ClientConnection, type ConnectionHost, ReadBuffers } from "./client_connection.ts";
 import type { TlsServerContext } from "./tls_server.ts";
 import { errorText } from "../core/error_text.ts";
+import { carriesDecision, EdgeCounters } from "./edge_counters.ts";
+import { CloseReason } from "../core/metrics/traffic.ts";
+import { TLS_ABORTED_REASON, tlsFailureReason } from "./tls_failure_reason.ts";
 
 /**
  * At most this many clients may be in setup (accepted, not yet sent their INIT_REPLY) at
@@ -59,6 +62,8 @@ export interface QnetdServerOptions {
   readonly arbiter: Arbiter;
   readonly log: Log;
   readonly tls?: TlsServerContext;
+  /** Where to count the traffic (default: fresh counters, see {@link QnetdServer.counters}). */
+  readonly counters?: EdgeCounters;
   /** Live limits (cmap may change them while the daemon runs). */
   readonly limits: {
     maxClientSendBuffers: number;
@@ -80,6 +85,10 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   readonly log: Log;
   readonly tls: TlsServerContext | undefined;
   readonly readBuffers = new ReadBuffers();
+  /** Traffic counters (cmap runtime keys, metrics), counted where each event is handled. */
+  readonly counters: EdgeCounters;
+  /** Connections whose TLS handshake started and has not completed. */
+  readonly #tlsPending = new Set<number>();
   readonly #arbiter: Arbiter;
   readonly #listener: Deno.TcpListener;
   readonly #limits: QnetdServerOptions["limits"];
@@ -109,6 +118,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.tls = options.tls;
     this.#arbiter = options.arbiter;
     this.#limits = options.limits;
+    this.counters = options.counters ?? new EdgeCounters();
     this.#listener = listener;
     this.#admissionWindow = options.tls === undefined
       ? ADMISSION_WINDOW.plain
@@ -170,8 +180,10 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   #accepted(conn: Deno.TcpConn): void {
     const remote = conn.remoteAddr;
     const address = `${remote.hostname}:${remote.port}`;
+    this.counters.accepted++;
     const accepted = this.#arbiter.accept(address);
     if (accepted === undefined) {
+      this.counters.closed[CloseReason.MaxClients]!++;
       conn.close();
       return;
     }
@@ -185,7 +197,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     );
     this.#connections.set(client.id, client);
     this.#reading++;
-    this.#apply(accepted.actions);
+    this.#apply(accepted.actions, CloseReason.ProtocolError);
     this.#waiting.push(client);
     this.#waitingSince.push(performance.now());
     this.#admitWaiting();
@@ -264,38 +276,62 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
         this.#arbiter.skipStarted(conn.id, event.reason, event.msgType, event.length);
         return;
       case "skipped":
-        this.#apply(this.#arbiter.skipped(conn.id, event.reason));
+        conn.stats.lastMessageAt = performance.now();
+        this.counters.skipped();
+        this.#apply(this.#arbiter.skipped(conn.id, event.reason), CloseReason.ProtocolError);
         break;
-      case "message":
-        this.#apply(this.#arbiter.received(conn.id, event.bytes, decoded!));
+      case "message": {
+        conn.stats.lastMessageAt = performance.now();
+        const bytes = event.bytes;
+        this.counters.received(bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : -1);
+        this.#apply(this.#arbiter.received(conn.id, bytes, decoded!), CloseReason.ProtocolError);
         break;
+      }
     }
     this.#armTimer();
   }
 
   tlsEstablished(conn: ClientConnection, peerCertNames: string[] | undefined): void {
+    if (this.#tlsPending.delete(conn.id)) this.counters.tlsHandshakesOk++;
     this.#arbiter.tlsEstablished(conn.id, peerCertNames);
   }
 
-  gone(conn: ClientConnection): void {
+  gone(conn: ClientConnection, reason: CloseReason = CloseReason.IoError, cause?: unknown): void {
     this.#admitted(conn.id);
     if (!this.#connections.delete(conn.id)) return;
-    this.#apply(this.#arbiter.closed(conn.id));
+    this.#countClosed(conn.id, reason, cause);
+    this.#apply(this.#arbiter.closed(conn.id), CloseReason.ProtocolError);
     this.#armTimer();
+  }
+
+  /** Counts a closed connection, and a failed handshake if it was in one. */
+  #countClosed(id: number, reason: CloseReason, cause?: unknown): void {
+    this.counters.closed[reason]!++;
+    if (this.#tlsPending.delete(id)) {
+      this.counters.tlsFailed(
+        reason === CloseReason.TlsError ? tlsFailureReason(cause) : TLS_ABORTED_REASON,
+      );
+    }
   }
 
   ended(_conn: ClientConnection): void {
     if (--this.#reading === 0) this.#allEnded?.resolve();
   }
 
-  /** Carries out the arbiter's decisions, in order. */
-  #apply(actions: readonly Action[]): void {
+  /**
+   * Carries out the arbiter's decisions, in order. `reason` is what a disconnect among them
+   * counts as: the event that produced the actions tells (a message: a protocol error; the
+   * timers: DPD; shutdown).
+   */
+  #apply(actions: readonly Action[], reason: CloseReason): void {
     for (const action of actions) {
       const conn = this.#connections.get(action.clientId);
       if (conn === undefined) continue;
       switch (action.kind) {
         case "send": {
           if (action.msg.type === MsgType.InitReply) this.#admitted(conn.id);
+          this.counters.sent(action.msg);
+          if (carriesDecision(action.msg)) conn.stats.lastDecisionAt = Date.now();
           const bytes = encodeServerMsg(action.msg);
           if (!conn.send(bytes)) {
             this.log(
@@ -304,7 +340,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
                 MSG_TYPE_NAMES[action.msg.type].toLowerCase()
               } msg from list. Disconnecting client connection.`,
             );
-            this.#drop(conn);
+            this.#drop(conn, CloseReason.SendQueueFull);
           }
           break;
         }
@@ -315,12 +351,15 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
               Priority.Err,
               "Can't start TLS. Disconnecting client. (-8187): security library: invalid arguments.",
             );
-            this.#drop(conn);
+            this.#drop(conn, CloseReason.TlsError);
+          } else {
+            this.#tlsPending.add(conn.id);
           }
           break;
         case "disconnect":
           this.#admitted(conn.id);
           this.#connections.delete(conn.id);
+          this.#countClosed(conn.id, reason);
           conn.close();
           break;
       }
@@ -333,9 +372,9 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   }
 
   /** Closes a connection on our initiative and runs the arbiter's disconnect path. */
-  #drop(conn: ClientConnection): void {
+  #drop(conn: ClientConnection, reason: CloseReason): void {
     conn.close();
-    this.gone(conn);
+    this.gone(conn, reason);
   }
 
   /** One timer for all clients: the arbiter's timer heap says when the next one is due. */
@@ -353,7 +392,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#timerDeadline = Infinity;
-      this.#apply(this.#arbiter.expireTimers());
+      this.#apply(this.#arbiter.expireTimers(), CloseReason.Dpd);
       this.#armTimer();
     }, Math.max(0, Math.ceil(ms)));
   }
@@ -361,6 +400,11 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   /** The open connections with their counters, for cmap's runtime.connections keys. */
   connections(): Iterable<ClientConnection> {
     return this.#connections.values();
+  }
+
+  /** Accepted clients waiting for the admission window (their reads not started yet). */
+  get admissionQueueLength(): number {
+    return this.#waitingCount;
   }
 
   /** Number of open TCP connections. */
@@ -381,7 +425,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
       // Already closed.
     }
     this.log(Priority.Debug, "Closing server socket");
-    this.#apply(this.#arbiter.shutdown());
+    this.#apply(this.#arbiter.shutdown(), CloseReason.Shutdown);
     for (const conn of this.#connections.values()) conn.close();
     this.#connections.clear();
     // Clients still waiting for the window: each start() now only reports ended().

@@ -9,7 +9,8 @@
  *   scripts/deno run scripts/permission_sets.ts qnetd -p 5404 -S local_socket_file=/run/q.sock
  *
  * Why each grant exists (see docs/deployment.md, "Permission model"):
- * - qnetd: net for its TCP listen address and its unix socket; read of the key directory
+ * - qnetd: net for its TCP listen address, its unix socket and, with `-S metrics_listen`,
+ *   exactly the metrics address; read of the key directory
  *   (a stat: OpenSSL reads the PEM files itself), of its configuration file (at start and on
  *   SIGHUP) and of the socket file; write of the lock file and the socket file only (the
  *   runtime directory is created by systemd or tmpfiles.d); ffi for libssl.so.3 only when
@@ -35,6 +36,7 @@ import { DEFAULT_SOCKET_PATH } from "../cli/qnetd_tool.ts";
 import { DEFAULT_CERT_DIR } from "../core/certs/layout.ts";
 import { TlsSupported } from "../core/protocol/constants.ts";
 import { dirname } from "../core/path.ts";
+import { metricsListenDescriptor, parseMetricsListen } from "../core/metrics/listen_address.ts";
 
 /** One permission set, in the shape of a deno.json "permissions" entry. */
 export interface PermissionSet {
@@ -77,10 +79,15 @@ export function qnetdPermissionsFor(
 ): PermissionSet {
   const { lockFile, localSocketFile, nssDbDir } = options.settings;
   const tls = options.tls !== TlsSupported.Unsupported;
+  const metrics = parseMetricsListen(options.settings.metricsListen);
   return {
     read: [...(tls ? [nssDbDir] : []), configFile, localSocketFile],
     write: [lockFile, localSocketFile],
-    net: [listenDescriptor(options), `unix:${localSocketFile}`],
+    net: [
+      listenDescriptor(options),
+      ...(metrics === undefined ? [] : [metricsListenDescriptor(metrics)]),
+      `unix:${localSocketFile}`,
+    ],
     ...(tls ? { ffi: [...LIBSSL_PATHS] } : {}),
     env: [CONFIG_FILE_ENV],
   };

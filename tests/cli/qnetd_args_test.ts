@@ -128,6 +128,8 @@ Deno.test("parseQnetdArgs() applies every -S setting", () => {
     "local_socket_backlog=3,ipc_max_clients=0,ipc_max_receive_size=1024",
     "-S",
     "ipc_max_send_size=2048,keep_active_partition_tie_breaker=on",
+    "-S",
+    "metrics_listen=[::1]:9404",
   ]).settings;
   deepStrictEqual(s, {
     listenBacklog: 1,
@@ -147,6 +149,7 @@ Deno.test("parseQnetdArgs() applies every -S setting", () => {
     ipcMaxReceiveSize: 1024,
     ipcMaxSendSize: 2048,
     keepActivePartitionTieBreaker: true,
+    metricsListen: "[::1]:9404",
   });
 });
 
