@@ -114,6 +114,8 @@ export interface ConnectionStats {
   lastMessageAt: number;
   /** When the last vote other than NO_CHANGE was queued, ms since the epoch; 0: none. */
   lastDecisionAt: number;
+  /** That vote: the one the client holds (NO_CHANGE keeps it); 0 (undefined): none yet. */
+  currentVote: number;
 }
 
 /** A connected TCP client. Created by the server after the arbiter accepted it. */
@@ -129,6 +131,7 @@ export class ClientConnection {
     queueSize: 0,
     lastMessageAt: 0,
     lastDecisionAt: 0,
+    currentVote: 0,
   };
   readonly #conn: Deno.TcpConn;
   readonly #host: ConnectionHost;

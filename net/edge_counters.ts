@@ -75,7 +75,10 @@ export class EdgeCounters implements TrafficCounters {
   }
 }
 
-/** True when `msg` carries a vote the arbiter decided (not NO_CHANGE). */
-export function carriesDecision(msg: ServerMsg): boolean {
-  return "vote" in msg && msg.vote !== Vote.Undefined && msg.vote !== Vote.NoChange;
+/** The vote `msg` carries when the arbiter decided one (not NO_CHANGE), else undefined. */
+export function decidedVote(msg: ServerMsg): Vote | undefined {
+  if (!("vote" in msg) || msg.vote === Vote.Undefined || msg.vote === Vote.NoChange) {
+    return undefined;
+  }
+  return msg.vote;
 }

@@ -17,7 +17,7 @@ import { type Log, Priority } from "../core/log.ts";
 import { ClientConnection, type ConnectionHost, ReadBuffers } from "./client_connection.ts";
 import type { TlsServerContext } from "./tls_server.ts";
 import { errorText } from "../core/error_text.ts";
-import { carriesDecision, EdgeCounters } from "./edge_counters.ts";
+import { decidedVote, EdgeCounters } from "./edge_counters.ts";
 import { CloseReason } from "../core/metrics/traffic.ts";
 import { TLS_ABORTED_REASON, tlsFailureReason } from "./tls_failure_reason.ts";
 
@@ -331,7 +331,11 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
         case "send": {
           if (action.msg.type === MsgType.InitReply) this.#admitted(conn.id);
           this.counters.sent(action.msg);
-          if (carriesDecision(action.msg)) conn.stats.lastDecisionAt = Date.now();
+          const vote = decidedVote(action.msg);
+          if (vote !== undefined) {
+            conn.stats.lastDecisionAt = Date.now();
+            conn.stats.currentVote = vote;
+          }
           const bytes = encodeServerMsg(action.msg);
           if (!conn.send(bytes)) {
             this.log(

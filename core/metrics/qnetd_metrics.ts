@@ -24,12 +24,17 @@ import { clusterLabel } from "./cluster_label.ts";
 import { escapeLabelValue, ExpositionWriter, labels } from "./exposition.ts";
 import { CLOSE_REASON_NAMES, type CloseReason, type TrafficCounters } from "./traffic.ts";
 
-/** What the edge knows of one connection's timing. */
+/** What the edge knows of one connection: its timing and the vote it holds. */
 export interface NodeTimes {
   /** When its last message arrived, on the monotonic clock (ms); 0: none yet. */
   readonly lastMessageAt: number;
   /** When it was last sent a vote other than NO_CHANGE, ms since the epoch; 0: never. */
   readonly lastDecisionAt: number;
+  /**
+   * That vote, which the client holds until another one (NO_CHANGE keeps it); 0: none yet.
+   * The snapshot's `lastSentVote` is NO_CHANGE after many replies, so it cannot tell.
+   */
+  readonly currentVote: number;
 }
 
 /** Everything one exposition is made from. */
@@ -143,9 +148,9 @@ function clusterAndNodeFamilies(w: ExpositionWriter, input: MetricsInput): void 
     let lastDecision = 0;
     const seenNodes = new Set<number>();
     for (const client of cluster.clients) {
-      const vote = client.lastSentVote;
-      voteCounts.set(vote, (voteCounts.get(vote) ?? 0) + 1);
       const times = input.nodeTimes(client.address);
+      const vote = times?.currentVote ?? client.lastSentAckNackVote;
+      voteCounts.set(vote, (voteCounts.get(vote) ?? 0) + 1);
       if (times !== undefined && times.lastDecisionAt > lastDecision) {
         lastDecision = times.lastDecisionAt;
       }
@@ -178,7 +183,7 @@ function clusterAndNodeFamilies(w: ExpositionWriter, input: MetricsInput): void 
   family("qnetd_cluster_nodes", "Clients connected for the cluster.", nodes);
   family(
     "qnetd_cluster_nodes_by_vote",
-    "Clients of the cluster by the last vote the arbiter sent them (none: no vote yet).",
+    "Clients of the cluster by the vote they hold (the last one sent but NO_CHANGE; none: no vote yet).",
     byVote,
   );
   family(

@@ -145,7 +145,11 @@ function snapshotWith(names: readonly Uint8Array[]): ServerSnapshot {
       tieBreaker: { mode: TieBreakerMode.NodeId, nodeId: 2 },
       clients: [
         client(1, port++, { lastSentVote: Vote.Ack, tlsStarted: true }),
-        client(2, port++, { lastSentVote: Vote.Nack, tlsPeerCertificateVerified: true }),
+        client(2, port++, {
+          lastSentVote: Vote.NoChange,
+          lastSentAckNackVote: Vote.Nack,
+          tlsPeerCertificateVerified: true,
+        }),
         client(2, port++), // a duplicate node id: refused at INIT, still connected
         client(0, port++), // before INIT
       ],
@@ -158,7 +162,7 @@ function inputFor(snapshot: ServerSnapshot, counters = new EdgeCounters()): Metr
     snapshot,
     nodeTimes: (address) =>
       address.endsWith(":40000")
-        ? { lastMessageAt: 1000, lastDecisionAt: 1_700_000_000_500 }
+        ? { lastMessageAt: 1000, lastDecisionAt: 1_700_000_000_500, currentVote: Vote.AskLater }
         : undefined,
     monotonicNow: 3500,
     counters,
@@ -185,7 +189,7 @@ Deno.test("renderMetrics() gives each hostile cluster its own series, labels rea
     samplesOf(exp, "qnetd_cluster_nodes_by_vote", { cluster: first, vote })[0]?.value;
   assert.deepEqual(
     ["ack", "nack", "ask_later", "wait_for_reply", "none"].map(byVote),
-    [1, 1, 0, 0, 2],
+    [0, 1, 1, 0, 2], // node 1: the edge's vote; node 2: the snapshot's last ACK/NACK
   );
   // One series per node id; node 0 (before INIT) has none.
   assert.deepEqual(

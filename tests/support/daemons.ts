@@ -13,6 +13,7 @@ import { encodePreinit } from "../../core/protocol/encode_client.ts";
 import { MsgType } from "../../core/protocol/constants.ts";
 import { type Missing, needCQnetd } from "./precondition.ts";
 import { WireConn } from "./wire_conn.ts";
+import { qnetdPermissions, toFlags } from "../../scripts/permission_sets.ts";
 
 /** Which arbiter to run. */
 export type ArbiterKind = "qnet" | "c";
@@ -60,14 +61,26 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Where the daemon is reached over TCP once it runs (default 127.0.0.1). */
   readonly hostname?: string;
+  /**
+   * Ours only: run with exactly the permission set scripts/permission_sets.ts computes for
+   * the command line (as the shipped binary would), instead of -A.
+   */
+  readonly declaredPermissions?: boolean;
 }
 
-/** The command line that starts `kind` with `options` (without the -S lock/socket part). */
-function command(kind: ArbiterKind): { cmd: string; args: string[] } {
-  if (kind === "c") return { cmd: C_QNETD, args: [] };
+/** The command line that starts `kind` with the qnetd arguments `qnetdArgs`. */
+function command(
+  kind: ArbiterKind,
+  qnetdArgs: string[],
+  declaredPermissions: boolean,
+): { cmd: string; args: string[] } {
+  if (kind === "c") return { cmd: C_QNETD, args: qnetdArgs };
+  const flags = declaredPermissions
+    ? ["--no-prompt", ...toFlags(qnetdPermissions(qnetdArgs))]
+    : ["-A"];
   return {
     cmd: Deno.execPath(),
-    args: ["run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd"],
+    args: ["run", "--quiet", ...flags, `${ROOT}mod.ts`, "qnetd", ...qnetdArgs],
   };
 }
 
@@ -84,9 +97,13 @@ export async function startArbiter(
     ...options.settings,
   };
   const s = Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(",");
-  const { cmd, args } = command(kind);
+  const { cmd, args } = command(
+    kind,
+    ["-f", "-p", String(options.port), ...(options.args ?? []), "-S", s],
+    options.declaredPermissions ?? false,
+  );
   const child = new Deno.Command(cmd, {
-    args: [...args, "-f", "-p", String(options.port), ...(options.args ?? []), "-S", s],
+    args,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
