@@ -122,15 +122,15 @@ export function renderMetrics(input: MetricsInput): string {
 /** Per-cluster and per-node families, in one pass over the snapshot. */
 function clusterAndNodeFamilies(w: ExpositionWriter, input: MetricsInput): void {
   const snap = input.snapshot;
-  let nodes = "";
-  let byVote = "";
-  let decided = "";
-  let info = "";
-  let connected = "";
-  let tls = "";
-  let verified = "";
-  let heartbeat = "";
-  let silence = "";
+  const nodes: string[] = [];
+  const byVote: string[] = [];
+  const decided: string[] = [];
+  const info: string[] = [];
+  const connected: string[] = [];
+  const tls: string[] = [];
+  const verified: string[] = [];
+  const heartbeat: string[] = [];
+  const silence: string[] = [];
   const voteCounts = new Map<number, number>();
   const seenClusters = new Set<string>();
   for (const cluster of snap.clusters) {
@@ -140,10 +140,12 @@ function clusterAndNodeFamilies(w: ExpositionWriter, input: MetricsInput): void 
     if (seenClusters.has(label)) continue;
     seenClusters.add(label);
     const c = `cluster="${escapeLabelValue(label)}"`;
-    nodes += `qnetd_cluster_nodes{${c}} ${cluster.clients.length}\n`;
-    info += `qnetd_cluster_info{${c},algorithm="${
-      ALGORITHM_LABELS[cluster.decisionAlgorithm] ?? "unknown"
-    }",tie_breaker="${tieBreakerLabel(cluster.tieBreaker)}"} 1\n`;
+    nodes.push(`qnetd_cluster_nodes{${c}} ${cluster.clients.length}\n`);
+    info.push(
+      `qnetd_cluster_info{${c},algorithm="${
+        ALGORITHM_LABELS[cluster.decisionAlgorithm] ?? "unknown"
+      }",tie_breaker="${tieBreakerLabel(cluster.tieBreaker)}"} 1\n`,
+    );
     voteCounts.clear();
     let lastDecision = 0;
     const seenNodes = new Set<number>();
@@ -159,25 +161,29 @@ function clusterAndNodeFamilies(w: ExpositionWriter, input: MetricsInput): void 
       if (client.nodeId === 0 || seenNodes.has(client.nodeId)) continue;
       seenNodes.add(client.nodeId);
       const n = `{${c},node_id="${client.nodeId}"}`;
-      connected += `qnetd_node_connected${n} 1\n`;
-      tls += `qnetd_node_tls${n} ${client.tlsStarted ? 1 : 0}\n`;
-      verified += `qnetd_node_certificate_verified${n} ${
-        client.tlsPeerCertificateVerified ? 1 : 0
-      }\n`;
-      heartbeat += `qnetd_node_heartbeat_interval_seconds${n} ${client.heartbeatInterval / 1000}\n`;
+      connected.push(`qnetd_node_connected${n} 1\n`);
+      tls.push(`qnetd_node_tls${n} ${client.tlsStarted ? 1 : 0}\n`);
+      verified.push(
+        `qnetd_node_certificate_verified${n} ${client.tlsPeerCertificateVerified ? 1 : 0}\n`,
+      );
+      heartbeat.push(
+        `qnetd_node_heartbeat_interval_seconds${n} ${client.heartbeatInterval / 1000}\n`,
+      );
       if (times !== undefined && times.lastMessageAt > 0) {
         const age = Math.max(0, input.monotonicNow - times.lastMessageAt) / 1000;
-        silence += `qnetd_node_last_message_age_seconds${n} ${age.toFixed(3)}\n`;
+        silence.push(`qnetd_node_last_message_age_seconds${n} ${age.toFixed(3)}\n`);
       }
     }
     for (const [vote, name] of VOTE_LABELS) {
-      byVote += `qnetd_cluster_nodes_by_vote{${c},vote="${name}"} ${voteCounts.get(vote) ?? 0}\n`;
+      byVote.push(
+        `qnetd_cluster_nodes_by_vote{${c},vote="${name}"} ${voteCounts.get(vote) ?? 0}\n`,
+      );
     }
     if (lastDecision > 0) {
-      decided += `qnetd_cluster_last_decision_timestamp_seconds{${c}} ${lastDecision / 1000}\n`;
+      decided.push(`qnetd_cluster_last_decision_timestamp_seconds{${c}} ${lastDecision / 1000}\n`);
     }
   }
-  const family = (name: string, help: string, samples: string) => {
+  const family = (name: string, help: string, samples: readonly string[]) => {
     w.family(name, help, "gauge").raw(samples);
   };
   family("qnetd_cluster_nodes", "Clients connected for the cluster.", nodes);
