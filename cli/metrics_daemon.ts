@@ -1,23 +1,25 @@
 /**
  * The daemon's metrics glue: gathers what core/metrics/qnetd_metrics.ts renders (the
- * arbiter's snapshot, the edge's counters and connection timings, memory, event-loop lag,
- * certificate expiry, reloads) when a scrape asks for it, serves it on the IPC `metrics`
- * command (`qnetd-tool --metrics`) and, with `-S metrics_listen=ADDR:PORT`, over HTTP.
+ * arbiter's clusters as they are, the edge's counters and per-connection timing, memory,
+ * event-loop lag, certificate expiry, reloads) when a scrape asks for it, serves it on the
+ * IPC `metrics` command (`qnetd-tool --metrics`) and, with `-S metrics_listen=ADDR:PORT`,
+ * over HTTP.
  *
- * Cost: the vote path only increments the edge's counters and stores two timestamps per
- * connection; everything else is computed per scrape, and a rendered exposition is reused
- * for {@link RENDER_CACHE_MS} so that several scrapers at once cost one rendering.
+ * Cost: the vote path only increments the edge's counters and stores a vote and two
+ * timestamps per connection; everything else is done per scrape, without allocating per
+ * client, into a buffer kept from one scrape to the next. A rendering is reused for
+ * {@link RENDER_CACHE_MS}, so that several scrapers at once cost one.
  *
  * @module
  */
-import type { ServerSnapshot } from "../core/arbiter/snapshot.ts";
+import type { Cluster } from "../core/arbiter/cluster_list.ts";
 import { type Log, Priority } from "../core/log.ts";
 import { certificateNotAfter } from "../core/certs/not_after.ts";
 import { type NodeTimes, renderMetrics } from "../core/metrics/qnetd_metrics.ts";
 import type { TrafficCounters } from "../core/metrics/traffic.ts";
 import { QNET_VERSION } from "../core/version.ts";
 import type { IpcHandler } from "../ipc/server.ts";
-import type { ClientConnection } from "../net/client_connection.ts";
+import type { MetricsSource } from "../net/metrics_http.ts";
 
 /** A rendered exposition is served again to scrapes within this long. */
 export const RENDER_CACHE_MS = 250;
@@ -25,6 +27,8 @@ export const RENDER_CACHE_MS = 250;
 export const LAG_PROBE_MS = 250;
 /** The IPC command of `qnetd-tool --metrics`. */
 export const METRICS_IPC_COMMAND = "metrics";
+/** Buffers kept for the next renderings (more exist only while slow scrapers hold them). */
+const SPARE_BUFFERS = 2;
 
 /** Configuration reloads as the metrics count them. */
 export interface ReloadStats {
@@ -36,10 +40,13 @@ export interface ReloadStats {
 
 /** What the daemon hands the metrics. */
 export interface DaemonMetricsOptions {
-  readonly snapshot: () => ServerSnapshot;
+  /** The arbiter's clusters as they are (`Arbiter.liveClusters()`). */
+  readonly clusters: () => readonly Cluster[];
+  readonly connectedClients: () => number;
+  readonly tlsSupported: number;
   readonly counters: TrafficCounters;
-  /** The open TCP connections (with their timing), once the server runs. */
-  readonly connections: () => Iterable<ClientConnection>;
+  /** The edge's view of an open connection, by id (the arbiter's client id). */
+  readonly nodeTimes: (clientId: number) => NodeTimes | undefined;
   readonly admissionQueueLength: () => number;
   readonly reloads: ReloadStats;
   /** PEM files of the server and CA certificates, read once at start (TLS on only). */
@@ -47,15 +54,25 @@ export interface DaemonMetricsOptions {
   readonly log: Log;
 }
 
+/** One rendering and the writers still sending it. */
+interface Rendering {
+  readonly bytes: Uint8Array;
+  readonly at: number;
+  users: number;
+}
+
 /** The metrics of one daemon. Dispose it to stop the lag probe. */
-export class DaemonMetrics implements Disposable {
+export class DaemonMetrics implements MetricsSource, Disposable {
   readonly #options: DaemonMetricsOptions;
   readonly #startedAt = Date.now();
   readonly #certificates: { server?: number | undefined; ca?: number | undefined } = {};
   #lagTimer: ReturnType<typeof setInterval> | undefined;
   #lagExpected = 0;
   #maxLagMs = 0;
-  #cached: { text: string; at: number } | undefined;
+  #current: Rendering | undefined;
+  /** Renderings handed out and not released yet, by their bytes. */
+  readonly #leased = new Map<Uint8Array, Rendering>();
+  readonly #spare: Uint8Array[] = [];
 
   constructor(options: DaemonMetricsOptions) {
     this.#options = options;
@@ -83,42 +100,70 @@ export class DaemonMetrics implements Disposable {
     }
   }
 
-  /** The exposition now (or from a scrape less than {@link RENDER_CACHE_MS} ago). */
-  render(): string {
+  /**
+   * The exposition now (or from a scrape less than {@link RENDER_CACHE_MS} ago). The bytes
+   * stay valid until given back with {@link release}.
+   */
+  acquire(): Uint8Array {
     const now = performance.now();
-    if (this.#cached !== undefined && now - this.#cached.at < RENDER_CACHE_MS) {
-      return this.#cached.text;
+    let current = this.#current;
+    if (current === undefined || now - current.at >= RENDER_CACHE_MS) {
+      if (current !== undefined && current.users === 0) this.#recycle(current);
+      current = { bytes: this.#render(now), at: now, users: 0 };
+      this.#current = current;
     }
+    current.users++;
+    this.#leased.set(current.bytes, current);
+    return current.bytes;
+  }
+
+  /** Gives back bytes from {@link acquire} once they are written out. */
+  release(bytes: Uint8Array): void {
+    const rendering = this.#leased.get(bytes);
+    if (rendering === undefined) return;
+    if (--rendering.users > 0) return;
+    this.#leased.delete(bytes);
+    if (rendering !== this.#current) this.#recycle(rendering);
+  }
+
+  #recycle(rendering: Rendering): void {
+    if (this.#spare.length < SPARE_BUFFERS) {
+      this.#spare.push(new Uint8Array(rendering.bytes.buffer));
+    }
+  }
+
+  #render(now: number): Uint8Array {
     const o = this.#options;
-    const byAddress = new Map<string, NodeTimes>();
-    for (const conn of o.connections()) byAddress.set(conn.address, conn.stats);
-    const memory = Deno.memoryUsage();
-    const text = renderMetrics({
-      snapshot: o.snapshot(),
-      nodeTimes: (address) => byAddress.get(address),
+    const clusters = o.clusters();
+    const bytes = renderMetrics({
+      clusters,
+      connectedClients: o.connectedClients(),
+      tlsSupported: o.tlsSupported,
+      nodeTimes: o.nodeTimes,
       monotonicNow: now,
       counters: o.counters,
       admissionQueueLength: o.admissionQueueLength(),
       eventLoopLagSeconds: Math.max(0, this.#maxLagMs) / 1000,
-      memory,
+      memory: Deno.memoryUsage(),
       certificates: this.#certificates,
       reloads: o.reloads,
       startedAt: this.#startedAt,
       version: QNET_VERSION,
-    });
+    }, this.#spare.pop());
     this.#maxLagMs = 0;
-    this.#cached = { text, at: now };
-    return text;
+    return bytes;
   }
 
-  /** The IPC `metrics` command: the exposition as the reply body. */
+  /** The IPC `metrics` command: the exposition as the reply body (a copy). */
   ipcHandler(): IpcHandler {
-    const encoder = new TextEncoder();
-    return () => ({
-      ok: true,
-      body: encoder.encode(this.render()),
-      tooLargeError: "Can't get QNetd metrics",
-    });
+    return () => {
+      const bytes = this.acquire();
+      try {
+        return { ok: true, body: bytes.slice(), tooLargeError: "Can't get QNetd metrics" };
+      } finally {
+        this.release(bytes);
+      }
+    };
   }
 
   [Symbol.dispose](): void {

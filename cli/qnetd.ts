@@ -137,9 +137,11 @@ export async function runDaemon(
 
   // Metrics (cli/metrics_daemon.ts): read at scrape time, over IPC and optionally HTTP.
   using metrics = new DaemonMetrics({
-    snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
+    clusters: () => arbiter.liveClusters(),
+    connectedClients: () => arbiter.clientCount,
+    tlsSupported: settings.tlsSupported,
     counters,
-    connections: () => forCmap.server?.connections() ?? [],
+    nodeTimes: (id) => forCmap.server?.connectionStats(id),
     admissionQueueLength: () => forCmap.server?.admissionQueueLength ?? 0,
     reloads: cmap.reloads,
     ...(tlsOn ? { certificateFiles: metricsCertificateFiles(settings) } : {}),
@@ -202,7 +204,7 @@ export async function runDaemon(
     try {
       metricsHttp = MetricsHttpServer.listen({
         ...metricsListen,
-        render: () => metrics.render(),
+        source: metrics,
         log,
       });
     } catch (error) {

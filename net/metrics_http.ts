@@ -3,8 +3,8 @@
  * other path, 405 for another method), one request per connection. Everything about a
  * scraper is bounded so that it can never hold up the arbiter: the request head (8 KiB), the
  * time a connection may take (read and write, 10 s), and the connections served at once (8,
- * more are closed at accept). The body is made synchronously by `render()` (the daemon
- * caches it per scrape) and written asynchronously like any other socket write.
+ * more are closed at accept). The body comes from a {@link MetricsSource} (the daemon renders
+ * it once per scrape into a buffer it reuses) and is written as it is, without a copy.
  *
  * @module
  */
@@ -32,28 +32,34 @@ export class MetricsListenError extends Error {
 const encoder = new TextEncoder();
 const HEAD_END = encoder.encode("\r\n\r\n");
 
+/** Where the exposition comes from: bytes held from `acquire()` until `release()`. */
+export interface MetricsSource {
+  acquire(): Uint8Array;
+  release(bytes: Uint8Array): void;
+}
+
 /** The HTTP server of the metrics endpoint. */
 export class MetricsHttpServer implements AsyncDisposable {
   readonly #listener: Deno.TcpListener;
-  readonly #render: () => string;
+  readonly #source: MetricsSource;
   readonly #log: Log;
   readonly #open = new Set<Deno.TcpConn>();
   #served: Promise<void> | undefined;
   #closing = false;
 
-  private constructor(listener: Deno.TcpListener, render: () => string, log: Log) {
+  private constructor(listener: Deno.TcpListener, source: MetricsSource, log: Log) {
     this.#listener = listener;
-    this.#render = render;
+    this.#source = source;
     this.#log = log;
   }
 
   /** Binds `hostname:port`; serving starts with {@link serve}. */
   static listen(
-    options: { hostname: string; port: number; render: () => string; log: Log },
+    options: { hostname: string; port: number; source: MetricsSource; log: Log },
   ): MetricsHttpServer {
     try {
       const listener = Deno.listen({ hostname: options.hostname, port: options.port });
-      return new MetricsHttpServer(listener, options.render, options.log);
+      return new MetricsHttpServer(listener, options.source, options.log);
     } catch (error) {
       if (error instanceof Deno.errors.NotCapable) throw error;
       throw new MetricsListenError(
@@ -101,7 +107,7 @@ export class MetricsHttpServer implements AsyncDisposable {
     try {
       const head = await readHead(conn);
       if (head === undefined) return;
-      await writeAll(conn, this.#respond(head));
+      await this.#respond(conn, head);
     } catch {
       // The scraper went away or timed out: nothing to answer.
     } finally {
@@ -111,17 +117,24 @@ export class MetricsHttpServer implements AsyncDisposable {
     }
   }
 
-  /** The whole response for a request head ("too large" when it did not fit). */
-  #respond(head: string | "too large"): Uint8Array {
-    if (head === "too large") return response(431, "Request Header Fields Too Large\n");
+  /** Answers a request head ("too large" when it did not fit). */
+  async #respond(conn: Deno.TcpConn, head: string | "too large"): Promise<void> {
+    if (head === "too large") {
+      return await writeAll(conn, response(431, "Request Header Fields Too Large\n"));
+    }
     const [method = "", target = ""] = head.slice(0, head.indexOf("\r\n")).split(" ");
     const path = target.split("?", 1)[0];
-    if (path !== METRICS_PATH) return response(404, "Not Found\n");
+    if (path !== METRICS_PATH) return await writeAll(conn, response(404, "Not Found\n"));
     if (method !== "GET" && method !== "HEAD") {
-      return response(405, "Method Not Allowed\n", ["Allow: GET, HEAD"]);
+      return await writeAll(conn, response(405, "Method Not Allowed\n", ["Allow: GET, HEAD"]));
     }
-    const body = this.#render();
-    return response(200, method === "HEAD" ? undefined : body, [], EXPOSITION_CONTENT_TYPE, body);
+    const body = this.#source.acquire();
+    try {
+      await writeAll(conn, responseHead(200, body.length, EXPOSITION_CONTENT_TYPE));
+      if (method === "GET") await writeAll(conn, body);
+    } finally {
+      this.#source.release(body);
+    }
   }
 
   /** Stops accepting and closes every open scrape. */
@@ -168,32 +181,33 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   431: "Request Header Fields Too Large",
 };
 
-/**
- * Status line, headers and body. `lengthOf` is the body a HEAD answer stands for (its
- * Content-Length), when it differs from `body`.
- */
-function response(
+/** Status line and headers, up to the blank line. */
+function responseHead(
   status: number,
-  body: string | undefined,
-  headers: string[] = [],
-  contentType = "text/plain; charset=utf-8",
-  lengthOf: string | undefined = body,
+  length: number,
+  contentType: string,
+  headers: readonly string[] = [],
 ): Uint8Array {
-  const bodyBytes = encoder.encode(body ?? "");
-  const length = lengthOf === body ? bodyBytes.length : encoder.encode(lengthOf ?? "").length;
-  const head = [
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`,
-    `Content-Type: ${contentType}`,
-    `Content-Length: ${length}`,
-    "Connection: close",
-    ...headers,
-    "",
-    "",
-  ].join("\r\n");
-  const headBytes = encoder.encode(head);
-  const out = new Uint8Array(headBytes.length + bodyBytes.length);
-  out.set(headBytes);
-  out.set(bodyBytes, headBytes.length);
+  return encoder.encode(
+    [
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`,
+      `Content-Type: ${contentType}`,
+      `Content-Length: ${length}`,
+      "Connection: close",
+      ...headers,
+      "",
+      "",
+    ].join("\r\n"),
+  );
+}
+
+/** A whole short plain-text response. */
+function response(status: number, body: string, headers: readonly string[] = []): Uint8Array {
+  const bodyBytes = encoder.encode(body);
+  const head = responseHead(status, bodyBytes.length, "text/plain; charset=utf-8", headers);
+  const out = new Uint8Array(head.length + bodyBytes.length);
+  out.set(head);
+  out.set(bodyBytes, head.length);
   return out;
 }
 

@@ -14,7 +14,12 @@ import type { FrameEvent } from "../core/protocol/frame_decoder.ts";
 import { encodeServerMsg } from "../core/protocol/encode_server.ts";
 import { MSG_TYPE_NAMES, MsgType } from "../core/protocol/constants.ts";
 import { type Log, Priority } from "../core/log.ts";
-import { ClientConnection, type ConnectionHost, ReadBuffers } from "./client_connection.ts";
+import {
+  ClientConnection,
+  type ConnectionHost,
+  type ConnectionStats,
+  ReadBuffers,
+} from "./client_connection.ts";
 import type { TlsServerContext } from "./tls_server.ts";
 import { errorText } from "../core/error_text.ts";
 import { decidedVote, EdgeCounters } from "./edge_counters.ts";
@@ -404,6 +409,11 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   /** The open connections with their counters, for cmap's runtime.connections keys. */
   connections(): Iterable<ClientConnection> {
     return this.#connections.values();
+  }
+
+  /** The counters and timing of the open connection `id` (the arbiter's client id). */
+  connectionStats(id: number): ConnectionStats | undefined {
+    return this.#connections.get(id)?.stats;
   }
 
   /** Accepted clients waiting for the admission window (their reads not started yet). */

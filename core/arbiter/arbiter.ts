@@ -16,7 +16,7 @@ import { MsgType, type Vote, voteName } from "../protocol/constants.ts";
 import type { DecodeFailure, DecodeResult, RingId, ServerMsg } from "../protocol/types.ts";
 import { algorithmFor } from "./algorithm.ts";
 import { Client } from "./client.ts";
-import { ClusterList } from "./cluster_list.ts";
+import { type Cluster, ClusterList } from "./cluster_list.ts";
 import { logClientDisconnect, logSendVoteInfo } from "./log_debug.ts";
 import { type HandlerContext, MSG_HANDLERS, sendError } from "./msg_handlers.ts";
 import { type ArbiterSettings, HEARTBEAT_INTERVAL_BEFORE_INIT } from "./settings.ts";
@@ -235,6 +235,14 @@ export class Arbiter {
         };
       }),
     };
+  }
+
+  /**
+   * The clusters and their clients as they are, not copied: the metrics read them once a
+   * scrape and must not allocate per client. Read-only for the caller.
+   */
+  liveClusters(): readonly Cluster[] {
+    return this.#clusters.clusters;
   }
 
   #makeContext(): HandlerContext {

@@ -3,11 +3,14 @@
  * metrics` and every Prometheus server read): `# HELP` and `# TYPE` once per family, then its
  * samples, label values escaped as the format requires (`\\`, `\"`, `\n`).
  *
- * Why not a library: prom-client 15 runs under Deno without extra permissions, but it keeps
- * every series in its own registry and re-hashes the label set of each `set()`: for 5,000
- * nodes (six series each) a scrape cost 7 to 25 ms (measured 2026-12-05), against about 2 ms
- * for this writer fed straight from the arbiter's snapshot. A scrape every second must stay
- * invisible next to the vote path (docs/bench/metrics-overhead.md).
+ * It writes bytes straight into a buffer that the caller may keep from one scrape to the
+ * next: an exposition of 5,000 nodes is 2.5 MB, and building it as strings (or through a
+ * library's registry) left megabytes of garbage per scrape on the daemon's heap, which runs
+ * with a 2 MB young generation: the promoted garbage then cost major collections on the vote
+ * path (measured 2026-12-05: 40 to 140 ms per scrape, see docs/bench/metrics-overhead.md).
+ * prom-client 15 runs under Deno without extra permissions, but keeps every series in its
+ * registry and re-hashes the label set of each `set()`: 7 to 25 ms per scrape for 5,000 nodes
+ * before any of that garbage.
  *
  * @module
  */
@@ -47,22 +50,114 @@ export function formatValue(value: number): string {
   return String(value);
 }
 
+const encoder = new TextEncoder();
+/** Up to this many bytes are copied by a loop rather than `set()`. */
+const SHORT_COPY = 64;
+/** First buffer size when the caller has none to reuse. */
+const INITIAL_BUFFER = 64 * 1024;
+
+/**
+ * A growable byte buffer. Writing an ASCII string or an integer allocates nothing; other text
+ * goes through `TextEncoder.encodeInto`.
+ */
+export class ByteSink {
+  #buffer: Uint8Array;
+  #length = 0;
+
+  /** Writes into `buffer` (grown, i.e. replaced, when too small). */
+  constructor(buffer?: Uint8Array) {
+    this.#buffer = buffer ?? new Uint8Array(INITIAL_BUFFER);
+  }
+
+  #room(bytes: number): void {
+    const need = this.#length + bytes;
+    if (need <= this.#buffer.length) return;
+    const grown = new Uint8Array(Math.max(need, this.#buffer.length * 2));
+    grown.set(this.#buffer.subarray(0, this.#length));
+    this.#buffer = grown;
+  }
+
+  /** A string known to be ASCII (names, fixed text, label values made of ASCII). */
+  ascii(text: string): void {
+    this.#room(text.length);
+    const buffer = this.#buffer;
+    let at = this.#length;
+    for (let i = 0; i < text.length; i++) buffer[at++] = text.charCodeAt(i);
+    this.#length = at;
+  }
+
+  /** Any string, as UTF-8. */
+  text(text: string): void {
+    this.#room(text.length * 3);
+    this.#length += encoder.encodeInto(text, this.#buffer.subarray(this.#length)).written;
+  }
+
+  bytes(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.#room(n);
+    if (n > SHORT_COPY) {
+      this.#buffer.set(bytes, this.#length);
+      this.#length += n;
+      return;
+    }
+    // A loop beats TypedArray#set's call overhead for the short pieces of a sample line.
+    const buffer = this.#buffer;
+    let at = this.#length;
+    for (let i = 0; i < n; i++) buffer[at++] = bytes[i]!;
+    this.#length = at;
+  }
+
+  /** A sample value (integers without allocating). */
+  number(value: number): void {
+    if (Number.isSafeInteger(value) && value >= 0) {
+      if (value < 10) {
+        this.#room(1);
+        this.#buffer[this.#length++] = 0x30 + value;
+        return;
+      }
+      let digits = 0;
+      for (let v = value; v > 0; v = Math.floor(v / 10)) digits++;
+      this.#room(digits);
+      let at = this.#length + digits;
+      for (let v = value; v > 0; v = Math.floor(v / 10)) this.#buffer[--at] = 0x30 + (v % 10);
+      this.#length += digits;
+      return;
+    }
+    this.ascii(formatValue(value));
+  }
+
+  /** The whole buffer (to reuse for the next exposition). */
+  get buffer(): Uint8Array {
+    return this.#buffer;
+  }
+
+  /** What was written: a view of {@link buffer}. */
+  written(): Uint8Array {
+    return this.#buffer.subarray(0, this.#length);
+  }
+}
+
 /**
  * Builds one exposition. Call {@link family} once per metric name, then {@link sample} for
- * each of its series (label text from {@link labels}, or pre-escaped by the caller).
+ * each of its series (label text from {@link labels}); hot loops write the current family's
+ * samples through {@link sink} (`name{labels} value\n` each).
  */
 export class ExpositionWriter {
-  /** Pieces joined once at the end: one flat string, cheaper to encode than a deep rope. */
-  readonly #parts: string[] = [];
+  readonly sink: ByteSink;
   #family: string | undefined;
   readonly #seen = new Set<string>();
+
+  /** Writes into `buffer` when given (see {@link ByteSink}). */
+  constructor(buffer?: Uint8Array) {
+    this.sink = new ByteSink(buffer);
+  }
 
   /** Starts a family. Throws if the name was used before (the format forbids it). */
   family(name: string, help: string, type: MetricType): this {
     if (this.#seen.has(name)) throw new Error(`metric family ${name} written twice`);
     this.#seen.add(name);
     this.#family = name;
-    this.#parts.push(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
+    this.sink.text(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
     return this;
   }
 
@@ -70,26 +165,26 @@ export class ExpositionWriter {
   sample(labelText: string, value: number): this {
     const name = this.#family;
     if (name === undefined) throw new Error("sample before any family");
-    this.#parts.push(
-      labelText === ""
-        ? `${name} ${formatValue(value)}\n`
-        : `${name}{${labelText}} ${formatValue(value)}\n`,
-    );
+    const sink = this.sink;
+    sink.ascii(name);
+    if (labelText !== "") {
+      sink.ascii("{");
+      sink.text(labelText);
+      sink.ascii("}");
+    }
+    sink.ascii(" ");
+    sink.number(value);
+    sink.ascii("\n");
     return this;
   }
 
-  /**
-   * Samples of the current family written by the caller, each `name{labels} value\n`, with
-   * label values escaped by {@link escapeLabelValue} (for hot loops).
-   */
-  raw(samples: readonly string[]): this {
-    if (this.#family === undefined) throw new Error("samples before any family");
-    for (const line of samples) this.#parts.push(line);
-    return this;
+  /** The exposition so far (a view of the sink's buffer). */
+  bytes(): Uint8Array {
+    return this.sink.written();
   }
 
-  /** The exposition so far. */
+  /** The exposition so far, decoded (for tests and the IPC reply). */
   text(): string {
-    return this.#parts.join("");
+    return new TextDecoder().decode(this.bytes());
   }
 }

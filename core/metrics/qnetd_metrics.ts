@@ -7,20 +7,18 @@
  *
  * @module
  */
-import type { ServerSnapshot } from "../arbiter/snapshot.ts";
 import { msgKeyName } from "../cmap/qnetd_keys.ts";
 import {
   DecisionAlgorithm,
   MSG_TYPE_MAX,
-  MSG_TYPE_NAMES,
   type MsgType,
   ReplyError,
   TieBreakerMode,
   TLS_SUPPORTED_NAMES,
+  type TlsSupported,
   Vote,
 } from "../protocol/constants.ts";
-import type { TieBreaker } from "../protocol/types.ts";
-import { clusterLabel } from "./cluster_label.ts";
+import { clusterLabel, MAX_CLUSTER_LABEL_BYTES } from "./cluster_label.ts";
 import { escapeLabelValue, ExpositionWriter, labels } from "./exposition.ts";
 import { CLOSE_REASON_NAMES, type CloseReason, type TrafficCounters } from "./traffic.ts";
 
@@ -32,16 +30,43 @@ export interface NodeTimes {
   readonly lastDecisionAt: number;
   /**
    * That vote, which the client holds until another one (NO_CHANGE keeps it); 0: none yet.
-   * The snapshot's `lastSentVote` is NO_CHANGE after many replies, so it cannot tell.
+   * The arbiter's `lastSentVote` is NO_CHANGE after many replies, so it cannot tell.
    */
   readonly currentVote: number;
 }
 
+/** What the metrics read of one client (core/arbiter/client.ts's Client is one). */
+export interface ClientView {
+  /** The arbiter's id, which is also the edge's connection id. */
+  readonly id: number;
+  readonly nodeId: number;
+  /** ms. */
+  readonly heartbeatInterval: number;
+  readonly tlsStarted: boolean;
+  readonly tlsPeerCertificateVerified: boolean;
+  /** The last ACK or NACK sent (used when the edge has no vote for the client). */
+  readonly lastSentAckNackVote: number;
+  readonly decisionAlgorithm: number;
+  readonly tieBreaker: { readonly mode: number; readonly nodeId: number };
+}
+
+/** What the metrics read of one cluster (core/arbiter/cluster_list.ts's Cluster is one). */
+export interface ClusterView {
+  /** Never changed while the cluster lives (the label cache is keyed by it). */
+  readonly name: Uint8Array;
+  /** In node-id order. */
+  readonly clients: readonly ClientView[];
+}
+
 /** Everything one exposition is made from. */
 export interface MetricsInput {
-  readonly snapshot: ServerSnapshot;
-  /** The edge's timing of the connection with this "addr:port", if it is still open. */
-  readonly nodeTimes: (address: string) => NodeTimes | undefined;
+  /** The arbiter's clusters as they are (`Arbiter.liveClusters()`), read, never kept. */
+  readonly clusters: readonly ClusterView[];
+  /** TCP clients, including those before PREINIT. */
+  readonly connectedClients: number;
+  readonly tlsSupported: number;
+  /** The edge's view of the connection with this id, if it is still open. */
+  readonly nodeTimes: (clientId: number) => NodeTimes | undefined;
   /** Now on the clock of {@link NodeTimes.lastMessageAt} (ms). */
   readonly monotonicNow: number;
   readonly counters: TrafficCounters;
@@ -92,7 +117,7 @@ const ERROR_LABELS: ReadonlyMap<number, string> = new Map(
 );
 
 /** Tie-breaker label value, as corosync.conf writes it (`lowest`, `highest` or a node id). */
-function tieBreakerLabel(tb: TieBreaker): string {
+function tieBreakerLabel(tb: { readonly mode: number; readonly nodeId: number }): string {
   switch (tb.mode) {
     case TieBreakerMode.Lowest:
       return "lowest";
@@ -111,131 +136,235 @@ const TYPE_LABELS: readonly string[] = Array.from(
   (_, t) => labels({ type: msgKeyName(t as MsgType) }),
 );
 
-/** The exposition for `input` (see docs/monitoring.md). */
-export function renderMetrics(input: MetricsInput): string {
-  const w = new ExpositionWriter();
-  clusterAndNodeFamilies(w, input);
-  daemonFamilies(w, input);
-  return w.text();
+/** A cluster's label, escaped and encoded once for the cluster's life. */
+interface ClusterLabel {
+  /** `cluster="..."` as bytes. */
+  readonly pair: Uint8Array;
+  /** The label value, kept only for names long enough to be shortened (see dedupe). */
+  readonly shortened: string | undefined;
 }
 
-/** Per-cluster and per-node families, in one pass over the snapshot. */
-function clusterAndNodeFamilies(w: ExpositionWriter, input: MetricsInput): void {
-  const snap = input.snapshot;
-  const nodes: string[] = [];
-  const byVote: string[] = [];
-  const decided: string[] = [];
-  const info: string[] = [];
-  const connected: string[] = [];
-  const tls: string[] = [];
-  const verified: string[] = [];
-  const heartbeat: string[] = [];
-  const silence: string[] = [];
-  const voteCounts = new Map<number, number>();
-  const seenClusters = new Set<string>();
-  for (const cluster of snap.clusters) {
-    const label = clusterLabel(cluster.name);
-    // Distinct names give distinct labels (cluster_label.ts); a repeat can only be a forged
-    // hash collision of two very long names, and would make Prometheus refuse the scrape.
-    if (seenClusters.has(label)) continue;
-    seenClusters.add(label);
-    const c = `cluster="${escapeLabelValue(label)}"`;
-    nodes.push(`qnetd_cluster_nodes{${c}} ${cluster.clients.length}\n`);
-    info.push(
-      `qnetd_cluster_info{${c},algorithm="${
-        ALGORITHM_LABELS[cluster.decisionAlgorithm] ?? "unknown"
-      }",tie_breaker="${tieBreakerLabel(cluster.tieBreaker)}"} 1\n`,
-    );
-    voteCounts.clear();
-    let lastDecision = 0;
-    const seenNodes = new Set<number>();
-    for (const client of cluster.clients) {
-      const times = input.nodeTimes(client.address);
-      const vote = times?.currentVote ?? client.lastSentAckNackVote;
-      voteCounts.set(vote, (voteCounts.get(vote) ?? 0) + 1);
-      if (times !== undefined && times.lastDecisionAt > lastDecision) {
-        lastDecision = times.lastDecisionAt;
-      }
-      // Node 0 has not sent INIT yet; a duplicate node id is refused at INIT but may stay
-      // connected: one series per node id, the first client's.
-      if (client.nodeId === 0 || seenNodes.has(client.nodeId)) continue;
-      seenNodes.add(client.nodeId);
-      const n = `{${c},node_id="${client.nodeId}"}`;
-      connected.push(`qnetd_node_connected${n} 1\n`);
-      tls.push(`qnetd_node_tls${n} ${client.tlsStarted ? 1 : 0}\n`);
-      verified.push(
-        `qnetd_node_certificate_verified${n} ${client.tlsPeerCertificateVerified ? 1 : 0}\n`,
-      );
-      heartbeat.push(
-        `qnetd_node_heartbeat_interval_seconds${n} ${client.heartbeatInterval / 1000}\n`,
-      );
-      if (times !== undefined && times.lastMessageAt > 0) {
-        const age = Math.max(0, input.monotonicNow - times.lastMessageAt) / 1000;
-        silence.push(`qnetd_node_last_message_age_seconds${n} ${age.toFixed(3)}\n`);
-      }
-    }
-    for (const [vote, name] of VOTE_LABELS) {
-      byVote.push(
-        `qnetd_cluster_nodes_by_vote{${c},vote="${name}"} ${voteCounts.get(vote) ?? 0}\n`,
-      );
-    }
-    if (lastDecision > 0) {
-      decided.push(`qnetd_cluster_last_decision_timestamp_seconds{${c}} ${lastDecision / 1000}\n`);
-    }
+const labelCache = new WeakMap<Uint8Array, ClusterLabel>();
+
+/** A node's `{cluster="...",node_id="N"}` as bytes, kept while its client lives. */
+interface NodeLabel {
+  readonly nodeId: number;
+  readonly bytes: Uint8Array;
+}
+
+const nodeLabelCache = new WeakMap<ClientView, NodeLabel>();
+
+function nodeLabelOf(cluster: ClusterView, client: ClientView): Uint8Array {
+  const cached = nodeLabelCache.get(client);
+  // A client's node id is set at INIT; a client that INITs again may change it.
+  if (cached !== undefined && cached.nodeId === client.nodeId) return cached.bytes;
+  const pair = labelOf(cluster.name).pair;
+  const tail = encoder.encode(`,node_id="${client.nodeId}"} `);
+  const bytes = new Uint8Array(1 + pair.length + tail.length);
+  bytes[0] = 0x7b; // {
+  bytes.set(pair, 1);
+  bytes.set(tail, 1 + pair.length);
+  nodeLabelCache.set(client, { nodeId: client.nodeId, bytes });
+  return bytes;
+}
+const encoder = new TextEncoder();
+
+function labelOf(name: Uint8Array): ClusterLabel {
+  let cached = labelCache.get(name);
+  if (cached === undefined) {
+    const value = clusterLabel(name);
+    cached = {
+      pair: encoder.encode(`cluster="${escapeLabelValue(value)}"`),
+      shortened: name.length > MAX_CLUSTER_LABEL_BYTES ? value : undefined,
+    };
+    labelCache.set(name, cached);
   }
-  const family = (name: string, help: string, samples: readonly string[]) => {
-    w.family(name, help, "gauge").raw(samples);
+  return cached;
+}
+
+/**
+ * The clusters to write: all of them, less any whose shortened label repeats an earlier one
+ * (only a forged hash collision of two very long names can; Prometheus would refuse the
+ * whole scrape over the duplicate series).
+ */
+function distinctClusters(clusters: readonly ClusterView[]): readonly ClusterView[] {
+  let seen: Set<string> | undefined;
+  let kept: ClusterView[] | undefined;
+  for (let i = 0; i < clusters.length; i++) {
+    const cluster = clusters[i]!;
+    const shortened = labelOf(cluster.name).shortened;
+    if (shortened !== undefined) {
+      seen ??= new Set();
+      if (seen.has(shortened)) {
+        kept ??= clusters.slice(0, i); // the first repeat: copy what came before
+        continue;
+      }
+      seen.add(shortened);
+    }
+    kept?.push(cluster);
+  }
+  return kept ?? clusters;
+}
+
+/**
+ * True when `client` is the first of its cluster with its node id, and has one: node 0 has
+ * not sent INIT yet, and a duplicate node id is refused at INIT but may stay connected. One
+ * series per node id, the first client's.
+ */
+function firstWithNodeId(clients: readonly ClientView[], index: number): boolean {
+  const nodeId = clients[index]!.nodeId;
+  if (nodeId === 0) return false;
+  for (let i = 0; i < index; i++) if (clients[i]!.nodeId === nodeId) return false;
+  return true;
+}
+
+/**
+ * The exposition for `input` (see docs/monitoring.md), written into `buffer` when given
+ * (replaced by a larger one when too small: the result's `.buffer` is the one to reuse).
+ */
+export function renderMetrics(input: MetricsInput, buffer?: Uint8Array): Uint8Array {
+  const w = new ExpositionWriter(buffer);
+  clusterFamilies(w, input, distinctClusters(input.clusters));
+  daemonFamilies(w, input);
+  return w.bytes();
+}
+
+/** The exposition as text (for tests and tools). */
+export function renderMetricsText(input: MetricsInput): string {
+  return new TextDecoder().decode(renderMetrics(input));
+}
+
+/** Per-cluster and per-node families: one pass over the clusters per family, no allocation. */
+function clusterFamilies(
+  w: ExpositionWriter,
+  input: MetricsInput,
+  clusters: readonly ClusterView[],
+): void {
+  const sink = w.sink;
+  /** One sample per cluster: `value(cluster)`, or none when it returns undefined. */
+  const perCluster = (
+    name: string,
+    help: string,
+    value: (cluster: ClusterView) => number | undefined,
+  ) => {
+    w.family(name, help, "gauge");
+    const nameBytes = encoder.encode(`${name}{`);
+    for (const cluster of clusters) {
+      const v = value(cluster);
+      if (v === undefined) continue;
+      sink.bytes(nameBytes);
+      sink.bytes(labelOf(cluster.name).pair);
+      sink.ascii("} ");
+      sink.number(v);
+      sink.ascii("\n");
+    }
   };
-  family("qnetd_cluster_nodes", "Clients connected for the cluster.", nodes);
-  family(
+  /** One sample per node (see firstWithNodeId): `value(client)`, or none when undefined. */
+  const perNode = (
+    name: string,
+    help: string,
+    value: (client: ClientView) => number | undefined,
+  ) => {
+    w.family(name, help, "gauge");
+    const nameBytes = encoder.encode(name);
+    for (const cluster of clusters) {
+      const clients = cluster.clients;
+      for (let i = 0; i < clients.length; i++) {
+        if (!firstWithNodeId(clients, i)) continue;
+        const client = clients[i]!;
+        const v = value(client);
+        if (v === undefined) continue;
+        sink.bytes(nameBytes);
+        sink.bytes(nodeLabelOf(cluster, client));
+        sink.number(v);
+        sink.ascii("\n");
+      }
+    }
+  };
+  const times = input.nodeTimes;
+  const voteOf = (client: ClientView) =>
+    times(client.id)?.currentVote ?? client.lastSentAckNackVote;
+
+  perCluster("qnetd_cluster_nodes", "Clients connected for the cluster.", (c) => c.clients.length);
+  w.family(
     "qnetd_cluster_nodes_by_vote",
     "Clients of the cluster by the vote they hold (the last one sent but NO_CHANGE; none: no vote yet).",
-    byVote,
+    "gauge",
   );
-  family(
+  for (const cluster of clusters) {
+    for (const [vote, label] of VOTE_LABELS) {
+      let count = 0;
+      for (const client of cluster.clients) if (voteOf(client) === vote) count++;
+      sink.ascii("qnetd_cluster_nodes_by_vote{");
+      sink.bytes(labelOf(cluster.name).pair);
+      sink.ascii(',vote="');
+      sink.ascii(label);
+      sink.ascii('"} ');
+      sink.number(count);
+      sink.ascii("\n");
+    }
+  }
+  perCluster(
     "qnetd_cluster_last_decision_timestamp_seconds",
     "When the arbiter last sent a vote (other than NO_CHANGE) to a client of the cluster.",
-    decided,
+    (cluster) => {
+      let last = 0;
+      for (const client of cluster.clients) {
+        last = Math.max(last, times(client.id)?.lastDecisionAt ?? 0);
+      }
+      return last > 0 ? last / 1000 : undefined;
+    },
   );
-  family(
+  w.family(
     "qnetd_cluster_info",
     "The cluster's decision algorithm and tie-breaker (always 1).",
-    info,
+    "gauge",
   );
-  family("qnetd_node_connected", "The node is connected (1) with a completed INIT.", connected);
-  family("qnetd_node_tls", "The node's connection uses TLS.", tls);
-  family(
+  for (const cluster of clusters) {
+    const first = cluster.clients[0];
+    sink.ascii("qnetd_cluster_info{");
+    sink.bytes(labelOf(cluster.name).pair);
+    sink.ascii(',algorithm="');
+    sink.ascii(ALGORITHM_LABELS[first?.decisionAlgorithm ?? -1] ?? "unknown");
+    sink.ascii('",tie_breaker="');
+    sink.ascii(first === undefined ? "unknown" : tieBreakerLabel(first.tieBreaker));
+    sink.ascii('"} 1\n');
+  }
+  perNode("qnetd_node_connected", "The node is connected (1) with a completed INIT.", () => 1);
+  perNode("qnetd_node_tls", "The node's connection uses TLS.", (c) => (c.tlsStarted ? 1 : 0));
+  perNode(
     "qnetd_node_certificate_verified",
     "The node presented a client certificate that verified against the QNet CA.",
-    verified,
+    (c) => (c.tlsPeerCertificateVerified ? 1 : 0),
   );
-  family(
+  perNode(
     "qnetd_node_heartbeat_interval_seconds",
     "The node's heartbeat interval.",
-    heartbeat,
+    (c) => c.heartbeatInterval / 1000,
   );
-  family(
-    "qnetd_node_last_message_age_seconds",
-    "Seconds since the node's last message.",
-    silence,
-  );
+  perNode("qnetd_node_last_message_age_seconds", "Seconds since the node's last message.", (c) => {
+    const at = times(c.id)?.lastMessageAt ?? 0;
+    return at > 0 ? Math.round(Math.max(0, input.monotonicNow - at)) / 1000 : undefined;
+  });
 }
 
 /** The daemon's own families. */
 function daemonFamilies(w: ExpositionWriter, input: MetricsInput): void {
-  const snap = input.snapshot;
   const counters = input.counters;
   w.family("qnetd_info", "The daemon's version and TLS mode (always 1).", "gauge")
     .sample(
-      labels({ version: input.version, tls: TLS_SUPPORTED_NAMES[snap.tlsSupported] ?? "unknown" }),
+      labels({
+        version: input.version,
+        tls: TLS_SUPPORTED_NAMES[input.tlsSupported as TlsSupported] ?? "unknown",
+      }),
       1,
     );
   w.family("qnetd_start_time_seconds", "When the daemon started.", "gauge")
     .sample("", input.startedAt / 1000);
   w.family("qnetd_clients", "TCP clients connected (including those before INIT).", "gauge")
-    .sample("", snap.connectedClients);
+    .sample("", input.connectedClients);
   w.family("qnetd_clusters", "Clusters with at least one connected client.", "gauge")
-    .sample("", snap.clusters.length);
+    .sample("", input.clusters.length);
   w.family("qnetd_connections_accepted_total", "TCP connections accepted.", "counter")
     .sample("", counters.accepted);
   w.family("qnetd_connections_closed_total", "TCP connections closed, by reason.", "counter");
@@ -300,8 +429,3 @@ function daemonFamilies(w: ExpositionWriter, input: MetricsInput): void {
   );
   if (input.reloads.lastAt !== undefined) w.sample("", input.reloads.lastAt / 1000);
 }
-
-/** The message type names, for documentation and tests. */
-export const MESSAGE_TYPE_LABELS: readonly string[] = Object.keys(MSG_TYPE_NAMES).map((t) =>
-  msgKeyName(Number(t) as MsgType)
-);

@@ -12,11 +12,14 @@ import {
   labels,
 } from "../../core/metrics/exposition.ts";
 import { clusterLabel, MAX_CLUSTER_LABEL_BYTES } from "../../core/metrics/cluster_label.ts";
-import { type MetricsInput, renderMetrics } from "../../core/metrics/qnetd_metrics.ts";
-import type { ClientSnapshot, ServerSnapshot } from "../../core/arbiter/snapshot.ts";
+import {
+  type ClientView,
+  type ClusterView,
+  type MetricsInput,
+  renderMetricsText,
+} from "../../core/metrics/qnetd_metrics.ts";
 import {
   DecisionAlgorithm,
-  Heuristics,
   MsgType,
   ReplyError,
   TieBreakerMode,
@@ -96,23 +99,19 @@ Deno.test("clusterLabel() shortens a long name, keeping it distinct", () => {
   assert.equal(clusterLabel(long.subarray(0, MAX_CLUSTER_LABEL_BYTES)), "a".repeat(256));
 });
 
-function client(nodeId: number, port: number, over: Partial<ClientSnapshot> = {}): ClientSnapshot {
+let nextId = 1;
+
+/** A client as the metrics read it (core/arbiter/client.ts's Client has these fields). */
+function client(nodeId: number, over: Partial<ClientView> = {}): ClientView {
   return {
-    address: `127.0.0.1:${port}`,
+    id: nextId++,
     nodeId,
     heartbeatInterval: 8000,
-    configNodeList: [],
-    ringId: { nodeId, seq: 1n },
-    membershipNodeList: [],
-    quorumNodeList: [],
-    lastHeuristics: Heuristics.Undefined,
-    lastMembershipHeuristics: Heuristics.Undefined,
-    lastRegularHeuristics: Heuristics.Undefined,
     tlsStarted: false,
     tlsPeerCertificateVerified: false,
-    lastSentVote: Vote.Undefined,
     lastSentAckNackVote: Vote.Undefined,
-    keepActivePartitionTieBreaker: false,
+    decisionAlgorithm: DecisionAlgorithm.Ffsplit,
+    tieBreaker: { mode: TieBreakerMode.NodeId, nodeId: 2 },
     ...over,
   };
 }
@@ -128,40 +127,32 @@ const HOSTILE_NAMES: readonly Uint8Array[] = [
   new Uint8Array(),
 ];
 
-function snapshotWith(names: readonly Uint8Array[]): ServerSnapshot {
-  let port = 40000;
-  return {
-    listenAddress: "*",
-    listenPort: 5403,
-    tlsSupported: TlsSupported.Supported,
-    tlsClientCertRequired: true,
-    connectedClients: names.length * 3,
-    maxClients: 0,
-    maxClientSendSize: 32768,
-    maxClientReceiveSize: 32768,
-    clusters: names.map((name) => ({
+/** The first client made: the only one the edge has timing for (see inputFor). */
+let timedClient = 0;
+
+function clustersWith(names: readonly Uint8Array[]): ClusterView[] {
+  return names.map((name) => {
+    const first = client(1, { tlsStarted: true });
+    timedClient ||= first.id;
+    return {
       name,
-      decisionAlgorithm: DecisionAlgorithm.Ffsplit,
-      tieBreaker: { mode: TieBreakerMode.NodeId, nodeId: 2 },
       clients: [
-        client(1, port++, { lastSentVote: Vote.Ack, tlsStarted: true }),
-        client(2, port++, {
-          lastSentVote: Vote.NoChange,
-          lastSentAckNackVote: Vote.Nack,
-          tlsPeerCertificateVerified: true,
-        }),
-        client(2, port++), // a duplicate node id: refused at INIT, still connected
-        client(0, port++), // before INIT
+        first,
+        client(2, { lastSentAckNackVote: Vote.Nack, tlsPeerCertificateVerified: true }),
+        client(2), // a duplicate node id: refused at INIT, still connected
+        client(0), // before INIT
       ],
-    })),
-  };
+    };
+  });
 }
 
-function inputFor(snapshot: ServerSnapshot, counters = new EdgeCounters()): MetricsInput {
+function inputFor(clusters: readonly ClusterView[], counters = new EdgeCounters()): MetricsInput {
   return {
-    snapshot,
-    nodeTimes: (address) =>
-      address.endsWith(":40000")
+    clusters,
+    connectedClients: clusters.length * 4 + 1,
+    tlsSupported: TlsSupported.Supported,
+    nodeTimes: (id) =>
+      id === timedClient
         ? { lastMessageAt: 1000, lastDecisionAt: 1_700_000_000_500, currentVote: Vote.AskLater }
         : undefined,
     monotonicNow: 3500,
@@ -177,19 +168,21 @@ function inputFor(snapshot: ServerSnapshot, counters = new EdgeCounters()): Metr
 }
 
 Deno.test("renderMetrics() gives each hostile cluster its own series, labels read back", () => {
-  const text = renderMetrics(inputFor(snapshotWith(HOSTILE_NAMES)));
+  const text = renderMetricsText(inputFor(clustersWith(HOSTILE_NAMES)));
   const exp = parseExposition(text);
   const clusters = samplesOf(exp, "qnetd_cluster_nodes");
   assert.deepEqual(clusters.map((s) => s.labels.cluster), HOSTILE_NAMES.map(clusterLabel));
   assert.ok(clusters.every((s) => s.value === 4));
   // No injected sample: qnetd_clients is the daemon's own, once.
-  assert.deepEqual(samplesOf(exp, "qnetd_clients").map((s) => s.value), [HOSTILE_NAMES.length * 3]);
+  assert.deepEqual(samplesOf(exp, "qnetd_clients").map((s) => s.value), [
+    HOSTILE_NAMES.length * 4 + 1,
+  ]);
   const first = clusterLabel(HOSTILE_NAMES[0]!);
   const byVote = (vote: string) =>
     samplesOf(exp, "qnetd_cluster_nodes_by_vote", { cluster: first, vote })[0]?.value;
   assert.deepEqual(
     ["ack", "nack", "ask_later", "wait_for_reply", "none"].map(byVote),
-    [0, 1, 1, 0, 2], // node 1: the edge's vote; node 2: the snapshot's last ACK/NACK
+    [0, 1, 1, 0, 2], // node 1: the edge's vote; node 2: the arbiter's last ACK/NACK
   );
   // One series per node id; node 0 (before INIT) has none.
   assert.deepEqual(
@@ -244,7 +237,7 @@ Deno.test("renderMetrics() reports the edge's counters under their labels", () =
   });
   counters.tlsHandshakesOk = 3;
   counters.tlsFailed("certificate_expired");
-  const exp = parseExposition(renderMetrics(inputFor(snapshotWith([]), counters)));
+  const exp = parseExposition(renderMetricsText(inputFor(clustersWith([]), counters)));
   const value = (name: string, match: Record<string, string> = {}) =>
     samplesOf(exp, name, match).map((s) => s.value);
   assert.deepEqual(value("qnetd_connections_accepted_total"), [7]);
@@ -286,7 +279,7 @@ testNeeding(
   needProgram("promtool", "prometheus"),
   "promtool check metrics accepts the exposition with hostile cluster names",
   async () => {
-    const text = renderMetrics(inputFor(snapshotWith(HOSTILE_NAMES)));
+    const text = renderMetricsText(inputFor(clustersWith(HOSTILE_NAMES)));
     const { code, output } = await promtoolCheckMetrics(text);
     assert.equal(code, 0, output);
     assert.equal(output.trim(), "", "no lint remark either");
