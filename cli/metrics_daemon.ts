@@ -7,15 +7,16 @@
  *
  * Cost: the vote path only increments the edge's counters and stores a vote and two
  * timestamps per connection; everything else is done per scrape, without allocating per
- * client, into a buffer kept from one scrape to the next. A rendering is reused for
- * {@link RENDER_CACHE_MS}, so that several scrapers at once cost one.
+ * client, into a buffer kept from one scrape to the next, in steps between which the event
+ * loop runs (the vote path waits for one step at most, well under a millisecond). A
+ * rendering is reused for {@link RENDER_CACHE_MS}, so that several scrapers at once cost one.
  *
  * @module
  */
 import type { Cluster } from "../core/arbiter/cluster_list.ts";
 import { type Log, Priority } from "../core/log.ts";
 import { certificateNotAfter } from "../core/certs/not_after.ts";
-import { type NodeTimes, renderMetrics } from "../core/metrics/qnetd_metrics.ts";
+import { type NodeTimes, renderMetricsInSteps } from "../core/metrics/qnetd_metrics.ts";
 import type { TrafficCounters } from "../core/metrics/traffic.ts";
 import { QNET_VERSION } from "../core/version.ts";
 import type { IpcHandler } from "../ipc/server.ts";
@@ -70,6 +71,8 @@ export class DaemonMetrics implements MetricsSource, Disposable {
   #lagExpected = 0;
   #maxLagMs = 0;
   #current: Rendering | undefined;
+  /** The rendering under way, which concurrent scrapes wait for. */
+  #rendering: Promise<Rendering> | undefined;
   /** Renderings handed out and not released yet, by their bytes. */
   readonly #leased = new Map<Uint8Array, Rendering>();
   readonly #spare: Uint8Array[] = [];
@@ -104,17 +107,24 @@ export class DaemonMetrics implements MetricsSource, Disposable {
    * The exposition now (or from a scrape less than {@link RENDER_CACHE_MS} ago). The bytes
    * stay valid until given back with {@link release}.
    */
-  acquire(): Uint8Array {
-    const now = performance.now();
+  async acquire(): Promise<Uint8Array> {
     let current = this.#current;
-    if (current === undefined || now - current.at >= RENDER_CACHE_MS) {
-      if (current !== undefined && current.users === 0) this.#recycle(current);
-      current = { bytes: this.#render(now), at: now, users: 0 };
-      this.#current = current;
+    if (current === undefined || performance.now() - current.at >= RENDER_CACHE_MS) {
+      this.#rendering ??= this.#renderNew().finally(() => (this.#rendering = undefined));
+      current = await this.#rendering;
     }
     current.users++;
     this.#leased.set(current.bytes, current);
     return current.bytes;
+  }
+
+  async #renderNew(): Promise<Rendering> {
+    const bytes = await this.#render(performance.now());
+    const previous = this.#current;
+    if (previous !== undefined && previous.users === 0) this.#recycle(previous);
+    const rendering = { bytes, at: performance.now(), users: 0 };
+    this.#current = rendering;
+    return rendering;
   }
 
   /** Gives back bytes from {@link acquire} once they are written out. */
@@ -132,10 +142,10 @@ export class DaemonMetrics implements MetricsSource, Disposable {
     }
   }
 
-  #render(now: number): Uint8Array {
+  async #render(now: number): Promise<Uint8Array> {
     const o = this.#options;
     const clusters = o.clusters();
-    const bytes = renderMetrics({
+    const steps = renderMetricsInSteps({
       clusters,
       connectedClients: o.connectedClients(),
       tlsSupported: o.tlsSupported,
@@ -151,13 +161,17 @@ export class DaemonMetrics implements MetricsSource, Disposable {
       version: QNET_VERSION,
     }, this.#spare.pop());
     this.#maxLagMs = 0;
-    return bytes;
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+      await nextTurn();
+    }
   }
 
   /** The IPC `metrics` command: the exposition as the reply body (a copy). */
   ipcHandler(): IpcHandler {
-    return () => {
-      const bytes = this.acquire();
+    return async () => {
+      const bytes = await this.acquire();
       try {
         return { ok: true, body: bytes.slice(), tooLargeError: "Can't get QNetd metrics" };
       } finally {
@@ -170,4 +184,9 @@ export class DaemonMetrics implements MetricsSource, Disposable {
     if (this.#lagTimer !== undefined) clearInterval(this.#lagTimer);
     this.#lagTimer = undefined;
   }
+}
+
+/** Resolves after the event loop has run its pending I/O callbacks and timers. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

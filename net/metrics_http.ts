@@ -34,7 +34,7 @@ const HEAD_END = encoder.encode("\r\n\r\n");
 
 /** Where the exposition comes from: bytes held from `acquire()` until `release()`. */
 export interface MetricsSource {
-  acquire(): Uint8Array;
+  acquire(): Promise<Uint8Array>;
   release(bytes: Uint8Array): void;
 }
 
@@ -128,7 +128,7 @@ export class MetricsHttpServer implements AsyncDisposable {
     if (method !== "GET" && method !== "HEAD") {
       return await writeAll(conn, response(405, "Method Not Allowed\n", ["Allow: GET, HEAD"]));
     }
-    const body = this.#source.acquire();
+    const body = await this.#source.acquire();
     try {
       await writeAll(conn, responseHead(200, body.length, EXPOSITION_CONTENT_TYPE));
       if (method === "GET") await writeAll(conn, body);

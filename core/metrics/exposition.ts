@@ -51,8 +51,6 @@ export function formatValue(value: number): string {
 }
 
 const encoder = new TextEncoder();
-/** Up to this many bytes are copied by a loop rather than `set()`. */
-const SHORT_COPY = 64;
 /** First buffer size when the caller has none to reuse. */
 const INITIAL_BUFFER = 64 * 1024;
 
@@ -93,18 +91,9 @@ export class ByteSink {
   }
 
   bytes(bytes: Uint8Array): void {
-    const n = bytes.length;
-    this.#room(n);
-    if (n > SHORT_COPY) {
-      this.#buffer.set(bytes, this.#length);
-      this.#length += n;
-      return;
-    }
-    // A loop beats TypedArray#set's call overhead for the short pieces of a sample line.
-    const buffer = this.#buffer;
-    let at = this.#length;
-    for (let i = 0; i < n; i++) buffer[at++] = bytes[i]!;
-    this.#length = at;
+    this.#room(bytes.length);
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
   }
 
   /** A sample value (integers without allocating). */
@@ -124,6 +113,30 @@ export class ByteSink {
       return;
     }
     this.ascii(formatValue(value));
+  }
+
+  /**
+   * A whole number of milliseconds (≥ 0) as seconds: `1500` → `1.5`, without allocating (a
+   * float would need `String()`). Other values go through {@link number}.
+   */
+  milliseconds(ms: number): void {
+    if (!Number.isSafeInteger(ms) || ms < 0) return this.number(ms / 1000);
+    this.number(Math.floor(ms / 1000));
+    let fraction = ms % 1000;
+    if (fraction === 0) return;
+    this.#room(4);
+    const buffer = this.#buffer;
+    buffer[this.#length++] = 0x2e; // .
+    for (let unit = 100; fraction > 0; unit /= 10) {
+      const digit = Math.floor(fraction / unit);
+      buffer[this.#length++] = 0x30 + digit;
+      fraction -= digit * unit;
+    }
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#length;
   }
 
   /** The whole buffer (to reuse for the next exposition). */

@@ -223,8 +223,29 @@ function firstWithNodeId(clients: readonly ClientView[], index: number): boolean
  * (replaced by a larger one when too small: the result's `.buffer` is the one to reuse).
  */
 export function renderMetrics(input: MetricsInput, buffer?: Uint8Array): Uint8Array {
+  const steps = renderMetricsInSteps(input, buffer);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** About this many bytes are written between two steps of {@link renderMetricsInSteps}. */
+export const STEP_BYTES = 64 * 1024;
+
+/**
+ * {@link renderMetrics} in steps of about {@link STEP_BYTES} each (well under a millisecond):
+ * the daemon lets its event loop run between steps, so that a scrape of thousands of nodes
+ * never holds up the vote path for the whole rendering. Steps end between two clusters only,
+ * so each cluster's clients are read in one go (a family cannot show a client twice); the
+ * cluster list is the caller's copy (`Arbiter.liveClusters()` returns a fresh array).
+ */
+export function* renderMetricsInSteps(
+  input: MetricsInput,
+  buffer?: Uint8Array,
+): Generator<void, Uint8Array> {
   const w = new ExpositionWriter(buffer);
-  clusterFamilies(w, input, distinctClusters(input.clusters));
+  yield* clusterFamilies(w, input, distinctClusters(input.clusters));
   daemonFamilies(w, input);
   return w.bytes();
 }
@@ -235,21 +256,30 @@ export function renderMetricsText(input: MetricsInput): string {
 }
 
 /** Per-cluster and per-node families: one pass over the clusters per family, no allocation. */
-function clusterFamilies(
+function* clusterFamilies(
   w: ExpositionWriter,
   input: MetricsInput,
   clusters: readonly ClusterView[],
-): void {
+): Generator<void> {
   const sink = w.sink;
+  let stepStart = 0;
+  /** True when a step's worth was written since the last step ended. */
+  const stepDone = () => {
+    if (sink.length - stepStart < STEP_BYTES) return false;
+    stepStart = sink.length;
+    return true;
+  };
   /** One sample per cluster: `value(cluster)`, or none when it returns undefined. */
-  const perCluster = (
+  const perCluster = function* (
     name: string,
     help: string,
     value: (cluster: ClusterView) => number | undefined,
-  ) => {
+  ): Generator<void> {
     w.family(name, help, "gauge");
     const nameBytes = encoder.encode(`${name}{`);
-    for (const cluster of clusters) {
+    for (let c = 0; c < clusters.length; c++) {
+      const cluster = clusters[c]!;
+      if (stepDone()) yield;
       const v = value(cluster);
       if (v === undefined) continue;
       sink.bytes(nameBytes);
@@ -260,14 +290,17 @@ function clusterFamilies(
     }
   };
   /** One sample per node (see firstWithNodeId): `value(client)`, or none when undefined. */
-  const perNode = (
+  const perNode = function* (
     name: string,
     help: string,
     value: (client: ClientView) => number | undefined,
-  ) => {
+    milliseconds = false,
+  ): Generator<void> {
     w.family(name, help, "gauge");
     const nameBytes = encoder.encode(name);
-    for (const cluster of clusters) {
+    for (let c = 0; c < clusters.length; c++) {
+      const cluster = clusters[c]!;
+      if (stepDone()) yield;
       const clients = cluster.clients;
       for (let i = 0; i < clients.length; i++) {
         if (!firstWithNodeId(clients, i)) continue;
@@ -276,7 +309,8 @@ function clusterFamilies(
         if (v === undefined) continue;
         sink.bytes(nameBytes);
         sink.bytes(nodeLabelOf(cluster, client));
-        sink.number(v);
+        if (milliseconds) sink.milliseconds(v);
+        else sink.number(v);
         sink.ascii("\n");
       }
     }
@@ -285,16 +319,25 @@ function clusterFamilies(
   const voteOf = (client: ClientView) =>
     times(client.id)?.currentVote ?? client.lastSentAckNackVote;
 
-  perCluster("qnetd_cluster_nodes", "Clients connected for the cluster.", (c) => c.clients.length);
+  yield* perCluster(
+    "qnetd_cluster_nodes",
+    "Clients connected for the cluster.",
+    (c) => c.clients.length,
+  );
   w.family(
     "qnetd_cluster_nodes_by_vote",
     "Clients of the cluster by the vote they hold (the last one sent but NO_CHANGE; none: no vote yet).",
     "gauge",
   );
-  for (const cluster of clusters) {
-    for (const [vote, label] of VOTE_LABELS) {
+  for (let c = 0; c < clusters.length; c++) {
+    const cluster = clusters[c]!;
+    if (stepDone()) yield;
+    for (let v = 0; v < VOTE_LABELS.length; v++) {
+      const vote = VOTE_LABELS[v]![0];
+      const label = VOTE_LABELS[v]![1];
       let count = 0;
-      for (const client of cluster.clients) if (voteOf(client) === vote) count++;
+      const clients = cluster.clients;
+      for (let k = 0; k < clients.length; k++) if (voteOf(clients[k]!) === vote) count++;
       sink.ascii("qnetd_cluster_nodes_by_vote{");
       sink.bytes(labelOf(cluster.name).pair);
       sink.ascii(',vote="');
@@ -304,12 +347,13 @@ function clusterFamilies(
       sink.ascii("\n");
     }
   }
-  perCluster(
+  yield* perCluster(
     "qnetd_cluster_last_decision_timestamp_seconds",
     "When the arbiter last sent a vote (other than NO_CHANGE) to a client of the cluster.",
     (cluster) => {
       let last = 0;
-      for (const client of cluster.clients) {
+      for (let k = 0; k < cluster.clients.length; k++) {
+        const client = cluster.clients[k]!;
         last = Math.max(last, times(client.id)?.lastDecisionAt ?? 0);
       }
       return last > 0 ? last / 1000 : undefined;
@@ -320,7 +364,9 @@ function clusterFamilies(
     "The cluster's decision algorithm and tie-breaker (always 1).",
     "gauge",
   );
-  for (const cluster of clusters) {
+  for (let c = 0; c < clusters.length; c++) {
+    const cluster = clusters[c]!;
+    if (stepDone()) yield;
     const first = cluster.clients[0];
     sink.ascii("qnetd_cluster_info{");
     sink.bytes(labelOf(cluster.name).pair);
@@ -330,22 +376,36 @@ function clusterFamilies(
     sink.ascii(first === undefined ? "unknown" : tieBreakerLabel(first.tieBreaker));
     sink.ascii('"} 1\n');
   }
-  perNode("qnetd_node_connected", "The node is connected (1) with a completed INIT.", () => 1);
-  perNode("qnetd_node_tls", "The node's connection uses TLS.", (c) => (c.tlsStarted ? 1 : 0));
-  perNode(
+  yield* perNode(
+    "qnetd_node_connected",
+    "The node is connected (1) with a completed INIT.",
+    () => 1,
+  );
+  yield* perNode(
+    "qnetd_node_tls",
+    "The node's connection uses TLS.",
+    (c) => (c.tlsStarted ? 1 : 0),
+  );
+  yield* perNode(
     "qnetd_node_certificate_verified",
     "The node presented a client certificate that verified against the QNet CA.",
     (c) => (c.tlsPeerCertificateVerified ? 1 : 0),
   );
-  perNode(
+  yield* perNode(
     "qnetd_node_heartbeat_interval_seconds",
     "The node's heartbeat interval.",
-    (c) => c.heartbeatInterval / 1000,
+    (c) => c.heartbeatInterval,
+    true,
   );
-  perNode("qnetd_node_last_message_age_seconds", "Seconds since the node's last message.", (c) => {
-    const at = times(c.id)?.lastMessageAt ?? 0;
-    return at > 0 ? Math.round(Math.max(0, input.monotonicNow - at)) / 1000 : undefined;
-  });
+  yield* perNode(
+    "qnetd_node_last_message_age_seconds",
+    "Seconds since the node's last message.",
+    (c) => {
+      const at = times(c.id)?.lastMessageAt ?? 0;
+      return at > 0 ? Math.round(Math.max(0, input.monotonicNow - at)) : undefined;
+    },
+    true,
+  );
 }
 
 /** The daemon's own families. */

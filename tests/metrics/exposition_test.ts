@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  ByteSink,
   escapeLabelValue,
   ExpositionWriter,
   formatValue,
@@ -48,6 +49,29 @@ Deno.test("formatValue() writes Go float syntax", () => {
     "0",
     "1e+21",
   ]);
+});
+
+Deno.test("ByteSink writes integers, milliseconds as seconds and text, growing as needed", () => {
+  const sink = new ByteSink(new Uint8Array(4));
+  for (const n of [0, 7, 10, 1234567890, 2 ** 53 - 1]) {
+    sink.number(n);
+    sink.ascii(" ");
+  }
+  for (const ms of [0, 1500, 8000, 1, 10, 999, 1_700_000_000_500, 2.5, -1]) {
+    sink.milliseconds(ms);
+    sink.ascii(" ");
+  }
+  sink.number(-3);
+  sink.ascii(" ");
+  sink.number(0.25);
+  sink.text(" é🦕");
+  sink.bytes(new Uint8Array([0x21]));
+  assert.equal(
+    new TextDecoder().decode(sink.written()),
+    "0 7 10 1234567890 9007199254740991 0 1.5 8 0.001 0.01 0.999 1700000000.5 0.0025 -0.001 " +
+      "-3 0.25 é🦕!",
+  );
+  assert.equal(sink.length, sink.written().length);
 });
 
 Deno.test("ExpositionWriter refuses a family written twice and samples before a family", () => {
