@@ -28,8 +28,12 @@ export const RENDER_CACHE_MS = 250;
 export const LAG_PROBE_MS = 250;
 /** The IPC command of `qnetd-tool --metrics`. */
 export const METRICS_IPC_COMMAND = "metrics";
-/** Buffers kept for the next renderings (more exist only while slow scrapers hold them). */
-const SPARE_BUFFERS = 2;
+/**
+ * Buffers kept besides the current rendering's: a new rendering reuses the previous one's
+ * buffer when no scraper is still sending it, else a spare (more exist only while slow
+ * scrapers hold them).
+ */
+const SPARE_BUFFERS = 1;
 
 /** Configuration reloads as the metrics count them. */
 export interface ReloadStats {
@@ -119,9 +123,14 @@ export class DaemonMetrics implements MetricsSource, Disposable {
   }
 
   async #renderNew(): Promise<Rendering> {
-    const bytes = await this.#render(performance.now());
+    // The previous rendering has expired: no scrape can acquire it any more, and if none is
+    // still sending it, its buffer is the one to write into.
     const previous = this.#current;
-    if (previous !== undefined && previous.users === 0) this.#recycle(previous);
+    this.#current = undefined;
+    const reuse = previous !== undefined && previous.users === 0
+      ? new Uint8Array(previous.bytes.buffer)
+      : this.#spare.pop();
+    const bytes = await this.#render(performance.now(), reuse);
     const rendering = { bytes, at: performance.now(), users: 0 };
     this.#current = rendering;
     return rendering;
@@ -142,7 +151,7 @@ export class DaemonMetrics implements MetricsSource, Disposable {
     }
   }
 
-  async #render(now: number): Promise<Uint8Array> {
+  async #render(now: number, buffer: Uint8Array | undefined): Promise<Uint8Array> {
     const o = this.#options;
     const clusters = o.clusters();
     const steps = renderMetricsInSteps({
@@ -159,7 +168,7 @@ export class DaemonMetrics implements MetricsSource, Disposable {
       reloads: o.reloads,
       startedAt: this.#startedAt,
       version: QNET_VERSION,
-    }, this.#spare.pop());
+    }, buffer);
     this.#maxLagMs = 0;
     for (;;) {
       const step = steps.next();

@@ -70,7 +70,8 @@ export class ByteSink {
   #room(bytes: number): void {
     const need = this.#length + bytes;
     if (need <= this.#buffer.length) return;
-    const grown = new Uint8Array(Math.max(need, this.#buffer.length * 2));
+    // 1.5×: the buffer is kept from one scrape to the next, so its slack stays resident.
+    const grown = new Uint8Array(Math.max(need, Math.ceil(this.#buffer.length * 1.5)));
     grown.set(this.#buffer.subarray(0, this.#length));
     this.#buffer = grown;
   }
