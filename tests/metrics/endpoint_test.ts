@@ -26,10 +26,10 @@ import { canRun, needProgram } from "../support/precondition.ts";
 import { joinFfsplit, type ScriptClient, settle } from "../support/script_client.ts";
 import { handshake } from "../support/tls_wire.ts";
 import { WireConn } from "../support/wire_conn.ts";
+import { freePorts } from "../support/ports.ts";
 import { MemoryClientContext } from "../net/_tls_memory_client.ts";
 
-const PORT = 43010;
-const METRICS_PORT = 43011;
+const [PORT, METRICS_PORT] = freePorts(2, 43010, 43099) as [number, number];
 const METRICS_URL = `http://127.0.0.1:${METRICS_PORT}/metrics`;
 /** Bound of every wait for the daemon to notice something. */
 const WAIT_MS = 15_000;

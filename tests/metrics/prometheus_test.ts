@@ -9,10 +9,13 @@ import { clusterLabel } from "../../core/metrics/cluster_label.ts";
 import { startArbiter } from "../support/daemons.ts";
 import { needProgram, testNeeding } from "../support/precondition.ts";
 import { joinFfsplit, settle } from "../support/script_client.ts";
+import { freePorts } from "../support/ports.ts";
 
-const PORT = 43120;
-const METRICS_PORT = 43121;
-const PROMETHEUS_PORT = 43122;
+const [PORT, METRICS_PORT, PROMETHEUS_PORT] = freePorts(3, 43100, 43199) as [
+  number,
+  number,
+  number,
+];
 /** How long Prometheus may take to start and scrape twice. */
 const PROMETHEUS_WAIT_MS = 60_000;
 const CLUSTER = 'prom "quoted" \\ cluster\nline two';
