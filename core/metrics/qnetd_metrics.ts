@@ -19,7 +19,7 @@ import {
   Vote,
 } from "../protocol/constants.ts";
 import { clusterLabel, MAX_CLUSTER_LABEL_BYTES } from "./cluster_label.ts";
-import { escapeLabelValue, ExpositionWriter, labels } from "./exposition.ts";
+import { type ByteSink, escapeLabelValue, ExpositionWriter, labels } from "./exposition.ts";
 import { CLOSE_REASON_NAMES, type CloseReason, type TrafficCounters } from "./traffic.ts";
 
 /** What the edge knows of one connection: its timing and the vote it holds. */
@@ -255,157 +255,185 @@ export function renderMetricsText(input: MetricsInput): string {
   return new TextDecoder().decode(renderMetrics(input));
 }
 
-/** Per-cluster and per-node families: one pass over the clusters per family, no allocation. */
-function* clusterFamilies(
-  w: ExpositionWriter,
-  input: MetricsInput,
-  clusters: readonly ClusterView[],
-): Generator<void> {
-  const sink = w.sink;
-  let stepStart = 0;
-  /** True when a step's worth was written since the last step ended. */
-  const stepDone = () => {
-    if (sink.length - stepStart < STEP_BYTES) return false;
-    stepStart = sink.length;
-    return true;
-  };
-  /** One sample per cluster: `value(cluster)`, or none when it returns undefined. */
-  const perCluster = function* (
-    name: string,
-    help: string,
-    value: (cluster: ClusterView) => number | undefined,
-  ): Generator<void> {
-    w.family(name, help, "gauge");
-    const nameBytes = encoder.encode(`${name}{`);
-    for (let c = 0; c < clusters.length; c++) {
-      const cluster = clusters[c]!;
-      if (stepDone()) yield;
-      const v = value(cluster);
-      if (v === undefined) continue;
-      sink.bytes(nameBytes);
-      sink.bytes(labelOf(cluster.name).pair);
-      sink.ascii("} ");
-      sink.number(v);
-      sink.ascii("\n");
-    }
-  };
-  /** One sample per node (see firstWithNodeId): `value(client)`, or none when undefined. */
-  const perNode = function* (
-    name: string,
-    help: string,
-    value: (client: ClientView) => number | undefined,
-    milliseconds = false,
-  ): Generator<void> {
-    w.family(name, help, "gauge");
-    const nameBytes = encoder.encode(name);
-    for (let c = 0; c < clusters.length; c++) {
-      const cluster = clusters[c]!;
-      if (stepDone()) yield;
+/** One per-cluster or per-node family: how to write its samples for one cluster. */
+interface ClusterFamily {
+  readonly name: string;
+  readonly help: string;
+  /** Writes the family's samples of `cluster` (plain function: the hot loop of a scrape). */
+  readonly write: (sink: ByteSink, cluster: ClusterView, input: MetricsInput) => void;
+}
+
+const ascii = (text: string) => encoder.encode(text);
+const LINE_END = ascii("\n");
+
+/** `name{cluster="..."} value\n`. */
+function clusterSample(sink: ByteSink, name: Uint8Array, cluster: ClusterView, value: number) {
+  sink.bytes(name);
+  sink.bytes(labelOf(cluster.name).pair);
+  sink.ascii("} ");
+  sink.number(value);
+  sink.bytes(LINE_END);
+}
+
+/**
+ * A per-node family: `name{cluster="...",node_id="N"} value\n` for each node of the cluster
+ * (see firstWithNodeId) whose `value` is defined; `milliseconds`: the value is written as
+ * seconds.
+ */
+function perNode(
+  name: string,
+  help: string,
+  value: (client: ClientView, input: MetricsInput) => number | undefined,
+  milliseconds = false,
+): ClusterFamily {
+  const nameBytes = ascii(name);
+  return {
+    name,
+    help,
+    write(sink, cluster, input) {
       const clients = cluster.clients;
       for (let i = 0; i < clients.length; i++) {
         if (!firstWithNodeId(clients, i)) continue;
         const client = clients[i]!;
-        const v = value(client);
+        const v = value(client, input);
         if (v === undefined) continue;
         sink.bytes(nameBytes);
         sink.bytes(nodeLabelOf(cluster, client));
         if (milliseconds) sink.milliseconds(v);
         else sink.number(v);
-        sink.ascii("\n");
+        sink.bytes(LINE_END);
       }
-    }
-  };
-  const times = input.nodeTimes;
-  const voteOf = (client: ClientView) =>
-    times(client.id)?.currentVote ?? client.lastSentAckNackVote;
-
-  yield* perCluster(
-    "qnetd_cluster_nodes",
-    "Clients connected for the cluster.",
-    (c) => c.clients.length,
-  );
-  w.family(
-    "qnetd_cluster_nodes_by_vote",
-    "Clients of the cluster by the vote they hold (the last one sent but NO_CHANGE; none: no vote yet).",
-    "gauge",
-  );
-  for (let c = 0; c < clusters.length; c++) {
-    const cluster = clusters[c]!;
-    if (stepDone()) yield;
-    for (let v = 0; v < VOTE_LABELS.length; v++) {
-      const vote = VOTE_LABELS[v]![0];
-      const label = VOTE_LABELS[v]![1];
-      let count = 0;
-      const clients = cluster.clients;
-      for (let k = 0; k < clients.length; k++) if (voteOf(clients[k]!) === vote) count++;
-      sink.ascii("qnetd_cluster_nodes_by_vote{");
-      sink.bytes(labelOf(cluster.name).pair);
-      sink.ascii(',vote="');
-      sink.ascii(label);
-      sink.ascii('"} ');
-      sink.number(count);
-      sink.ascii("\n");
-    }
-  }
-  yield* perCluster(
-    "qnetd_cluster_last_decision_timestamp_seconds",
-    "When the arbiter last sent a vote (other than NO_CHANGE) to a client of the cluster.",
-    (cluster) => {
-      let last = 0;
-      for (let k = 0; k < cluster.clients.length; k++) {
-        const client = cluster.clients[k]!;
-        last = Math.max(last, times(client.id)?.lastDecisionAt ?? 0);
-      }
-      return last > 0 ? last / 1000 : undefined;
     },
-  );
-  w.family(
-    "qnetd_cluster_info",
-    "The cluster's decision algorithm and tie-breaker (always 1).",
-    "gauge",
-  );
-  for (let c = 0; c < clusters.length; c++) {
-    const cluster = clusters[c]!;
-    if (stepDone()) yield;
-    const first = cluster.clients[0];
-    sink.ascii("qnetd_cluster_info{");
-    sink.bytes(labelOf(cluster.name).pair);
-    sink.ascii(',algorithm="');
-    sink.ascii(ALGORITHM_LABELS[first?.decisionAlgorithm ?? -1] ?? "unknown");
-    sink.ascii('",tie_breaker="');
-    sink.ascii(first === undefined ? "unknown" : tieBreakerLabel(first.tieBreaker));
-    sink.ascii('"} 1\n');
-  }
-  yield* perNode(
-    "qnetd_node_connected",
-    "The node is connected (1) with a completed INIT.",
-    () => 1,
-  );
-  yield* perNode(
-    "qnetd_node_tls",
-    "The node's connection uses TLS.",
-    (c) => (c.tlsStarted ? 1 : 0),
-  );
-  yield* perNode(
+  };
+}
+
+/** The vote `client` holds: the edge's, else the arbiter's last ACK/NACK. */
+function voteOf(client: ClientView, input: MetricsInput): number {
+  return input.nodeTimes(client.id)?.currentVote ?? client.lastSentAckNackVote;
+}
+
+const CLUSTER_NODES = ascii("qnetd_cluster_nodes{");
+const BY_VOTE = ascii("qnetd_cluster_nodes_by_vote{");
+const VOTE_PAIRS: readonly (readonly [Vote, Uint8Array])[] = VOTE_LABELS.map((
+  [vote, label],
+) => [vote, ascii(`,vote="${label}"} `)]);
+const LAST_DECISION = ascii("qnetd_cluster_last_decision_timestamp_seconds{");
+const CLUSTER_INFO = ascii("qnetd_cluster_info{");
+
+/** Every per-cluster and per-node family, in exposition order. */
+const CLUSTER_FAMILIES: readonly ClusterFamily[] = [
+  {
+    name: "qnetd_cluster_nodes",
+    help: "Clients connected for the cluster.",
+    write: (sink, cluster) => clusterSample(sink, CLUSTER_NODES, cluster, cluster.clients.length),
+  },
+  {
+    name: "qnetd_cluster_nodes_by_vote",
+    help:
+      "Clients of the cluster by the vote they hold (the last one sent but NO_CHANGE; none: no vote yet).",
+    write(sink, cluster, input) {
+      const clients = cluster.clients;
+      for (let v = 0; v < VOTE_PAIRS.length; v++) {
+        const vote = VOTE_PAIRS[v]![0];
+        let count = 0;
+        for (let k = 0; k < clients.length; k++) if (voteOf(clients[k]!, input) === vote) count++;
+        sink.bytes(BY_VOTE);
+        sink.bytes(labelOf(cluster.name).pair);
+        sink.bytes(VOTE_PAIRS[v]![1]);
+        sink.number(count);
+        sink.bytes(LINE_END);
+      }
+    },
+  },
+  {
+    name: "qnetd_cluster_last_decision_timestamp_seconds",
+    help: "When the arbiter last sent a vote (other than NO_CHANGE) to a client of the cluster.",
+    write(sink, cluster, input) {
+      let last = 0;
+      const clients = cluster.clients;
+      for (let k = 0; k < clients.length; k++) {
+        last = Math.max(last, input.nodeTimes(clients[k]!.id)?.lastDecisionAt ?? 0);
+      }
+      if (last === 0) return;
+      sink.bytes(LAST_DECISION);
+      sink.bytes(labelOf(cluster.name).pair);
+      sink.ascii("} ");
+      sink.milliseconds(last);
+      sink.bytes(LINE_END);
+    },
+  },
+  {
+    name: "qnetd_cluster_info",
+    help: "The cluster's decision algorithm and tie-breaker (always 1).",
+    write(sink, cluster) {
+      const first = cluster.clients[0];
+      sink.bytes(CLUSTER_INFO);
+      sink.bytes(labelOf(cluster.name).pair);
+      sink.ascii(',algorithm="');
+      sink.ascii(ALGORITHM_LABELS[first?.decisionAlgorithm ?? -1] ?? "unknown");
+      sink.ascii('",tie_breaker="');
+      sink.ascii(first === undefined ? "unknown" : tieBreakerLabel(first.tieBreaker));
+      sink.ascii('"} 1\n');
+    },
+  },
+  perNode("qnetd_node_connected", "The node is connected (1) with a completed INIT.", () => 1),
+  perNode("qnetd_node_tls", "The node's connection uses TLS.", (c) => (c.tlsStarted ? 1 : 0)),
+  perNode(
     "qnetd_node_certificate_verified",
     "The node presented a client certificate that verified against the QNet CA.",
     (c) => (c.tlsPeerCertificateVerified ? 1 : 0),
-  );
-  yield* perNode(
+  ),
+  perNode(
     "qnetd_node_heartbeat_interval_seconds",
     "The node's heartbeat interval.",
     (c) => c.heartbeatInterval,
     true,
-  );
-  yield* perNode(
+  ),
+  perNode(
     "qnetd_node_last_message_age_seconds",
     "Seconds since the node's last message.",
-    (c) => {
-      const at = times(c.id)?.lastMessageAt ?? 0;
+    (c, input) => {
+      const at = input.nodeTimes(c.id)?.lastMessageAt ?? 0;
       return at > 0 ? Math.round(Math.max(0, input.monotonicNow - at)) : undefined;
     },
     true,
-  );
+  ),
+];
+
+/**
+ * Writes `family`'s samples from cluster `from` on, until about {@link STEP_BYTES} are
+ * written or the clusters end; returns the next cluster's index.
+ */
+function writeStep(
+  sink: ByteSink,
+  family: ClusterFamily,
+  clusters: readonly ClusterView[],
+  from: number,
+  input: MetricsInput,
+): number {
+  const stop = sink.length + STEP_BYTES;
+  let c = from;
+  while (c < clusters.length && sink.length < stop) family.write(sink, clusters[c++]!, input);
+  return c;
+}
+
+/**
+ * Per-cluster and per-node families: one pass over the clusters per family, in steps that
+ * end between two clusters, nothing allocated per cluster or node.
+ */
+function* clusterFamilies(
+  w: ExpositionWriter,
+  input: MetricsInput,
+  clusters: readonly ClusterView[],
+): Generator<void> {
+  for (const family of CLUSTER_FAMILIES) {
+    w.family(family.name, family.help, "gauge");
+    let next = 0;
+    while (next < clusters.length) {
+      next = writeStep(w.sink, family, clusters, next, input);
+      if (next < clusters.length) yield;
+    }
+  }
 }
 
 /** The daemon's own families. */
