@@ -93,7 +93,7 @@ interface Options {
 }
 
 /** getopts(":Ghisc:n:d:") as the C script uses it, plus two long options. */
-function parseArgs(args: string[]): Options | { exit: number; out?: string; err?: string } {
+export function parseArgs(args: string[]): Options | { exit: number; out?: string; err?: string } {
   const opts: Options = {
     certificateFile: "",
     clusterName: "",

@@ -33,6 +33,8 @@ import type { CliIo } from "./io.ts";
 import { ipcCmapConnect } from "../ipc/cmap_client.ts";
 import { DEFAULT_QNETD_SETTINGS } from "../core/settings.ts";
 import { strerrorText } from "../core/error_text.ts";
+import { ExitStatus } from "./exit_status.ts";
+import { type ArgsSpec, type ArgsStop, type OptionDecl, parseOptions } from "./getopt.ts";
 
 /** The name getopt messages carry, as the C tool's argv[0]. */
 const PROGRAM = "corosync-cmapctl";
@@ -59,8 +61,6 @@ export interface CmapctlDeps {
 
 type Action = "get" | "set" | "delete" | "deletePrefix" | "print" | "track" | "load" | "clear";
 
-const OPTIONS_WITH_ARGUMENT = new Set(["m", "p", "C", "P"]);
-const OPTIONS = new Set([..."hqgsdDtTb", ...OPTIONS_WITH_ARGUMENT]);
 const CLEAR_TARGETS = new Set(["knet", "totem", "ipc", "schedmiss", "all"]);
 const NEGATIVE_NUMBER = /^-([0-9]|\.[0-9]|inf$|infinity$|nan$)/i;
 
@@ -123,119 +123,92 @@ Track changes on keys with key prefix:
 `;
 
 /** Parsed command line. */
-interface Invocation {
+interface Invocation extends PrintOptions {
   action: Action;
   map: CmapMapName;
   trackPrefix: boolean;
-  print: { showBinary: boolean; quiet: boolean };
   settingsFile: string;
   clearTarget: string;
-  operands: string[];
   /** `-P`: the daemon's socket. */
   socketPath: string | undefined;
+  /** Keys, prefixes or set's `key type value`. */
+  operands: readonly string[];
 }
 
-/** A message for stderr plus exit status, or the parsed command line. */
-type ParseResult = { exit: number } | Invocation;
+const stopWith = (message: string): ArgsStop => ({
+  exitCode: ExitStatus.Failure,
+  stderr: `${message}\n`,
+});
+
+/** The C tool's optstring, "m:hqgsdDtTbp:C:" (tests check it), plus `-P`. */
+const OPTIONS: readonly OptionDecl<Invocation>[] = [
+  {
+    flag: "m",
+    arg: "map",
+    apply(inv, name) {
+      if (name === "icmap" || name === "default") inv.map = "icmap";
+      else if (name === "stats") inv.map = "stats";
+      else return stopWith("invalid map name, must be 'default', 'icmap' or 'stats'");
+      return undefined;
+    },
+  },
+  { flag: "h", stop: { exitCode: ExitStatus.Success, stdout: HELP } },
+  { flag: "q", set: { quiet: true } },
+  { flag: "g", set: { action: "get" } },
+  { flag: "s", set: { action: "set" } },
+  { flag: "d", set: { action: "delete" } },
+  { flag: "D", set: { action: "deletePrefix" } },
+  { flag: "t", set: { action: "track", trackPrefix: false } },
+  { flag: "T", set: { action: "track" } },
+  { flag: "b", set: { showBinary: true } },
+  { flag: "p", arg: "filename", set: { action: "load" }, store: "settingsFile" },
+  {
+    flag: "C",
+    arg: "target",
+    apply(inv, target) {
+      if (!CLEAR_TARGETS.has(target)) {
+        return stopWith("argument to -C should be 'knet', 'totem', 'ipc', 'schedmiss' or 'all'");
+      }
+      inv.action = "clear";
+      inv.clearTarget = target;
+      inv.map = "stats";
+      return undefined;
+    },
+  },
+  { flag: "P", arg: "socket", store: "socketPath" },
+];
 
 /**
- * The C tool's getopt loop ("m:hqgsdDtTbp:C:", GNU permutation): options act in order, the
- * last action wins, `-h` prints help and ends at once, errors end at once.
+ * The C tool's getopt loop (GNU permutation): options act in order, the last action wins,
+ * `-h` prints help and ends at once, errors end at once.
  */
-function parseArgs(args: readonly string[], io: CliIo): ParseResult {
-  const inv: Invocation = {
+export const CMAPCTL_ARGS: ArgsSpec<Invocation> = {
+  programName: PROGRAM,
+  options: OPTIONS,
+  defaults: () => ({
     action: "print",
     map: "icmap",
     trackPrefix: true,
-    print: { showBinary: false, quiet: false },
+    showBinary: false,
+    quiet: false,
     settingsFile: "",
     socketPath: undefined,
     clearTarget: "",
     operands: [],
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") {
-      inv.operands.push(...args.slice(i + 1));
-      break;
+  }),
+  isOperand: (arg) => NEGATIVE_NUMBER.test(arg),
+  onError: (error) => ({ exitCode: ExitStatus.Failure, stderr: error.message ?? "" }),
+  check({ action }, operands) {
+    if (operands.length === 0 && action !== "load" && action !== "clear" && action !== "print") {
+      return stopWith("Expected key after options");
     }
-    if (!arg.startsWith("-") || arg === "-" || NEGATIVE_NUMBER.test(arg)) {
-      inv.operands.push(arg);
-      continue;
-    }
-    for (let j = 1; j < arg.length; j++) {
-      const c = arg[j]!;
-      if (!OPTIONS.has(c)) {
-        io.err(`${PROGRAM}: invalid option -- '${c}'\n`);
-        return { exit: 1 };
-      }
-      let optarg = "";
-      if (OPTIONS_WITH_ARGUMENT.has(c)) {
-        if (j + 1 < arg.length) optarg = arg.slice(j + 1);
-        else if (i + 1 < args.length) optarg = args[++i]!;
-        else {
-          io.err(`${PROGRAM}: option requires an argument -- '${c}'\n`);
-          return { exit: 1 };
-        }
-        j = arg.length;
-      }
-      switch (c) {
-        case "h":
-          io.out(HELP);
-          return { exit: 0 };
-        case "b":
-          inv.print.showBinary = true;
-          break;
-        case "q":
-          inv.print.quiet = true;
-          break;
-        case "g":
-          inv.action = "get";
-          break;
-        case "s":
-          inv.action = "set";
-          break;
-        case "d":
-          inv.action = "delete";
-          break;
-        case "D":
-          inv.action = "deletePrefix";
-          break;
-        case "p":
-          inv.action = "load";
-          inv.settingsFile = optarg;
-          break;
-        case "C":
-          if (!CLEAR_TARGETS.has(optarg)) {
-            io.err("argument to -C should be 'knet', 'totem', 'ipc', 'schedmiss' or 'all'\n");
-            return { exit: 1 };
-          }
-          inv.action = "clear";
-          inv.clearTarget = optarg;
-          inv.map = "stats";
-          break;
-        case "t":
-          inv.action = "track";
-          inv.trackPrefix = false;
-          break;
-        case "T":
-          inv.action = "track";
-          break;
-        case "P":
-          inv.socketPath = optarg;
-          break;
-        case "m":
-          if (optarg === "icmap" || optarg === "default") inv.map = "icmap";
-          else if (optarg === "stats") inv.map = "stats";
-          else {
-            io.err("invalid map name, must be 'default', 'icmap' or 'stats'\n");
-            return { exit: 1 };
-          }
-          break;
-      }
-    }
-  }
-  return inv;
+    return undefined;
+  },
+};
+
+/** The C tool's report of a backend failure: `<what>. Error CS_ERR_...`. */
+function csErrorLine(what: string, code: CsError): string {
+  return `${what}. Error ${csStrerror(code)}`;
 }
 
 /** The cs_error_t of a backend failure; anything else is a bug and propagates. */
@@ -244,20 +217,32 @@ function codeOf(error: unknown): CsError {
   throw error;
 }
 
-/** The tool's exit: a status, after its message went to stderr. */
-class Exit {
-  constructor(readonly status: number) {}
+/** A failure that ends the tool: its message goes to stderr, the tool exits with `status`. */
+export class CmapctlFailure extends Error {
+  override name = "CmapctlFailure";
+  constructor(message: string, readonly status: number, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** The C tool's `fprintf(stderr, ...); exit(EXIT_FAILURE);`, as an error to throw. */
+function failure(message: string, cause?: unknown): CmapctlFailure {
+  return new CmapctlFailure(
+    message,
+    ExitStatus.Failure,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** Runs corosync-cmapctl with `deps`; returns the exit status. */
 export async function run(args: string[], io: CliIo, deps: CmapctlDeps): Promise<number> {
-  const inv = parseArgs(args, io);
-  if ("exit" in inv) return inv.exit;
-  const { action, operands } = inv;
-  if (operands.length === 0 && action !== "load" && action !== "clear" && action !== "print") {
-    io.err("Expected key after options\n");
-    return 1;
+  const parsed = parseOptions(args, CMAPCTL_ARGS);
+  if (!parsed.ok) {
+    io.err(parsed.stderr);
+    io.out(parsed.stdout);
+    return parsed.exitCode;
   }
+  const inv: Invocation = { ...parsed.options, operands: parsed.operands };
   let backend: CmapBackend;
   try {
     const connect = inv.socketPath !== undefined && deps.connectSocket !== undefined
@@ -265,18 +250,15 @@ export async function run(args: string[], io: CliIo, deps: CmapctlDeps): Promise
       : deps.connect;
     backend = await connect(inv.map);
   } catch (error) {
-    io.err(`Failed to initialize the cmap API. Error ${csStrerror(codeOf(error))}\n`);
-    return 1;
+    io.err(`${csErrorLine("Failed to initialize the cmap API", codeOf(error))}\n`);
+    return ExitStatus.Failure;
   }
-  const fail = (message: string, status = 1): Exit => {
-    io.err(`${message}\n`);
-    return new Exit(status);
-  };
-  let status = 0;
+  let status: number;
   try {
-    status = await ACTIONS[action](inv, backend, io, deps, fail);
+    status = await ACTIONS[inv.action](inv, backend, io, deps);
   } catch (error) {
-    if (!(error instanceof Exit)) throw error;
+    if (!(error instanceof CmapctlFailure)) throw error;
+    io.err(`${error.message}\n`);
     // The C tool exit()s here without finalizing; closing is harmless and frees the socket.
     await backend.close().catch(() => {});
     return error.status;
@@ -284,20 +266,27 @@ export async function run(args: string[], io: CliIo, deps: CmapctlDeps): Promise
   try {
     await backend.close();
   } catch (error) {
-    io.err(`Failed to finalize the cmap API. Error ${csStrerror(codeOf(error))}\n`);
-    return 1;
+    io.err(`${csErrorLine("Failed to finalize the cmap API", codeOf(error))}\n`);
+    return ExitStatus.Failure;
   }
   return status;
 }
 
-type Fail = (message: string, status?: number) => Exit;
 type ActionFn = (
   inv: Invocation,
   backend: CmapBackend,
   io: CliIo,
   deps: CmapctlDeps,
-  fail: Fail,
 ) => Promise<number>;
+
+/** cmap_iter_init() and the iteration: the entries under `prefix`, or the tool's failure. */
+async function iterate(backend: CmapBackend, prefix: string) {
+  try {
+    return await backend.iter(prefix);
+  } catch (error) {
+    throw failure(csErrorLine("Failed to initialize iteration", codeOf(error)), error);
+  }
+}
 
 /** print_iter(): the entries under `prefix`; true if there were none. */
 async function printPrefix(
@@ -305,14 +294,8 @@ async function printPrefix(
   prefix: string,
   io: CliIo,
   print: PrintOptions,
-  fail: Fail,
 ): Promise<boolean> {
-  let entries;
-  try {
-    entries = await backend.iter(prefix);
-  } catch (error) {
-    throw fail(`Failed to initialize iteration. Error ${csStrerror(codeOf(error))}`);
-  }
+  const entries = await iterate(backend, prefix);
   for (const { key, value } of entries) io.out(formatKeyLine(key, value, print));
   return entries.length === 0;
 }
@@ -322,19 +305,13 @@ async function deletePrefix(
   backend: CmapBackend,
   prefix: string,
   io: CliIo,
-  fail: Fail,
 ): Promise<void> {
-  let entries;
-  try {
-    entries = await backend.iter(prefix);
-  } catch (error) {
-    throw fail(`Failed to initialize iteration. Error ${csStrerror(codeOf(error))}`);
-  }
+  const entries = await iterate(backend, prefix);
   for (const { key } of entries) {
     try {
       await backend.delete(key);
     } catch (error) {
-      io.err(`Can't delete key ${key}. Error ${csStrerror(codeOf(error))}\n`);
+      io.err(`${csErrorLine(`Can't delete key ${key}`, codeOf(error))}\n`);
     }
   }
 }
@@ -343,17 +320,17 @@ async function deletePrefix(
  * set_key()'s parsing: the value for `-s`/load, or an Exit after the C tool's message. A bin
  * value names a file (`-` is standard input).
  */
-async function valueFor(type: string, text: string, deps: CmapctlDeps, fail: Fail) {
+async function valueFor(type: string, text: string, deps: CmapctlDeps) {
   if (type === "bin") {
     try {
       const bytes = text === "-" ? await deps.stdin.readAll() : await deps.readFile(text);
       return { type: "bin", value: bytes } satisfies CmapValue;
     } catch (error) {
-      throw fail(`Can't open input file: ${strerrorText(error)}`);
+      throw failure(`Can't open input file: ${strerrorText(error)}`, error);
     }
   }
   const parsed = parseValue(type, text);
-  if (!parsed.ok) throw fail(parsed.message);
+  if (!parsed.ok) throw failure(parsed.message);
   return parsed.value;
 }
 
@@ -365,8 +342,8 @@ async function track(inv: Invocation, backend: CmapBackend, io: CliIo, deps: Cma
   try {
     tracker = await backend.track(inv.operands, flags);
   } catch (error) {
-    io.err(`Failed to add tracking function. Error ${csStrerror(codeOf(error))}\n`);
-    return 1;
+    io.err(`${csErrorLine("Failed to add tracking function", codeOf(error))}\n`);
+    return ExitStatus.Failure;
   }
   await using _tracker = tracker;
   io.out('Type "q" to finish\n');
@@ -390,7 +367,7 @@ async function track(inv: Invocation, backend: CmapBackend, io: CliIo, deps: Cma
         ? "delete> "
         : "modify> ";
       io.out(
-        shown === undefined ? "unknown change> " : label + formatKeyLine(key, shown, inv.print),
+        shown === undefined ? "unknown change> " : label + formatKeyLine(key, shown, inv),
       );
     }
   } catch (error) {
@@ -398,96 +375,97 @@ async function track(inv: Invocation, backend: CmapBackend, io: CliIo, deps: Cma
   } finally {
     deps.stdin.cancel?.();
   }
-  return 0;
+  return ExitStatus.Success;
 }
 
 const ACTIONS: Readonly<Record<Action, ActionFn>> = {
-  async print(inv, backend, io, _deps, fail) {
+  async print(inv, backend, io, _deps) {
     const prefixes = inv.operands.length === 0 ? [""] : inv.operands;
     let empty = 0;
     for (const prefix of prefixes) {
-      if (await printPrefix(backend, prefix, io, inv.print, fail)) empty++;
+      if (await printPrefix(backend, prefix, io, inv)) empty++;
     }
-    return empty > 0 && empty >= inv.operands.length ? 1 : 0;
+    return empty > 0 && empty >= inv.operands.length ? ExitStatus.Failure : ExitStatus.Success;
   },
 
-  async get(inv, backend, io, _deps, fail) {
+  async get(inv, backend, io, _deps) {
     for (const key of inv.operands) {
       try {
-        io.out(formatKeyLine(key, await backend.get(key), inv.print));
+        io.out(formatKeyLine(key, await backend.get(key), inv));
       } catch (error) {
-        throw fail(`Can't get key ${key}. Error ${csStrerror(codeOf(error))}`);
+        throw failure(csErrorLine(`Can't get key ${key}`, codeOf(error)), error);
       }
     }
-    return 0;
+    return ExitStatus.Success;
   },
 
-  async delete(inv, backend, _io, _deps, fail) {
+  async delete(inv, backend, _io, _deps) {
     for (const key of inv.operands) {
       try {
         await backend.delete(key);
       } catch (error) {
-        throw fail(`Can't delete key ${key}. Error ${csStrerror(codeOf(error))}`);
+        throw failure(csErrorLine(`Can't delete key ${key}`, codeOf(error)), error);
       }
     }
-    return 0;
+    return ExitStatus.Success;
   },
 
-  async deletePrefix(inv, backend, io, _deps, fail) {
-    for (const prefix of inv.operands) await deletePrefix(backend, prefix, io, fail);
-    return 0;
+  async deletePrefix(inv, backend, io, _deps) {
+    for (const prefix of inv.operands) await deletePrefix(backend, prefix, io);
+    return ExitStatus.Success;
   },
 
-  async set(inv, backend, _io, deps, fail) {
+  async set(inv, backend, _io, deps) {
     const [key, type, text] = inv.operands;
     if (key === undefined || type === undefined || text === undefined) {
-      throw fail("At least 3 parameters are expected for set");
+      throw failure("At least 3 parameters are expected for set");
     }
-    const value = await valueFor(type, text, deps, fail);
+    const value = await valueFor(type, text, deps);
     try {
       await backend.set(key, value);
     } catch (error) {
-      throw fail(`Failed to set key ${key}. Error ${csStrerror(codeOf(error))}`);
+      throw failure(csErrorLine(`Failed to set key ${key}`, codeOf(error)), error);
     }
-    return 0;
+    return ExitStatus.Success;
   },
 
-  async load(inv, backend, io, deps, fail) {
+  async load(inv, backend, io, deps) {
     let bytes;
     try {
       bytes = await deps.readFile(inv.settingsFile);
     } catch (error) {
-      throw fail(`Couldn't open file.: ${strerrorText(error)}`);
+      throw failure(`Couldn't open file.: ${strerrorText(error)}`, error);
     }
     const parsed = parseLoadFile(bytes);
-    if (!parsed.ok) throw fail(parsed.message);
+    if (!parsed.ok) throw failure(parsed.message);
     const ops: LoadOp[] = [];
     for (const line of parsed.lines) {
       if (line.kind === "set") {
         ops.push({
           op: "set",
           key: line.key,
-          value: await valueFor(line.type, line.value, deps, fail),
+          value: await valueFor(line.type, line.value, deps),
         });
       } else if (line.kind === "delete") ops.push({ op: "delete", key: line.key });
       else ops.push({ op: "deletePrefix", prefix: line.prefix });
     }
     try {
       for (const { key, error } of await backend.load(ops)) {
-        io.err(`Can't delete key ${key}. Error ${csStrerror(error.code)}\n`);
+        io.err(`${csErrorLine(`Can't delete key ${key}`, error.code)}\n`);
       }
     } catch (error) {
       const code = codeOf(error);
       const op = error instanceof CmapLoadError ? ops[error.index] : undefined;
-      throw fail(
+      throw failure(
         op?.op === "set"
-          ? `Failed to set key ${op.key}. Error ${csStrerror(code)}`
+          ? csErrorLine(`Failed to set key ${op.key}`, code)
           : op?.op === "deletePrefix"
-          ? `Failed to initialize iteration. Error ${csStrerror(code)}`
-          : `Failed to load ${inv.settingsFile}. Error ${csStrerror(code)}`,
+          ? csErrorLine("Failed to initialize iteration", code)
+          : csErrorLine(`Failed to load ${inv.settingsFile}`, code),
+        error,
       );
     }
-    return 0;
+    return ExitStatus.Success;
   },
 
   async track(inv, backend, io, deps) {
@@ -497,7 +475,7 @@ const ACTIONS: Readonly<Record<Action, ActionFn>> = {
   async clear(inv, backend) {
     // clear_stats(): the result of the set is ignored, as in C.
     await backend.set(`stats.clear.${inv.clearTarget}`, { type: "u32", value: 1 }).catch(() => {});
-    return 0;
+    return ExitStatus.Success;
   },
 };
 

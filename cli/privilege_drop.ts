@@ -14,8 +14,9 @@
  * - net for the TCP listen address, the metrics address and the unix socket: `accept()` on a
  *   bound listener is not checked again.
  *
- * - what the compiled `qnet` holds for other subcommands (write of the key directory, sys,
- *   run, env): the daemon never needs it.
+ * - write of the key directory, sys, run, env: the worker the launcher (cli/sandbox.ts)
+ *   starts the daemon in is never given them; revoking them costs nothing and keeps the
+ *   daemon safe if it is run without the launcher.
  *
  * What stays: write of the socket file, which the daemon removes when it stops.
  *
@@ -66,8 +67,8 @@ export function startupOnlyPermissions(grants: StartupGrants): Deno.PermissionDe
     { name: "net", host: `unix:${grants.socketFile}` },
     ...(grants.metrics === undefined ? [] : [{ name: "net", host: grants.metrics } as const]),
     ...(grants.tls ? [] : [{ name: "ffi" } as const]),
-    // Never needed by the daemon, but held by the compiled `qnet`, which carries the union
-    // of every subcommand's set (certutil's write of the key directory and sys "uid").
+    // Never needed by the daemon and never given to its worker; revoked in case it runs
+    // without the launcher (a process holding another subcommand's grants).
     { name: "write", path: grants.keyDir },
     { name: "sys" },
     { name: "run" },

@@ -13,9 +13,11 @@ import { TlsSupported } from "../core/protocol/constants.ts";
 import type { QnetdSettings } from "../core/settings.ts";
 import { IpcServer } from "../ipc/server.ts";
 import { qnetdIpcHandlers } from "../ipc/commands.ts";
-import { acquireLockFile, LockFileError } from "../net/lock_file.ts";
+import { acquireLockFile, type LockFile, LockFileError } from "../net/lock_file.ts";
+import { revokeLibc } from "../net/libc_ffi.ts";
 import { osErrorSuffix } from "../net/os_error.ts";
-import { ListenError, QnetdServer } from "../net/qnetd_server.ts";
+import { QnetdServer } from "../net/qnetd_server.ts";
+import { ListenError } from "../net/listen_socket.ts";
 import { EdgeCounters } from "../net/edge_counters.ts";
 import { Arbiter } from "../core/arbiter/arbiter.ts";
 import { MetricsHttpServer, MetricsListenError } from "../net/metrics_http.ts";
@@ -29,7 +31,9 @@ import { DaemonCmap, type DaemonCmapExtras } from "./daemon_cmap.ts";
 import { setupLogging } from "./logging.ts";
 import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
+import { ExitStatus } from "./exit_status.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
+import { daemonReady } from "./readiness.ts";
 import { serverKeyFiles } from "./tls_files.ts";
 import { errorText } from "../core/error_text.ts";
 
@@ -56,10 +60,11 @@ export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME
   } catch (error) {
     if (!(error instanceof ConfigLoadError)) throw error;
     io.err(`${QNETD_PROGRAM_NAME}: ${error.message}\n`);
-    return 1;
+    return ExitStatus.Failure;
   }
-  // Deno has no fork(): the daemon never detaches. Without -f it still logs to stderr, since
-  // there is no syslog writer yet; under systemd use Type=simple and -f (see README).
+  // Without -f the launcher detached this process before (cli/daemon_mode.ts); it logs to
+  // stderr until it is ready, which its starter relays, and to nothing after (there is no
+  // syslog writer yet). Under systemd use Type=simple and -f (see docs/deployment.md).
   using logging = setupLogging({ foreground: true, debugLevel: options.debugLevel });
   return await runDaemon(options, logging.log, { debug: logging, args, configPath });
 }
@@ -76,28 +81,29 @@ export async function runDaemon(
     maxClients: options.maxClients,
   });
   const tlsOn = options.tls !== TlsSupported.Unsupported;
-  // Without TLS no library is ever loaded: give up ffi before anything else (privilege_drop.ts).
-  if (!tlsOn) await dropFfi();
-
   if (tlsOn) {
     try {
       if (!Deno.statSync(settings.nssDbDir).isDirectory) throw new Deno.errors.NotADirectory();
     } catch (error) {
       if (error instanceof Deno.errors.NotCapable) throw error;
       log(Priority.Err, `Can't open NSS DB directory ${osErrorSuffix(error)}`);
-      return 1;
+      return ExitStatus.Failure;
     }
   }
 
-  let lockFile: Deno.FsFile;
+  let lockFile: LockFile;
   try {
     lockFile = acquireLockFile(settings.lockFile);
   } catch (error) {
     if (!(error instanceof LockFileError)) throw error;
     log(Priority.Err, error.message);
-    return 1;
+    return ExitStatus.Failure;
   }
   using _lock = lockFile;
+  // libc was needed for the fcntl lock only; without TLS no other library is ever loaded:
+  // give up that ffi now (privilege_drop.ts).
+  await revokeLibc();
+  if (!tlsOn) await dropFfi();
 
   log(Priority.Debug, "Initializing nss");
   let tls: TlsServerContext | undefined;
@@ -111,7 +117,7 @@ export async function runDaemon(
     } catch (error) {
       if (findNotCapable(error) !== undefined) throw error;
       log(Priority.Crit, `Can't load TLS key material: ${errorText(error)}`);
-      return 1;
+      return ExitStatus.Failure;
     }
   }
   using _tls = tls ?? { [Symbol.dispose]() {} };
@@ -142,7 +148,7 @@ export async function runDaemon(
     tlsSupported: settings.tlsSupported,
     counters,
     nodeTimes: (id) => forCmap.server?.connectionStats(id),
-    admissionQueueLength: () => forCmap.server?.admissionQueueLength ?? 0,
+    admissionQueueLength: () => forCmap.server?.admission.waiting ?? 0,
     reloads: cmap.reloads,
     ...(tlsOn ? { certificateFiles: metricsCertificateFiles(settings) } : {}),
     log,
@@ -174,15 +180,14 @@ export async function runDaemon(
         osErrorSuffix(error instanceof Error ? error.cause ?? error : error)
       }`,
     );
-    return 1;
+    return ExitStatus.Failure;
   }
 
   log(Priority.Debug, "Creating listening socket");
   let server: QnetdServer;
   try {
     server = QnetdServer.listen({
-      hostname: listenHostname(options),
-      port: options.port,
+      listen: { host: options.listenAddr, family: options.addressFamily, port: options.port },
       arbiter,
       log,
       limits: settings,
@@ -193,7 +198,7 @@ export async function runDaemon(
     await ipc.close();
     if (!(error instanceof ListenError)) throw error;
     log(Priority.Crit, error.message);
-    return 1;
+    return ExitStatus.Failure;
   }
   forCmap.server = server;
 
@@ -212,7 +217,7 @@ export async function runDaemon(
       await server.close();
       if (!(error instanceof MetricsListenError)) throw error;
       log(Priority.Crit, error.message);
-      return 1;
+      return ExitStatus.Failure;
     }
   }
 
@@ -241,6 +246,7 @@ export async function runDaemon(
 
   log(Priority.Debug, "Registering algorithms");
   log(Priority.Debug, "QNetd ready to provide service");
+  daemonReady();
   log(Priority.Debug, "Running QNetd main loop");
   const serving = server.serve();
   const servingMetrics = metricsHttp?.serve();
@@ -256,17 +262,11 @@ export async function runDaemon(
   await metricsHttp?.close();
   await servingMetrics;
   log(Priority.Debug, "Closing log");
-  return 0;
+  return ExitStatus.Success;
 }
 
 /** The PEM files whose `not_after` the metrics export (the ones the TLS context loads). */
 function metricsCertificateFiles(settings: LiveSettings): { server: string; ca: string } {
   const files = serverKeyFiles(settings.nssDbDir, settings.certNickname);
   return { server: files.certFile, ca: files.caFile };
-}
-
-/** -l wins; otherwise the wildcard of the chosen family (dual stack by default, as C). */
-function listenHostname(options: QnetdOptions): string {
-  if (options.listenAddr !== undefined) return options.listenAddr;
-  return options.addressFamily === "ipv4" ? "0.0.0.0" : "::";
 }

@@ -16,13 +16,17 @@ import {
 import { asciiLower, parseBoolStr, strtonum } from "../core/c_parse.ts";
 import { applySettings, defaultQnetdSettings, type QnetdSettings } from "../core/settings.ts";
 import { QNET_VERSION } from "../core/version.ts";
-import { Getopt } from "./getopt.ts";
+import { ExitStatus } from "./exit_status.ts";
+import {
+  type ArgsResult,
+  type ArgsSpec,
+  type ArgsStop,
+  optstringOf,
+  parseOptions,
+} from "./getopt.ts";
 
 /** The C daemon's name (QNETD_PROGRAM_NAME): used in usage and in `err()`-style messages. */
 export const QNETD_PROGRAM_NAME = "corosync-qnetd";
-
-/** The C optstring of corosync-qnetd, verbatim. */
-export const QNETD_OPTSTRING = "46dfhvc:l:m:p:S:s:";
 
 /** QNETD_DEFAULT_HOST_PORT. */
 export const QNETD_DEFAULT_PORT = 5403;
@@ -54,20 +58,12 @@ export interface QnetdOptions {
   operands: string[];
 }
 
-/** Outcome of parsing: options to run with, or what to print and the exit code to return. */
-export type QnetdArgsResult =
-  | {
-    readonly ok: true;
-    readonly options: QnetdOptions;
-    /** Warnings already due on stderr (deprecated `-S dpd_interval`), possibly "". */
-    readonly stderr: string;
-  }
-  | {
-    readonly ok: false;
-    readonly exitCode: number;
-    readonly stdout: string;
-    readonly stderr: string;
-  };
+/**
+ * Outcome of parsing (the result shape of every tool, cli/getopt.ts): options to run with, with
+ * warnings already due on stderr (deprecated `-S dpd_interval`, possibly ""), or what to print
+ * and the exit code to return.
+ */
+export type QnetdArgsResult = ArgsResult<QnetdOptions>;
 
 /** How the program was invoked. */
 export interface QnetdArgsContext {
@@ -127,6 +123,104 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
+/** The daemon's command line as data, for `argv0` as invoked. */
+function qnetdArgs(context: QnetdArgsContext): ArgsSpec<QnetdOptions> {
+  const argv0 = context.argv0 ?? QNETD_PROGRAM_NAME;
+  const errPrefix = `${basename(argv0)}: `;
+  const fail = (message: string): ArgsStop => ({
+    exitCode: ExitStatus.Failure,
+    stderr: `${errPrefix}${message}\n`,
+  });
+  const usage: ArgsStop = { exitCode: ExitStatus.Failure, stdout: qnetdUsage() };
+  return {
+    programName: argv0,
+    posixlyCorrect: context.posixlyCorrect === true,
+    defaults: () => ({
+      addressFamily: "any",
+      debugLevel: 0,
+      foreground: false,
+      listenAddr: undefined,
+      port: QNETD_DEFAULT_PORT,
+      tls: TlsSupported.Supported,
+      clientCertRequired: true,
+      maxClients: 0,
+      settings: defaultQnetdSettings(),
+      operands: [],
+    }),
+    // In the C optstring's order, "46dfhvc:l:m:p:S:s:".
+    options: [
+      { flag: "4", set: { addressFamily: "ipv4" } },
+      { flag: "6", set: { addressFamily: "ipv6" } },
+      {
+        flag: "d",
+        apply(options) {
+          options.debugLevel = options.debugLevel === 0 ? 1 : 2;
+        },
+      },
+      { flag: "f", set: { foreground: true } },
+      { flag: "h", stop: usage },
+      // The C daemon exits 1 even for -v.
+      { flag: "v", stop: { exitCode: ExitStatus.Failure, stdout: qnetdVersionText() } },
+      {
+        flag: "c",
+        arg: "client_cert_required",
+        apply(options, arg) {
+          const required = parseBoolStr(arg);
+          if (required === undefined) {
+            return fail("client_cert_required should be on/yes/1, off/no/0");
+          }
+          options.clientCertRequired = required;
+          return undefined;
+        },
+      },
+      { flag: "l", arg: "listen_addr", store: "listenAddr" },
+      {
+        flag: "m",
+        arg: "max_clients",
+        apply(options, arg) {
+          const max = strtonum(arg, 0n, LLONG_MAX);
+          if (max === undefined) return fail(`max clients value ${arg} is invalid`);
+          options.maxClients = Number(max);
+          return undefined;
+        },
+      },
+      {
+        flag: "p",
+        arg: "listen_port",
+        apply(options, arg) {
+          const port = strtonum(arg, 1n, BigInt(UINT16_MAX));
+          if (port === undefined) return fail(`host port must be in range 1-${UINT16_MAX}`);
+          options.port = Number(port);
+          return undefined;
+        },
+      },
+      {
+        flag: "S",
+        arg: "option=value[,option2=value2,...]",
+        apply(options, arg, warn) {
+          const applied = applySettings(options.settings, arg);
+          for (const warning of applied.warnings) warn(`${errPrefix}${warning}\n`);
+          return applied.error === undefined ? undefined : fail(applied.error);
+        },
+      },
+      {
+        flag: "s",
+        arg: "tls",
+        apply(options, arg) {
+          const tls = TLS_MODES.get(asciiLower(arg));
+          if (tls === undefined) return fail("tls must be one of on, off, req");
+          options.tls = tls;
+          return undefined;
+        },
+      },
+    ],
+    onError: (error) => ({ ...usage, stderr: error.message ?? "" }),
+  };
+}
+
+/** The C optstring of corosync-qnetd, "46dfhvc:l:m:p:S:s:", derived from the declarations. */
+export const QNETD_OPTSTRING: string = optstringOf(qnetdArgs({}));
+
 /**
  * Port of cli_parse() in corosync-qnetd.c: parses the daemon's arguments (without argv[0]).
  * Options act in order, later ones override earlier ones, and the first error ends parsing,
@@ -137,95 +231,7 @@ export function parseQnetdArgs(
   args: readonly string[],
   context: QnetdArgsContext = {},
 ): QnetdArgsResult {
-  const argv0 = context.argv0 ?? QNETD_PROGRAM_NAME;
-  const errPrefix = `${basename(argv0)}: `;
-  let stderr = "";
-  const fail = (message: string): QnetdArgsResult => ({
-    ok: false,
-    exitCode: 1,
-    stdout: "",
-    stderr: `${stderr}${errPrefix}${message}\n`,
-  });
-
-  const options: QnetdOptions = {
-    addressFamily: "any",
-    debugLevel: 0,
-    foreground: false,
-    listenAddr: undefined,
-    port: QNETD_DEFAULT_PORT,
-    tls: TlsSupported.Supported,
-    clientCertRequired: true,
-    maxClients: 0,
-    settings: defaultQnetdSettings(),
-    operands: [],
-  };
-  const getopt = new Getopt(args, QNETD_OPTSTRING, {
-    programName: argv0,
-    posixlyCorrect: context.posixlyCorrect === true,
-  });
-
-  for (let step = getopt.next(); step !== undefined; step = getopt.next()) {
-    const arg = "arg" in step ? step.arg ?? "" : "";
-    switch (step.opt) {
-      case "4":
-        options.addressFamily = "ipv4";
-        break;
-      case "6":
-        options.addressFamily = "ipv6";
-        break;
-      case "f":
-        options.foreground = true;
-        break;
-      case "d":
-        options.debugLevel = options.debugLevel === 0 ? 1 : 2;
-        break;
-      case "c": {
-        const required = parseBoolStr(arg);
-        if (required === undefined) {
-          return fail("client_cert_required should be on/yes/1, off/no/0");
-        }
-        options.clientCertRequired = required;
-        break;
-      }
-      case "l":
-        options.listenAddr = arg;
-        break;
-      case "m": {
-        const max = strtonum(arg, 0n, LLONG_MAX);
-        if (max === undefined) return fail(`max clients value ${arg} is invalid`);
-        options.maxClients = Number(max);
-        break;
-      }
-      case "p": {
-        const port = strtonum(arg, 1n, BigInt(UINT16_MAX));
-        if (port === undefined) return fail(`host port must be in range 1-${UINT16_MAX}`);
-        options.port = Number(port);
-        break;
-      }
-      case "S": {
-        const applied = applySettings(options.settings, arg);
-        for (const warning of applied.warnings) stderr += `${errPrefix}${warning}\n`;
-        if (applied.error !== undefined) return fail(applied.error);
-        break;
-      }
-      case "s": {
-        const tls = TLS_MODES.get(asciiLower(arg));
-        if (tls === undefined) return fail("tls must be one of on, off, req");
-        options.tls = tls;
-        break;
-      }
-      case "v":
-        return { ok: false, exitCode: 1, stdout: qnetdVersionText(), stderr };
-      case "h":
-      case "?":
-        return {
-          ok: false,
-          exitCode: 1,
-          stdout: qnetdUsage(),
-          stderr: stderr + ("message" in step ? step.message ?? "" : ""),
-        };
-    }
-  }
-  options.operands = [...getopt.operands];
-  return { ok: true, options, stderr };
+  const parsed = parseOptions(args, qnetdArgs(context));
+  if (parsed.ok) parsed.options.operands = [...parsed.operands];
+  return parsed;
 }

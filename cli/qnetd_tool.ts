@@ -3,14 +3,16 @@
  * its status (-s), its clusters (-l) or to shut down (-H).
  *
  * Port of qdevices/corosync-qnetd-tool.c (3.0.3): the same options (GNU getopt rules), the
- * same request bytes, exit codes (1 usage, 2 internal, 3 socket or bad reply, 4 the daemon
- * answered Error) and messages. Our extension: `--json` with -s or -l asks for the JSON
- * form, which only qnet's daemon serves.
+ * same request bytes, exit codes ({@link ToolExit}: 1 usage, 2 internal, 3 socket or bad reply, 4 the daemon
+ * answered Error) and messages. Our extensions, which only qnet's daemon serves: `--json` with
+ * -s or -l asks for the JSON form; `--metrics` prints the Prometheus exposition
+ * (docs/monitoring.md), e.g. for node_exporter's textfile collector.
  *
  * @module
  */
 import type { CliIo } from "./io.ts";
 import { IpcClientConnection, IpcConnectError } from "../ipc/client.ts";
+import { type ArgsSpec, type OptionDecl, parseOptions } from "./getopt.ts";
 
 const PROGRAM = "corosync-qnetd-tool";
 /** QNETD_DEFAULT_LOCAL_SOCKET_FILE. */
@@ -31,6 +33,8 @@ const HELP = `${USAGE}
   -p PATH   the daemon's IPC socket (default ${DEFAULT_SOCKET_PATH})
   --json    with -s or -l: print the same facts as one JSON object. Only qnet's daemon
             serves this; corosync-qnetd answers "Unknown command 'json'" (exit 4).
+  --metrics print the daemon's Prometheus metrics (text format 0.0.4), as its
+            -S metrics_listen endpoint serves them. Only qnet's daemon serves this.
   --help    this help
 `;
 
@@ -43,7 +47,7 @@ export const ToolExit = {
   QnetdReturnedError: 4,
 } as const;
 
-type Operation = "none" | "shutdown" | "status" | "list";
+type Operation = "none" | "shutdown" | "status" | "list" | "metrics";
 
 interface ToolOptions {
   operation: Operation;
@@ -53,70 +57,43 @@ interface ToolOptions {
   socketPath: string;
 }
 
-/** cli_parse() with GNU getopt("Hhlsvc:p:") rules; a number is the exit code to stop with. */
-function parseArgs(args: string[], io: CliIo): ToolOptions | number | "help" {
-  const options: ToolOptions = {
+/** The C tool's optstring, "Hhlsvc:p:" (tests check it), plus our long options. */
+const OPTIONS: readonly OptionDecl<ToolOptions>[] = [
+  { flag: "H", set: { operation: "shutdown" } },
+  { flag: "h", stop: { exitCode: ToolExit.Usage, stdout: USAGE } },
+  { flag: "l", set: { operation: "list" } },
+  { flag: "s", set: { operation: "status" } },
+  { flag: "v", set: { verbose: true } },
+  { flag: "c", arg: "cluster_name", store: "cluster" },
+  { flag: "p", arg: "qnetd_ipc_socket_path", store: "socketPath" },
+  { flag: "--json", set: { json: true } },
+  { flag: "--metrics", set: { operation: "metrics" } },
+  { flag: "--help", stop: { exitCode: ToolExit.Ok, stdout: HELP } },
+];
+
+/** cli_parse() of the C tool, with GNU getopt rules. */
+export const TOOL_ARGS: ArgsSpec<ToolOptions> = {
+  programName: PROGRAM,
+  options: OPTIONS,
+  defaults: () => ({
     operation: "none",
     verbose: false,
     json: false,
     socketPath: DEFAULT_SOCKET_PATH,
-  };
-  const usageError = (message: string): number => {
-    io.err(`${PROGRAM}: ${message}\n`);
-    io.out(USAGE);
-    return ToolExit.Usage;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") break;
-    if (arg === "--json") {
-      options.json = true;
-      continue;
+  }),
+  onError: (error) => ({ exitCode: ToolExit.Usage, stderr: error.message ?? "", stdout: USAGE }),
+  check(options) {
+    if (options.operation === "none") return { exitCode: ToolExit.Usage, stdout: USAGE };
+    if (options.json && (options.operation === "shutdown" || options.operation === "metrics")) {
+      return {
+        exitCode: ToolExit.Usage,
+        stderr: `${PROGRAM}: --json needs -s or -l\n`,
+        stdout: USAGE,
+      };
     }
-    if (arg === "--help") return "help";
-    // GNU getopt permutes: words that are not options are skipped.
-    if (!arg.startsWith("-") || arg === "-") continue;
-    for (let j = 1; j < arg.length; j++) {
-      const flag = arg[j]!;
-      switch (flag) {
-        case "H":
-          options.operation = "shutdown";
-          break;
-        case "l":
-          options.operation = "list";
-          break;
-        case "s":
-          options.operation = "status";
-          break;
-        case "v":
-          options.verbose = true;
-          break;
-        case "c":
-        case "p": {
-          let value = arg.slice(j + 1);
-          if (value === "") {
-            if (i + 1 >= args.length) return usageError(`option requires an argument -- '${flag}'`);
-            value = args[++i]!;
-          }
-          if (flag === "c") options.cluster = value;
-          else options.socketPath = value;
-          j = arg.length;
-          break;
-        }
-        case "h":
-          io.out(USAGE);
-          return ToolExit.Usage;
-        default:
-          return usageError(`invalid option -- '${flag}'`);
-      }
-    }
-  }
-  if (options.operation === "none") {
-    io.out(USAGE);
-    return ToolExit.Usage;
-  }
-  return options;
-}
+    return undefined;
+  },
+};
 
 /** dynar_str_quote_cat(): the name in double quotes, `"` and `\` escaped. */
 function quote(name: string): string {
@@ -184,20 +161,16 @@ function printReply(reply: Uint8Array, io: CliIo): number {
   return ToolExit.SocketConnect;
 }
 
-/** `qnet qnetd-tool [-Hhlsv] [-c cluster_name] [-p socket] [--json]`. */
+/** `qnet qnetd-tool [-Hhlsv] [-c cluster_name] [-p socket] [--json] [--metrics]`. */
 export async function main(args: string[], io: CliIo): Promise<number> {
-  const options = parseArgs(args, io);
-  if (options === "help") {
-    io.out(HELP);
-    return ToolExit.Ok;
+  const parsed = parseOptions(args, TOOL_ARGS);
+  if (!parsed.ok) {
+    io.err(parsed.stderr);
+    io.out(parsed.stdout);
+    return parsed.exitCode;
   }
-  if (typeof options === "number") return options;
+  const options = parsed.options;
   if (options.operation === "none") return ToolExit.Usage;
-  if (options.json && options.operation === "shutdown") {
-    io.err(`${PROGRAM}: --json needs -s or -l\n`);
-    io.out(USAGE);
-    return ToolExit.Usage;
-  }
   let connection: IpcClientConnection;
   try {
     connection = await IpcClientConnection.connect(options.socketPath);

@@ -186,7 +186,7 @@ export function openSsl(libraryPath?: string): OpenSslSymbols {
   throw new OpenSslLoadError(
     `Cannot load libssl.so.3 (OpenSSL 3): ${reasons.join("; ")}. ` +
       "Install OpenSSL 3 (Debian/Ubuntu: package libssl3 or libssl3t64; Fedora/RHEL: " +
-      "openssl-libs) and allow FFI for that file (--allow-ffi=<path>)",
+      "openssl-libs); qnet loads it from these paths only",
     { cause: firstError },
   );
 }

@@ -16,9 +16,9 @@
  *
  * @module
  */
-import { fuzz } from "../tests/fuzz/_runner.ts";
-import { inputName } from "../tests/fuzz/_mutate.ts";
-import { TARGETS } from "../tests/fuzz/_targets.ts";
+import { fuzz } from "../tests/support/fuzz/runner.ts";
+import { inputName } from "../tests/support/fuzz/mutate.ts";
+import { TARGETS } from "../tests/support/fuzz/targets.ts";
 
 const REGRESSIONS = new URL("../tests/fuzz/regressions/", import.meta.url);
 

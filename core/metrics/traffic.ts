@@ -23,6 +23,8 @@ export const CloseReason = {
   IoError: 6,
   /** The daemon is shutting down. */
   Shutdown: 7,
+  /** It sent nothing, and its place was needed (silent-connection budget, `max_clients`). */
+  Silent: 8,
 } as const;
 export type CloseReason = typeof CloseReason[keyof typeof CloseReason];
 
@@ -36,6 +38,7 @@ export const CLOSE_REASON_NAMES: Readonly<Record<CloseReason, string>> = {
   [CloseReason.TlsError]: "tls_error",
   [CloseReason.IoError]: "io_error",
   [CloseReason.Shutdown]: "shutdown",
+  [CloseReason.Silent]: "silent",
 };
 
 /** The edge's counters, read-only. Arrays are indexed by number (reason, type, code). */

@@ -14,8 +14,7 @@ import {
   type SteadyResult,
   type StormResult,
 } from "./load_group.ts";
-import { WorkerGroup } from "./load_worker.ts";
-import { ProcessGroup } from "./load_process.ts";
+import { ProcessGroup, WorkerGroup } from "./remote_group.ts";
 import { ErrorTally, summarize, type Summary } from "./stats.ts";
 import type { TlsClientFiles } from "./tls_client.ts";
 

@@ -1,17 +1,18 @@
 /**
- * The conformance table (conformance_rows.ts) on the pure Arbiter, through the in-memory
+ * The conformance table (tests/support/conformance_rows.ts) on the pure Arbiter, through the in-memory
  * Harness: every row's votes and errors as the real qnetd 3.0.3 gives them.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { DecisionAlgorithm } from "../../core/protocol/constants.ts";
 import {
   assertOutcome,
+  Harness,
   outcomeOf,
   ROWS,
   runRow,
   type ScenarioHarness,
-} from "./conformance_rows.ts";
-import { Harness, voteText } from "./harness.ts";
+  voteText,
+} from "../support/mod.ts";
 
 /** The in-memory Harness seen through the runner's interface; lms timers run for 3 s. */
 function inMemory(h: Harness): ScenarioHarness {

@@ -7,7 +7,7 @@ import { ok as assert } from "node:assert/strict";
 import fc from "fast-check";
 import { DecisionAlgorithm, MsgType, Vote } from "../../core/protocol/constants.ts";
 import type { Heuristics } from "../../core/protocol/constants.ts";
-import { Harness, HIGHEST, type JoinOptions, LOWEST, nodes, nodeTb } from "./harness.ts";
+import { Harness, HIGHEST, type JoinOptions, LOWEST, nodes, nodeTb } from "../support/mod.ts";
 
 type Command =
   | { kind: "mem"; node: number; members: number[]; seq: number; h: Heuristics }

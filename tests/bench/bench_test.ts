@@ -14,7 +14,7 @@ import { makeBenchPki } from "../../scripts/bench/tls_pki.ts";
 import { main, parseOptions } from "../../scripts/bench/main.ts";
 import { formatTable, ratio } from "../../scripts/bench/report.ts";
 import type { ArbiterFigures } from "../../scripts/bench/bench_run.ts";
-import { startArbiter } from "../support/daemons.ts";
+import { startArbiter } from "../support/mod.ts";
 import { RecordingIo } from "../../cli/io.ts";
 
 /** A small run: 8 clients in 2 clusters, a few seconds. */

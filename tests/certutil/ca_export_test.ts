@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { formatCaExport, formatNssTime, parseCertificateFile } from "../../core/certs/ca_export.ts";
 import { KeyMaterialError } from "../../core/certs/errors.ts";
-import { needRealTools, run, Scratch } from "./_tools.ts";
-import { testNeeding } from "../support/precondition.ts";
+import { needRealTools, runCommand, Scratch, testNeeding } from "../support/mod.ts";
 
 const NEED = needRealTools();
 
@@ -29,7 +28,7 @@ testNeeding(NEED, {
     await using s = await Scratch.create();
     assert.equal((await s.qnetd("-i")).code, 0);
     const exported = `${s.realDb}/qnetd-cacert.crt`;
-    const der = await run("openssl", [
+    const der = await runCommand("openssl", [
       "x509",
       "-in",
       exported,
@@ -39,7 +38,7 @@ testNeeding(NEED, {
       `${s.root}/ca.der`,
     ]);
     assert.equal(der.code, 0, der.stderr);
-    const pem = await run("openssl", ["x509", "-in", exported, "-out", `${s.root}/ca.pem`]);
+    const pem = await runCommand("openssl", ["x509", "-in", exported, "-out", `${s.root}/ca.pem`]);
     assert.equal(pem.code, 0, pem.stderr);
     const fromExport = parseCertificateFile(await Deno.readFile(exported), "export");
     for (const file of ["ca.der", "ca.pem"]) {

@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
 import {
   asn1Layout,
+  needAll,
   needRealTools,
+  needRoot,
   ours,
-  run,
+  runCommand,
   type RunResult,
   Scratch,
   snapshot,
+  testNeeding,
   withProgram,
-} from "./_tools.ts";
-import { needAll, needRoot, testNeeding } from "../support/precondition.ts";
+} from "../support/mod.ts";
 
 const NEED = needRealTools();
 
@@ -41,7 +43,15 @@ async function realServerCert(s: Scratch): Promise<string> {
 }
 
 async function x509Text(path: string, inform: "PEM" | "DER"): Promise<string> {
-  const r = await run("openssl", ["x509", "-inform", inform, "-in", path, "-noout", "-text"]);
+  const r = await runCommand("openssl", [
+    "x509",
+    "-inform",
+    inform,
+    "-in",
+    path,
+    "-noout",
+    "-text",
+  ]);
   ok(r, `openssl x509 ${path}`);
   return r.stdout;
 }
@@ -149,15 +159,21 @@ testNeeding(NEED, {
     assert.equal(fields(await x509Text(`${dir}/qnetd-cert.pem`, "PEM")).serial, "102 (0x66)");
     assert.equal(await Deno.readTextFile(`${dir}/serial.txt`), "102\n");
     // Not -x509_strict: the C layout (copied here) has no SKI/AKI/keyUsage, which strict mode wants.
-    const verify = await run("openssl", [
+    const verify = await runCommand("openssl", [
       "verify",
       "-CAfile",
       `${dir}/qnet-ca.pem`,
       `${dir}/qnetd-cert.pem`,
     ]);
     ok(verify, "openssl verify");
-    const pub = await run("openssl", ["x509", "-in", `${dir}/qnetd-cert.pem`, "-noout", "-pubkey"]);
-    const keyPub = await run("openssl", ["pkey", "-in", `${dir}/qnetd-key.pem`, "-pubout"]);
+    const pub = await runCommand("openssl", [
+      "x509",
+      "-in",
+      `${dir}/qnetd-cert.pem`,
+      "-noout",
+      "-pubkey",
+    ]);
+    const keyPub = await runCommand("openssl", ["pkey", "-in", `${dir}/qnetd-key.pem`, "-pubout"]);
     assert.equal(pub.stdout, keyPub.stdout);
   },
 });
@@ -266,11 +282,22 @@ testNeeding(NEED, {
     assert.equal(await Deno.readTextFile(`${dir}/serial.txt`), "103\n");
     assert.equal(await mode(crt), 0o660 & ~Deno.umask());
     ok(await s.node("-M", "-c", crt), "real node -M");
-    const valid = await run("certutil", ["-V", "-u", "C", "-n", "Cluster Cert", "-d", s.nodeDb]);
+    const valid = await runCommand("certutil", [
+      "-V",
+      "-u",
+      "C",
+      "-n",
+      "Cluster Cert",
+      "-d",
+      s.nodeDb,
+    ]);
     ok(valid, "certutil -V");
     const pem = `${s.root}/cluster.pem`;
-    ok(await run("openssl", ["x509", "-inform", "DER", "-in", crt, "-out", pem]), "to PEM");
-    ok(await run("openssl", ["verify", "-CAfile", `${dir}/qnet-ca.pem`, pem]), "openssl verify");
+    ok(await runCommand("openssl", ["x509", "-inform", "DER", "-in", crt, "-out", pem]), "to PEM");
+    ok(
+      await runCommand("openssl", ["verify", "-CAfile", `${dir}/qnet-ca.pem`, pem]),
+      "openssl verify",
+    );
 
     // The real qnetd tool signing the same request: same layout, same fields.
     ok(await s.qnetd("-i"), "real -i");
@@ -289,7 +316,7 @@ testNeeding(NEED, {
     const dir = await enrol(s);
     const crq = `${s.nodeDb}/qdevice-net-node.crq`;
     const pem = `${s.root}/req.pem`;
-    ok(await run("openssl", ["req", "-inform", "DER", "-in", crq, "-out", pem]), "to PEM");
+    ok(await runCommand("openssl", ["req", "-inform", "DER", "-in", crq, "-out", pem]), "to PEM");
     const garbage = `${s.root}/garbage.crq`;
     await Deno.writeFile(garbage, crypto.getRandomValues(new Uint8Array(600)));
     const forged = `${s.root}/forged.crq`;
@@ -369,7 +396,13 @@ testNeeding(NEED, {
       ["qnetd-cert.pem", "CN=Qnetd Server", "102"],
       ["cluster-Cluster1.crt", "CN=Cluster1", "103"],
     ]);
-    const end = await run("openssl", ["x509", "-in", `${dir}/qnet-ca.pem`, "-noout", "-enddate"]);
+    const end = await runCommand("openssl", [
+      "x509",
+      "-in",
+      `${dir}/qnet-ca.pem`,
+      "-noout",
+      "-enddate",
+    ]);
     const expected = new Date(end.stdout.trim().replace("notAfter=", "")).toISOString();
     assert.equal(rows[1]![3], expected.replace(".000Z", "Z"));
   },
@@ -394,8 +427,14 @@ testNeeding(NEED, {
       await Deno.readFile(`${dir}/qnetd-cacert.crt`),
       await Deno.readFile(`${s.realDb}/qnetd-cacert.crt`),
     );
-    const pub = await run("openssl", ["x509", "-in", `${dir}/qnetd-cert.pem`, "-noout", "-pubkey"]);
-    const keyPub = await run("openssl", ["pkey", "-in", `${dir}/qnetd-key.pem`, "-pubout"]);
+    const pub = await runCommand("openssl", [
+      "x509",
+      "-in",
+      `${dir}/qnetd-cert.pem`,
+      "-noout",
+      "-pubkey",
+    ]);
+    const keyPub = await runCommand("openssl", ["pkey", "-in", `${dir}/qnetd-key.pem`, "-pubout"]);
     assert.equal(pub.stdout, keyPub.stdout);
 
     // A new node request signed with the imported key verifies against the old CA export.
@@ -415,9 +454,9 @@ testNeeding(NEED, {
     const crt = `${dir}/cluster-New.crt`;
     assert.match(await x509Text(crt, "DER"), /Serial Number: 104 /);
     const pem = `${s.root}/new.pem`;
-    ok(await run("openssl", ["x509", "-inform", "DER", "-in", crt, "-out", pem]), "to PEM");
+    ok(await runCommand("openssl", ["x509", "-inform", "DER", "-in", crt, "-out", pem]), "to PEM");
     ok(
-      await run("openssl", ["verify", "-CAfile", `${s.realDb}/qnetd-cacert.crt`, pem]),
+      await runCommand("openssl", ["verify", "-CAfile", `${s.realDb}/qnetd-cacert.crt`, pem]),
       "verify against the old CA",
     );
     ok(await s.node("-M", "-c", crt), "real node -M");

@@ -6,7 +6,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { formatLogLine } from "../../cli/logging.ts";
 import { Priority, PRIORITY_NAMES } from "../../core/log.ts";
-import { needCQnetd, testNeeding } from "../support/precondition.ts";
+import { needCQnetd, testNeeding } from "../support/mod.ts";
 
 const REAL = "/usr/bin/corosync-qnetd";
 const PORT = "16204";

@@ -42,6 +42,7 @@ Deno.test("parseQnetdArgs() gives the C defaults without arguments", () => {
       settings: defaultQnetdSettings(),
       operands: [],
     },
+    operands: [],
   });
 });
 

@@ -1,5 +1,13 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { BIN1, BIN1_SHOWN, bytes, cmapctl, corosyncStore, FakeStdin, settle } from "./helpers.ts";
+import {
+  BIN1,
+  BIN1_SHOWN,
+  bytes,
+  cmapctl,
+  corosyncStore,
+  FakeStdin,
+  settleMicrotasks,
+} from "../support/mod.ts";
 import { CmapStore } from "../../core/cmap/store.ts";
 
 Deno.test("cmapctl main() -s/-g round-trips every type as in 03-set-get-types", async () => {
@@ -362,7 +370,7 @@ Deno.test("cmapctl main() -T streams prefix notifications as in 08", async () =>
     await sh(["-d", "test.trk.a"]);
     await sh(["-D", "test.trk."]);
     await sh(["-d", "other.trkZ"]);
-    await settle();
+    await settleMicrotasks();
     stdin.end();
   };
   assertEquals(await done, {

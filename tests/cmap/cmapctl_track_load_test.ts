@@ -2,8 +2,15 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { RecordingIo } from "../../cli/io.ts";
 import { CmapStore } from "../../core/cmap/store.ts";
 import type { StoreBackend } from "../../core/cmap/store_backend.ts";
-import { BIN1, bytes, cmapctl, corosyncStore, FakeStdin, settle } from "./helpers.ts";
-import { CMAP_TRANSCRIPTS_DIR } from "../support/vectors.ts";
+import {
+  BIN1,
+  bytes,
+  CMAP_TRANSCRIPTS_DIR,
+  cmapctl,
+  corosyncStore,
+  FakeStdin,
+  settleMicrotasks,
+} from "../support/mod.ts";
 
 /** Runs a tracker while `changes` runs, then ends its input. */
 async function tracking(
@@ -15,7 +22,7 @@ async function tracking(
   const files = new Map([["bin1.dat", BIN1], ["ab.dat", bytes("AB")]]);
   stdin.onFirstRead = async () => {
     await changes((a) => cmapctl(store, a, { files }));
-    await settle();
+    await settleMicrotasks();
     stdin.end();
   };
   return await cmapctl(store, args, { stdin });
@@ -81,7 +88,7 @@ Deno.test("cmapctl main() tracking ends on q, on end of input, and on a lost dae
   const stdin = new FakeStdin([], new Uint8Array(0), true);
   stdin.onFirstRead = async () => {
     store.set("runtime.x.y", { type: "u8", value: 1 });
-    await settle();
+    await settleMicrotasks();
     backend!.disconnect();
   };
   assertEquals(await cmapctl(store, ["-T", "runtime."], { stdin, onConnect: (b) => backend = b }), {

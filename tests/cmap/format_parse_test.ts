@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { escapeBinary, formatFixed6, formatKeyLine } from "../../core/cmap/format.ts";
 import { parseLoadFile } from "../../core/cmap/load_file.ts";
 import { parseFloatLiteral, parseValue } from "../../core/cmap/parse_value.ts";
-import { BIN1, BIN1_SHOWN } from "./helpers.ts";
+import { BIN1, BIN1_SHOWN } from "../support/mod.ts";
 
 const te = (s: string) => new TextEncoder().encode(s);
 

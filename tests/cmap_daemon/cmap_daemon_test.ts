@@ -11,11 +11,13 @@ import { TrackFlag, type TrackNotification } from "../../core/cmap/track.ts";
 import { DecisionAlgorithm, MsgType, TieBreakerMode } from "../../core/protocol/constants.ts";
 import { encodeInit, encodePreinit } from "../../core/protocol/encode_client.ts";
 import { IpcCmapBackend, ipcCmapConnect } from "../../ipc/cmap_client.ts";
-import { type RunningArbiter, startArbiter } from "../support/daemons.ts";
-import { ScriptClient } from "../support/script_client.ts";
-import { FakeStdin } from "../cmap/helpers.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
+import {
+  FakeStdin,
+  QdeviceClient,
+  QNET_RUN_ARGS,
+  type RunningArbiter,
+  startArbiter,
+} from "../support/mod.ts";
 
 /** Runs `qnet cmapctl -P <socket> args` in this process. */
 async function cmapctl(daemon: RunningArbiter, args: string[]) {
@@ -47,7 +49,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms
 
 /** A client through PREINIT and INIT (no TLS); returns the INIT reply's error code. */
 async function initClient(port: number, name: string, nodeId: number, heartbeat: number) {
-  const c = await ScriptClient.connect(port, name);
+  const c = await QdeviceClient.connect(port, name);
   await c.request(
     encodePreinit({ seqNumber: c.nextSeq(), clusterName: "cmaptest" }),
     MsgType.PreinitReply,
@@ -156,7 +158,7 @@ Deno.test("qnet cmapctl as a process; logging.debug switches the daemon's debug 
   await using daemon = await startArbiter("qnet", { port: 17302, args: ["-s", "off"] });
   const cmd = (args: string[]) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "-A", `${ROOT}mod.ts`, "cmapctl", "-P", daemon.socketPath, ...args],
+      args: [...QNET_RUN_ARGS, "cmapctl", "-P", daemon.socketPath, ...args],
       stdin: "null",
     }).output();
   const set = await cmd(["-s", "logging.debug", "str", "on"]);
@@ -177,7 +179,7 @@ Deno.test("qnet cmapctl as a process; logging.debug switches the daemon's debug 
     "Failed to set key logging.debug. Error CS_ERR_INVALID_PARAM\n",
   );
   const noDaemon = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", `${ROOT}mod.ts`, "cmapctl", "-P", `${daemon.dir}/none.sock`],
+    args: [...QNET_RUN_ARGS, "cmapctl", "-P", `${daemon.dir}/none.sock`],
   }).output();
   assert.equal(noDaemon.code, 1);
   assert.equal(
@@ -194,7 +196,7 @@ Deno.test("cmap settings take effect at once: max clients, heartbeat bounds, dpd
   assert.equal((await cmapctl(daemon, ["-s", "qnetd.max_clients", "u64", "1"])).exit, 0);
   const first = await initClient(port, "first", 1, 10000);
   assert.equal(first.error, 0);
-  const second = await ScriptClient.connect(port, "second");
+  const second = await QdeviceClient.connect(port, "second");
   assert.ok(await second.conn.expectEof(5000), "second client not refused");
   second[Symbol.dispose]();
   assert.match(daemon.stderr(), /Maximum clients reached. Not accepting connection/);

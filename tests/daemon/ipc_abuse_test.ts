@@ -15,9 +15,7 @@ import {
   NodeState,
   TieBreakerMode,
 } from "../../core/protocol/constants.ts";
-import { startArbiter } from "../support/daemons.ts";
-import { ScriptClient, settle } from "../support/script_client.ts";
-import { needProgram, testNeeding } from "../support/precondition.ts";
+import { needProgram, QdeviceClient, settle, startArbiter, testNeeding } from "../support/mod.ts";
 
 testNeeding(needProgram("/usr/bin/corosync-qnetd-tool", "corosync-qnetd"), {
   name: "IPC abuse: stuck and oversized local clients do not stop votes",
@@ -37,7 +35,7 @@ testNeeding(needProgram("/usr/bin/corosync-qnetd-tool", "corosync-qnetd"), {
     await abusers[0]!.write(new Uint8Array(3000).fill(0x41)).catch(() => 0);
     await abusers[1]!.write(new Uint8Array(6000).fill(0x42)).catch(() => 0);
     try {
-      using node = await ScriptClient.connect(daemon.port, "abuse/1");
+      using node = await QdeviceClient.connect(daemon.port, "abuse/1");
       await node.request(
         encodePreinit({ seqNumber: node.nextSeq(), clusterName: "abuse" }),
         MsgType.PreinitReply,

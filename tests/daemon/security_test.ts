@@ -37,18 +37,25 @@ import {
 } from "../../core/certs/keys.ts";
 import { main as certutilMain } from "../../cli/certutil.ts";
 import { RecordingIo } from "../../cli/io.ts";
-import { type MemoryClient, MemoryClientContext } from "../net/_tls_memory_client.ts";
-import { handshake, type HandshakeOutcome, tlsRequest } from "../support/tls_wire.ts";
-import { ARBITER_KINDS, type ArbiterKind, needKind, startArbiter } from "../support/daemons.ts";
 import {
+  ARBITER_KINDS,
+  type ArbiterKind,
+  handshake,
+  type HandshakeOutcome,
+  joinFfsplit,
+  type MemoryClient,
+  MemoryClientContext,
   needAll,
   needCQnetd,
+  needKind,
   needProgram,
   needRoot,
+  settle,
+  startArbiter,
   testNeeding,
-} from "../support/precondition.ts";
-import { joinFfsplit, settle } from "../support/script_client.ts";
-import { WireConn } from "../support/wire_conn.ts";
+  tlsRequest,
+  WireConn,
+} from "../support/mod.ts";
 
 const TOOL = "/usr/bin/corosync-qnetd-tool";
 /** The real tool lists the clients of either daemon. */

@@ -5,9 +5,22 @@
  * client that skips TLS under `-s req`.
  */
 import assert from "node:assert/strict";
-import { CLUSTER, makePki, type Pki } from "../net/_tls_fixtures.ts";
-import { type MemoryClient, MemoryClientContext } from "../net/_tls_memory_client.ts";
-import { handshake, type HandshakeOutcome, tlsRequest } from "../support/tls_wire.ts";
+import {
+  C_QNETD,
+  CLUSTER,
+  handshake,
+  type HandshakeOutcome,
+  makePki,
+  type MemoryClient,
+  MemoryClientContext,
+  needCQnetd,
+  type Pki,
+  QNET_ARGV,
+  startArbiter,
+  testNeeding,
+  tlsRequest,
+  WireConn,
+} from "../support/mod.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import { encodeInit, encodePreinit, encodeStartTls } from "../../core/protocol/encode_client.ts";
 import {
@@ -17,9 +30,6 @@ import {
   TieBreakerMode,
 } from "../../core/protocol/constants.ts";
 import type { DecodedMsg } from "../../core/protocol/types.ts";
-import { C_QNETD, startArbiter } from "../support/daemons.ts";
-import { needCQnetd, testNeeding } from "../support/precondition.ts";
-import { WireConn } from "../support/wire_conn.ts";
 
 const INIT = encodeInit({
   seqNumber: 3,
@@ -174,7 +184,7 @@ async function startWithoutKeys(cmd: string[], dir: string, port: number) {
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-const OURS = [Deno.execPath(), "run", "-A", new URL("../../mod.ts", import.meta.url).pathname];
+const OURS = QNET_ARGV;
 
 Deno.test("qnetd -s on without key material fails at start, exit 1, one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "qnet-nokeys-" });

@@ -22,12 +22,20 @@ import {
   TieBreakerMode,
 } from "../../core/protocol/constants.ts";
 import type { TieBreaker } from "../../core/protocol/types.ts";
-import { type ArbiterKind, type RunningArbiter, startArbiter } from "../support/daemons.ts";
-import { ScriptClient, settle } from "../support/script_client.ts";
-import { needAll, needCQnetd, needProgram, testNeeding } from "../support/precondition.ts";
+import {
+  type ArbiterKind,
+  needAll,
+  needCQnetd,
+  needProgram,
+  QdeviceClient,
+  QNET_RUN_ARGS,
+  type RunningArbiter,
+  settle,
+  startArbiter,
+  testNeeding,
+} from "../support/mod.ts";
 
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
-const ROOT = new URL("../../", import.meta.url).pathname;
 
 interface NodeSpec {
   cluster: string;
@@ -103,10 +111,10 @@ const NODES: NodeSpec[] = [
   },
 ];
 
-export async function drive(port: number): Promise<ScriptClient[]> {
-  const clients: ScriptClient[] = [];
+export async function drive(port: number): Promise<QdeviceClient[]> {
+  const clients: QdeviceClient[] = [];
   for (const n of NODES) {
-    const c = await ScriptClient.connect(port, `${n.cluster}/${n.nodeId}`);
+    const c = await QdeviceClient.connect(port, `${n.cluster}/${n.nodeId}`);
     clients.push(c);
     await c.request(
       encodePreinit({ seqNumber: c.nextSeq(), clusterName: n.cluster }),
@@ -247,13 +255,7 @@ testNeeding(needAll(needCQnetd(), needProgram("/usr/bin/corosync-qnetd-tool", "c
         results.set(kind, await outputs(daemon, C_TOOL, []));
         ours.set(
           kind,
-          await outputs(daemon, Deno.execPath(), [
-            "run",
-            "--quiet",
-            "-A",
-            `${ROOT}mod.ts`,
-            "qnetd-tool",
-          ]),
+          await outputs(daemon, Deno.execPath(), [...QNET_RUN_ARGS, "qnetd-tool"]),
         );
       } finally {
         for (const c of clients) c[Symbol.dispose]();

@@ -5,17 +5,19 @@
  */
 import assert from "node:assert/strict";
 import {
+  type ArbiterKind,
   bytesToHex,
   loadFullSession,
   loadMalformed,
+  needKind,
+  startArbiter,
+  testNeeding,
   type VectorEvent,
-} from "../support/vectors.ts";
-import { type ArbiterKind, needKind, startArbiter } from "../support/daemons.ts";
-import { WireConn } from "../support/wire_conn.ts";
+  WireConn,
+} from "../support/mod.ts";
 import { encodePreinit } from "../../core/protocol/encode_client.ts";
 import { encodeServerMsg } from "../../core/protocol/encode_server.ts";
 import { MsgType, TlsSupported } from "../../core/protocol/constants.ts";
-import { testNeeding } from "../support/precondition.ts";
 
 const cases = await loadMalformed();
 const session = await loadFullSession();

@@ -1,5 +1,5 @@
 /**
- * The conformance table (tests/arbiter/conformance_rows.ts) over TCP: every row is played by
+ * The conformance table (tests/support/conformance_rows.ts) over TCP: every row is played by
  * one client harness against our daemon, then against the real corosync-qnetd 3.0.3 (a
  * missing C daemon is a named skip, a failure under CI). Both must give the row's votes and
  * errors, and the same ones. One daemon of each kind serves every row; each row uses its own
@@ -8,16 +8,19 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { DecisionAlgorithm } from "../../core/protocol/constants.ts";
 import {
+  type ArbiterKind,
   assertOutcome,
+  needCQnetd,
   type Outcome,
   outcomeOf,
   type Row,
   ROWS,
+  type RunningArbiter,
   runRow,
-} from "../arbiter/conformance_rows.ts";
-import { type ArbiterKind, type RunningArbiter, startArbiter } from "../support/daemons.ts";
-import { needCQnetd, testNeeding } from "../support/precondition.ts";
-import { WireHarness } from "./wire_harness.ts";
+  startArbiter,
+  testNeeding,
+  WireHarness,
+} from "../support/mod.ts";
 
 const PORTS: Record<ArbiterKind, number> = { qnet: 17600, c: 17601 };
 /** lms rows use this INIT heartbeat, so the algorithm timer fires every 250 ms. */

@@ -1,11 +1,10 @@
 /**
- * Protocol state fuzzing of the pure Arbiter (see _arbiter_scenario.ts for the properties):
+ * Protocol state fuzzing of the pure Arbiter (see tests/support/fuzz/arbiter_scenario.ts for the properties):
  * random well-formed sequences of many clients in several clusters, all four algorithms,
  * checked after every step. Fixed seeds; a failure names its seed.
  */
 import { ok as assert } from "node:assert/strict";
-import { Choices, runScenario, type ScenarioResult } from "./_arbiter_scenario.ts";
-import { Rng } from "./_mutate.ts";
+import { Choices, Rng, runScenario, type ScenarioResult } from "../support/mod.ts";
 
 interface Totals {
   messages: number;

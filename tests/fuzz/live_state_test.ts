@@ -9,9 +9,18 @@
  * Ports 17500-17599.
  */
 import assert from "node:assert/strict";
-import { type ArbiterKind, needKind, startArbiter } from "../support/daemons.ts";
-import { bytesToHex } from "../support/vectors.ts";
-import { WireConn } from "../support/wire_conn.ts";
+import {
+  type ArbiterKind,
+  bytesToHex,
+  Choices,
+  needKind,
+  Rng,
+  runScenario,
+  type ScenarioResult,
+  startArbiter,
+  testNeeding,
+  WireConn,
+} from "../support/mod.ts";
 import {
   encodeConfigNodeList,
   encodeEchoRequest,
@@ -20,9 +29,6 @@ import {
   encodePreinit,
 } from "../../core/protocol/encode_client.ts";
 import { DecisionAlgorithm, MsgType, TieBreakerMode } from "../../core/protocol/constants.ts";
-import { Choices, runScenario, type ScenarioResult } from "./_arbiter_scenario.ts";
-import { Rng } from "./_mutate.ts";
-import { testNeeding } from "../support/precondition.ts";
 
 const PORTS: Record<ArbiterKind, number> = { qnet: 17500, c: 17550 };
 /**

@@ -4,9 +4,7 @@
  * the failing input in hex; `scripts/fuzz.ts` runs the same fuzzers for longer with random
  * seeds.
  */
-import { fuzz } from "./_runner.ts";
-import { TARGETS } from "./_targets.ts";
-import { inputName } from "./_mutate.ts";
+import { fuzz, inputName, TARGETS } from "../support/mod.ts";
 
 /** Inputs per target: each run takes a second or two. */
 const ITERATIONS: ReadonlyMap<string, number> = new Map([

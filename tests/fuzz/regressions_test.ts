@@ -2,7 +2,7 @@
  * Replays every input that a fuzzer once failed on (tests/fuzz/regressions/<target>/*.bin,
  * written by scripts/fuzz.ts or by hand), so that what was found stays fixed.
  */
-import { TARGETS } from "./_targets.ts";
+import { TARGETS } from "../support/mod.ts";
 
 const DIR = new URL("./regressions/", import.meta.url);
 

@@ -4,11 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { Vote } from "../../core/protocol/constants.ts";
-import { arbiterFromEnv } from "./support/arbiter.ts";
-import { Cluster, expectNodes } from "./support/cluster.ts";
-import { interopSkipReason, interopTest } from "./support/preflight.ts";
-import { castsQdeviceVote } from "./support/quorumtool.ts";
-import { effectiveVote } from "./support/status_text.ts";
+import {
+  arbiterFromEnv,
+  castsQdeviceVote,
+  Cluster,
+  effectiveVote,
+  expectNodes,
+  interopSkipReason,
+  interopTest,
+} from "../support/mod.ts";
 
 const arbiter = arbiterFromEnv();
 const skip = await interopSkipReason();

@@ -6,17 +6,21 @@
  */
 import assert from "node:assert/strict";
 import { ipcRequest } from "../../ipc/client.ts";
-import { arbiterFromEnv, arbiterSocket } from "./support/arbiter.ts";
-import { Cluster, expectNodes } from "./support/cluster.ts";
-import { interopSkipReason } from "./support/preflight.ts";
-import { waitUntil } from "./support/wait.ts";
 import {
+  arbiterFromEnv,
+  arbiterSocket,
+  Cluster,
+  expectNodes,
   type Exposition,
+  interopSkipReason,
+  needAll,
+  needProgram,
   parseExposition,
   promtoolCheckMetrics,
   samplesOf,
-} from "../support/exposition.ts";
-import { needAll, needProgram, testNeeding } from "../support/precondition.ts";
+  testNeeding,
+  waitUntil,
+} from "../support/mod.ts";
 
 const arbiter = arbiterFromEnv();
 const ours = arbiter.keyFormat === "pem";

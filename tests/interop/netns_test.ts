@@ -3,9 +3,14 @@
  * addresses, links go down and up at the switch, and leftovers of dead runs are swept.
  */
 import assert from "node:assert/strict";
-import { run } from "./support/command.ts";
-import { hostAddress, Lab, sweepStaleLabs } from "./support/netns.ts";
-import { interopSkipReason, interopTest } from "./support/preflight.ts";
+import {
+  hostAddress,
+  interopSkipReason,
+  interopTest,
+  Lab,
+  run,
+  sweepStaleLabs,
+} from "../support/mod.ts";
 
 const skip = await interopSkipReason();
 

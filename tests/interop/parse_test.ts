@@ -5,14 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { Vote } from "../../core/protocol/constants.ts";
-import { castsQdeviceVote, parseQuorumStatus, QuorumtoolParseError } from "./support/quorumtool.ts";
 import {
+  castsQdeviceVote,
   effectiveVote,
   parseQdeviceStatus,
   parseQnetdClients,
+  parseQuorumStatus,
   parseVoteName,
-} from "./support/status_text.ts";
-import { WaitTimeoutError, waitUntil } from "./support/wait.ts";
+  QuorumtoolParseError,
+  WaitTimeoutError,
+  waitUntil,
+} from "../support/mod.ts";
 
 // `corosync-quorumtool -s` on node 1, both nodes up and voting.
 const QUORATE = "Quorum information\n" +

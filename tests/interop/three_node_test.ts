@@ -4,10 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { Vote } from "../../core/protocol/constants.ts";
-import { arbiterFromEnv } from "./support/arbiter.ts";
-import { Cluster, expectNodes } from "./support/cluster.ts";
-import { interopSkipReason, interopTest } from "./support/preflight.ts";
-import { effectiveVote } from "./support/status_text.ts";
+import {
+  arbiterFromEnv,
+  Cluster,
+  effectiveVote,
+  expectNodes,
+  interopSkipReason,
+  interopTest,
+} from "../support/mod.ts";
 
 const arbiter = arbiterFromEnv();
 const skip = await interopSkipReason();

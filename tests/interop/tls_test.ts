@@ -10,19 +10,24 @@
  */
 import assert from "node:assert/strict";
 import { Vote } from "../../core/protocol/constants.ts";
-import { arbiterFromEnv, type ArbiterSpec } from "./support/arbiter.ts";
-import { Cluster, CLUSTER_NAME, type ClusterTls, expectNodes } from "./support/cluster.ts";
 import {
+  arbiterFromEnv,
+  type ArbiterSpec,
+  Cluster,
+  CLUSTER_NAME,
+  type ClusterNode,
+  type ClusterTls,
   createNssCa,
   createQnetCa,
+  effectiveVote,
   type Enrolment,
+  expectNodes,
+  interopSkipReason,
+  interopTest,
   migrateCa,
   type QnetCa,
-} from "./support/enrolment.ts";
-import { interopSkipReason, interopTest } from "./support/preflight.ts";
-import { effectiveVote } from "./support/status_text.ts";
-import { waitUntil } from "./support/wait.ts";
-import type { ClusterNode } from "./support/node.ts";
+  waitUntil,
+} from "../support/mod.ts";
 
 const arbiter = arbiterFromEnv();
 const skip = await interopSkipReason();

@@ -9,9 +9,15 @@ import { RecordingIo } from "../../cli/io.ts";
 import { IpcServer } from "../../ipc/server.ts";
 import { qnetdIpcHandlers } from "../../ipc/commands.ts";
 import type { ServerSnapshot } from "../../core/arbiter/snapshot.ts";
-import { emptyServer, twoClusters, VECTORS } from "./snapshots.ts";
-import { exchange } from "./_exchange.ts";
-import { needAll, needProgram, testNeeding } from "../support/precondition.ts";
+import {
+  emptyServer,
+  exchange,
+  needAll,
+  needProgram,
+  testNeeding,
+  twoClusters,
+  VECTORS,
+} from "../support/mod.ts";
 
 const REAL_TOOL = "/usr/bin/corosync-qnetd-tool";
 const REAL_QNETD = "/usr/bin/corosync-qnetd";

@@ -3,7 +3,7 @@ import { buildRequest, DEFAULT_SOCKET_PATH, main } from "../../cli/qnetd_tool.ts
 import { RecordingIo } from "../../cli/io.ts";
 import { type IpcHandler, IpcServer } from "../../ipc/server.ts";
 import { qnetdIpcHandlers } from "../../ipc/commands.ts";
-import { twoClusters, VECTORS } from "./snapshots.ts";
+import { twoClusters, VECTORS } from "../support/mod.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const vector = (name: string) => Deno.readTextFile(new URL(name, VECTORS));

@@ -2,8 +2,7 @@ import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
 import { IpcServer, type IpcServerOptions } from "../../ipc/server.ts";
 import { qnetdIpcHandlers } from "../../ipc/commands.ts";
 import type { ServerSnapshot } from "../../core/arbiter/snapshot.ts";
-import { fourClusters, ipcRawExchanges, twoClusters } from "./snapshots.ts";
-import { exchange } from "./_exchange.ts";
+import { exchange, fourClusters, ipcRawExchanges, twoClusters } from "../support/mod.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { formatList, formatStatus, kapTieBreakerActive } from "../../core/status_format.ts";
 import { TlsSupported } from "../../core/protocol/constants.ts";
-import { client, debian, twoClusters, VECTORS } from "./snapshots.ts";
+import { client, debian, twoClusters, VECTORS } from "../support/mod.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -9,10 +9,14 @@ import { main as toolMain } from "../../cli/qnetd_tool.ts";
 import { RecordingIo } from "../../cli/io.ts";
 import { JSON_SCHEMA_VERSION, jsonBody, listJson, statusJson } from "../../core/status_json.ts";
 import { QNET_VERSION } from "../../core/version.ts";
-import { startArbiter } from "../support/daemons.ts";
-import { validate } from "../support/json_schema.ts";
-import { joinFfsplit, settle } from "../support/script_client.ts";
-import { fourClusters, twoClusters } from "./snapshots.ts";
+import {
+  fourClusters,
+  joinFfsplit,
+  settle,
+  startArbiter,
+  twoClusters,
+  validate,
+} from "../support/mod.ts";
 
 const SCHEMA = JSON.parse(
   await Deno.readTextFile(new URL("../../docs/qnetd-tool.schema.json", import.meta.url)),

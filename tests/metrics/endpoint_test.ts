@@ -13,23 +13,26 @@ import { main as certutilMain } from "../../cli/certutil.ts";
 import { RecordingIo } from "../../cli/io.ts";
 import { clusterLabel } from "../../core/metrics/cluster_label.ts";
 import { encodePreinit, encodeStartTls } from "../../core/protocol/encode_client.ts";
-import { MsgType } from "../../core/protocol/constants.ts";
-import { ipcRequest } from "../../ipc/client.ts";
-import { startArbiter } from "../support/daemons.ts";
+import { main as toolMain } from "../../cli/qnetd_tool.ts";
 import {
+  canRun,
   type Exposition,
+  freePort,
+  handshake,
+  joinFfsplit,
+  MemoryClientContext,
+  needProgram,
   parseExposition,
   promtoolCheckMetrics,
+  type QdeviceClient,
   samplesOf,
-} from "../support/exposition.ts";
-import { canRun, needProgram } from "../support/precondition.ts";
-import { joinFfsplit, type ScriptClient, settle } from "../support/script_client.ts";
-import { handshake } from "../support/tls_wire.ts";
-import { WireConn } from "../support/wire_conn.ts";
-import { freePorts } from "../support/ports.ts";
-import { MemoryClientContext } from "../net/_tls_memory_client.ts";
+  settle,
+  startArbiter,
+  WireConn,
+} from "../support/mod.ts";
 
-const [PORT, METRICS_PORT] = freePorts(2, 43010, 43099) as [number, number];
+const PORT = freePort(43010, 43049);
+const METRICS_PORT = freePort(43050, 43099);
 const METRICS_URL = `http://127.0.0.1:${METRICS_PORT}/metrics`;
 /** Bound of every wait for the daemon to notice something. */
 const WAIT_MS = 15_000;
@@ -85,7 +88,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "qnet-metr-endpoint-" });
-    const clients: ScriptClient[] = [];
+    const clients: QdeviceClient[] = [];
     try {
       const keys = `${dir}/keys`;
       const io = new RecordingIo();
@@ -97,7 +100,6 @@ Deno.test({
           nss_db_dir: keys,
           metrics_listen: `127.0.0.1:${METRICS_PORT}`,
         },
-        declaredPermissions: true,
       });
 
       await t.step("clusters with hostile names, each with a split decided ACK/NACK", async () => {
@@ -217,15 +219,21 @@ Deno.test({
         assert.equal(value(e, "qnetd_tls_handshakes_total", { result: "success" }), 0);
       });
 
-      await t.step("the IPC metrics command serves the same families", async () => {
-        const reply = new TextDecoder().decode(
-          await ipcRequest(daemon.socketPath, new TextEncoder().encode("metrics\n")),
-        );
-        assert.ok(reply.startsWith("OK\n"), reply.slice(0, 100));
-        const ipc = parseExposition(reply.slice(3));
+      await t.step("qnetd-tool --metrics prints the same families over IPC", async () => {
+        const io = new RecordingIo();
+        assert.equal(await toolMain(["--metrics", "-p", daemon.socketPath], io), 0, io.stderr);
+        const ipc = parseExposition(io.stdout);
         const http = (await scrape()).exposition;
         assert.deepEqual([...ipc.types.keys()], [...http.types.keys()]);
         assert.equal(value(ipc, "qnetd_clusters"), value(http, "qnetd_clusters"));
+        if (canRun(needProgram("promtool", "prometheus"), "promtool check metrics")) {
+          const check = await promtoolCheckMetrics(io.stdout);
+          assert.equal(check.code, 0, check.output);
+        }
+        // --json has no metrics form.
+        const json = new RecordingIo();
+        assert.equal(await toolMain(["--metrics", "--json", "-p", daemon.socketPath], json), 1);
+        assert.match(json.stderr, /--json needs -s or -l/);
       });
 
       await t.step("HTTP: 404 elsewhere, 405 for POST, 431 for a huge head, HEAD", async () => {

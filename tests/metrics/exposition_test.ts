@@ -29,8 +29,13 @@ import {
 } from "../../core/protocol/constants.ts";
 import { EdgeCounters } from "../../net/edge_counters.ts";
 import { CloseReason } from "../../core/metrics/traffic.ts";
-import { parseExposition, promtoolCheckMetrics, samplesOf } from "../support/exposition.ts";
-import { needProgram, testNeeding } from "../support/precondition.ts";
+import {
+  needProgram,
+  parseExposition,
+  promtoolCheckMetrics,
+  samplesOf,
+  testNeeding,
+} from "../support/mod.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 

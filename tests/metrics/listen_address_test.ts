@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { metricsListenDescriptor, parseMetricsListen } from "../../core/metrics/listen_address.ts";
 import { defaultQnetdSettings, setSetting } from "../../core/settings.ts";
-import { qnetdPermissions } from "../../scripts/permission_sets.ts";
+import { qnetdPermissions } from "../../cli/permission_sets.ts";
 
 Deno.test("parseMetricsListen() takes ADDR:PORT with IPv6 in brackets", () => {
   assert.deepEqual(parseMetricsListen("127.0.0.1:9404"), { hostname: "127.0.0.1", port: 9404 });

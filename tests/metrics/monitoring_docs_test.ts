@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { renderMetricsText } from "../../core/metrics/qnetd_metrics.ts";
 import { TlsSupported } from "../../core/protocol/constants.ts";
 import { EdgeCounters } from "../../net/edge_counters.ts";
-import { parseExposition } from "../support/exposition.ts";
-import { needProgram, testNeeding } from "../support/precondition.ts";
+import { needProgram, parseExposition, testNeeding } from "../support/mod.ts";
 
 const DOCS = new URL("../../docs/", import.meta.url).pathname;
 const RULES = `${DOCS}monitoring/qnetd-alerts.yml`;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createCaCertificate } from "../../core/certs/build.ts";
 import { generateKeyPair } from "../../core/certs/keys.ts";
 import { certificateNotAfter, CertificateParseError } from "../../core/certs/not_after.ts";
-import { needProgram, testNeeding } from "../support/precondition.ts";
+import { needProgram, testNeeding } from "../support/mod.ts";
 
 const keys = await generateKeyPair();
 /** Made 1940: valid to 2040, a UTCTime; made 2026: valid to 2126, a GeneralizedTime. */

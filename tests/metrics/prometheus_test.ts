@@ -6,16 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { clusterLabel } from "../../core/metrics/cluster_label.ts";
-import { startArbiter } from "../support/daemons.ts";
-import { needProgram, testNeeding } from "../support/precondition.ts";
-import { joinFfsplit, settle } from "../support/script_client.ts";
-import { freePorts } from "../support/ports.ts";
+import {
+  freePort,
+  joinFfsplit,
+  needProgram,
+  settle,
+  startArbiter,
+  testNeeding,
+} from "../support/mod.ts";
 
-const [PORT, METRICS_PORT, PROMETHEUS_PORT] = freePorts(3, 43100, 43199) as [
-  number,
-  number,
-  number,
-];
+const PORT = freePort(43100, 43129);
+const METRICS_PORT = freePort(43130, 43159);
+const PROMETHEUS_PORT = freePort(43160, 43199);
 /** How long Prometheus may take to start and scrape twice. */
 const PROMETHEUS_WAIT_MS = 60_000;
 const CLUSTER = 'prom "quoted" \\ cluster\nline two';
@@ -58,7 +60,6 @@ testNeeding(needProgram("prometheus", "prometheus"), {
         port: PORT,
         args: ["-s", "off"],
         settings: { metrics_listen: `127.0.0.1:${METRICS_PORT}`, dpd_enabled: "off" },
-        declaredPermissions: true,
       });
       using one = await joinFfsplit(daemon.port, CLUSTER, 1, [1, 2]);
       using two = await joinFfsplit(daemon.port, CLUSTER, 2, [1, 2]);

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { listenDescriptor, startupOnlyPermissions } from "../../cli/privilege_drop.ts";
-import { qnetdPermissions, toFlags } from "../../scripts/permission_sets.ts";
-import { makeKeyDir, ROOT } from "./_sandboxed.ts";
+import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
+import { makeKeyDir, ROOT } from "../support/mod.ts";
 
 const PORT = 17220;
 
@@ -28,7 +28,7 @@ Deno.test("dropStartupPermissions() leaves only write of the socket file, and FF
         "--quiet",
         "--no-prompt",
         ...flags,
-        `${ROOT}tests/permissions/_drop_probe.ts`,
+        `${ROOT}tests/support/drop_probe.ts`,
         keyDir,
         runDir,
         String(PORT),

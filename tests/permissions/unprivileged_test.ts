@@ -1,24 +1,34 @@
 /**
- * The daemon as an operator runs it: as uid/gid 65534 (not root), with exactly its declared
- * permission set and nothing else (tests/support/unprivileged.ts). With TLS on and off it
+ * The daemon as an operator runs it: as uid/gid 65534 (not root), as the binary runs (the
+ * launcher with the baked flags, the daemon in a worker with exactly the set computed for
+ * its command line; tests/support/unprivileged.ts). With TLS on and off it
  * serves a full session to a vote, the real corosync-qnetd-tool (run as root) reads its
  * local socket, /proc shows the process's credentials, and after start-up the daemon cannot
  * read its private key although the operating system would let its user read it.
  */
 import assert from "node:assert/strict";
-import { qnetdPermissions, toFlags } from "../../scripts/permission_sets.ts";
+import { qnetdPermissions, toFlags, widestFlags } from "../../cli/permission_sets.ts";
 import {
+  daemonPaths,
   denoDirOf,
+  fullSession,
+  launcherEntry,
+  makeKeyDir,
+  needAll,
+  needProgram,
+  needRoot,
   prepareUnprivileged,
+  procFile,
+  procLink,
+  readAudit,
+  ROOT,
+  SESSION_CLUSTER,
+  testNeeding,
   UNPRIVILEGED_GID,
   UNPRIVILEGED_UID,
   unprivilegedDenoArgv,
   unprivilegedQnetdArgv,
-} from "../support/unprivileged.ts";
-import { fullSession, SESSION_CLUSTER } from "./_session.ts";
-import { daemonPaths, makeKeyDir, readAudit, ROOT } from "./_sandboxed.ts";
-import { procFile, procLink } from "../support/proc.ts";
-import { needAll, needProgram, needRoot, testNeeding } from "../support/precondition.ts";
+} from "../support/mod.ts";
 
 const PORT = 16500;
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
@@ -114,10 +124,9 @@ for (const [tls, port] of [["on", PORT], ["off", PORT + 1]] as const) {
           configFile,
           env: { DENO_AUDIT_PERMISSIONS: auditFile },
         });
-        // Exactly the declared flags: nothing broader, no prompt.
-        const declared = toFlags(qnetdPermissions(args, configFile));
+        // The launcher runs with exactly the baked flags (the worker gets the computed set).
         const denoArgs = argv.slice(argv.indexOf(Deno.execPath()) + 1);
-        assert.deepEqual(denoArgs.filter((a) => a.startsWith("--allow-")), declared);
+        assert.deepEqual(denoArgs.filter((a) => a.startsWith("--allow-")), widestFlags());
         assert.ok(!denoArgs.some((a) => a === "-A" || a === "--allow-all"));
         assert.ok(denoArgs.includes("--no-prompt"));
 
@@ -160,7 +169,8 @@ for (const [tls, port] of [["on", PORT], ["off", PORT + 1]] as const) {
         // The audit log (written by the daemon user) shows only grants of the declared set,
         // except the lock file's refused last-resort mkdir of its existing directory.
         const set = qnetdPermissions(args, configFile);
-        const outside = readAudit(auditFile).filter((e) =>
+        const worker = readAudit(auditFile).filter((e) => !launcherEntry(e, configFile));
+        const outside = worker.filter((e) =>
           !(set[e.permission as keyof typeof set] ?? []).some((v) =>
             e.value === v || e.value?.startsWith(`${v}/`)
           )
@@ -209,7 +219,7 @@ testNeeding(
         "--cached-only",
         `--config=${ROOT}deno.json`,
         ...toFlags(qnetdPermissions(args, `${dir}/qnetd.toml`)),
-        `${ROOT}tests/permissions/_drop_probe.ts`,
+        `${ROOT}tests/support/drop_probe.ts`,
         keyDir,
         runDir,
         String(port),

@@ -3,7 +3,7 @@ import { decodeMsg } from "../../core/protocol/decode.ts";
 import { MsgWriter } from "../../core/protocol/tlv_writer.ts";
 import { MsgType, TlvType } from "../../core/protocol/constants.ts";
 import type { DecodedMsg, DecodeFailure } from "../../core/protocol/types.ts";
-import { hexToBytes, loadFullSession } from "../support/vectors.ts";
+import { hexToBytes, loadFullSession } from "../support/mod.ts";
 
 const session = await loadFullSession();
 

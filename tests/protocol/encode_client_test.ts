@@ -19,7 +19,7 @@ import {
 import { EncodeError } from "../../core/protocol/tlv_writer.ts";
 import { MsgType, TlvType } from "../../core/protocol/constants.ts";
 import type { DecodedMsg } from "../../core/protocol/types.ts";
-import { bytesToHex, loadFullSession, loadMalformed } from "../support/vectors.ts";
+import { bytesToHex, loadFullSession, loadMalformed } from "../support/mod.ts";
 
 const session = await loadFullSession();
 const malformed = await loadMalformed();

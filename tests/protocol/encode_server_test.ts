@@ -4,12 +4,7 @@ import { encodeServerMsg } from "../../core/protocol/encode_server.ts";
 import { EncodeError } from "../../core/protocol/tlv_writer.ts";
 import { MsgType } from "../../core/protocol/constants.ts";
 import type { DecodedMsg, ServerMsg } from "../../core/protocol/types.ts";
-import {
-  bytesToHex,
-  loadFullSession,
-  loadMalformed,
-  type VectorEvent,
-} from "../support/vectors.ts";
+import { bytesToHex, loadFullSession, loadMalformed, type VectorEvent } from "../support/mod.ts";
 
 const session = await loadFullSession();
 const malformed = await loadMalformed();

@@ -3,8 +3,14 @@ import fc from "fast-check";
 import { FrameDecoder } from "../../core/protocol/frame_decoder.ts";
 import { MSG_HEADER_LENGTH } from "../../core/protocol/constants.ts";
 import { encodeMsg, encodePreinit, encodeStartTls } from "../../core/protocol/encode_client.ts";
-import { bytesToHex, hexToBytes, loadFullSession, loadMalformed } from "../support/vectors.ts";
-import { runStream, splitPoints } from "./_feed.ts";
+import {
+  bytesToHex,
+  hexToBytes,
+  loadFullSession,
+  loadMalformed,
+  runStream,
+  splitPoints,
+} from "../support/mod.ts";
 import { concatBytes } from "../../core/bytes.ts";
 
 const session = await loadFullSession();

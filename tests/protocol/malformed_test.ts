@@ -3,7 +3,7 @@ import { FrameDecoder, type FrameEvent } from "../../core/protocol/frame_decoder
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import { encodeServerMsg } from "../../core/protocol/encode_server.ts";
 import { MsgType, ReplyError } from "../../core/protocol/constants.ts";
-import { bytesToHex, loadMalformed, type MalformedCase } from "../support/vectors.ts";
+import { bytesToHex, loadMalformed, type MalformedCase } from "../support/mod.ts";
 
 const cases = await loadMalformed();
 

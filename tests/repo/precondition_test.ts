@@ -3,7 +3,7 @@
  * is run in a child `deno test`, once as on a developer's machine and once under `CI=true`.
  */
 import assert from "node:assert/strict";
-import { needAll, needProgram } from "../support/precondition.ts";
+import { needAll, needProgram } from "../support/mod.ts";
 
 const HELPER = new URL("../support/precondition.ts", import.meta.url).href;
 const PROBE = `

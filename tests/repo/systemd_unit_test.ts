@@ -2,7 +2,7 @@
  * packaging/qnetd.service: `systemd-analyze security` rates it as docs/deployment.md says.
  */
 import assert from "node:assert/strict";
-import { needProgram, testNeeding } from "../support/precondition.ts";
+import { needProgram, testNeeding } from "../support/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

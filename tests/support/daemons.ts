@@ -13,7 +13,7 @@ import { encodePreinit } from "../../core/protocol/encode_client.ts";
 import { MsgType } from "../../core/protocol/constants.ts";
 import { type Missing, needCQnetd } from "./precondition.ts";
 import { WireConn } from "./wire_conn.ts";
-import { qnetdPermissions, toFlags } from "../../scripts/permission_sets.ts";
+import { QNET_RUN_ARGS } from "./qnet_command.ts";
 
 /** Which arbiter to run. */
 export type ArbiterKind = "qnet" | "c";
@@ -28,8 +28,6 @@ export const C_QNETD = "/usr/bin/corosync-qnetd";
 export function needKind(kind: ArbiterKind): Missing {
   return kind === "c" ? needCQnetd() : undefined;
 }
-
-const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** A running arbiter. Dispose it to stop it (SIGTERM, then SIGKILL) and remove its files. */
 export interface RunningArbiter extends AsyncDisposable {
@@ -61,26 +59,14 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Where the daemon is reached over TCP once it runs (default 127.0.0.1). */
   readonly hostname?: string;
-  /**
-   * Ours only: run with exactly the permission set scripts/permission_sets.ts computes for
-   * the command line (as the shipped binary would), instead of -A.
-   */
-  readonly declaredPermissions?: boolean;
 }
 
-/** The command line that starts `kind` with the qnetd arguments `qnetdArgs`. */
-function command(
-  kind: ArbiterKind,
-  qnetdArgs: string[],
-  declaredPermissions: boolean,
-): { cmd: string; args: string[] } {
-  if (kind === "c") return { cmd: C_QNETD, args: qnetdArgs };
-  const flags = declaredPermissions
-    ? ["--no-prompt", ...toFlags(qnetdPermissions(qnetdArgs))]
-    : ["-A"];
+/** The command line that starts `kind` with `options` (without the -S lock/socket part). */
+function command(kind: ArbiterKind): { cmd: string; args: string[] } {
+  if (kind === "c") return { cmd: C_QNETD, args: [] };
   return {
     cmd: Deno.execPath(),
-    args: ["run", "--quiet", ...flags, `${ROOT}mod.ts`, "qnetd", ...qnetdArgs],
+    args: [...QNET_RUN_ARGS, "qnetd"],
   };
 }
 
@@ -97,13 +83,9 @@ export async function startArbiter(
     ...options.settings,
   };
   const s = Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(",");
-  const { cmd, args } = command(
-    kind,
-    ["-f", "-p", String(options.port), ...(options.args ?? []), "-S", s],
-    options.declaredPermissions ?? false,
-  );
+  const { cmd, args } = command(kind);
   const child = new Deno.Command(cmd, {
-    args,
+    args: [...args, "-f", "-p", String(options.port), ...(options.args ?? []), "-S", s],
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -1,7 +1,7 @@
 /**
  * A TLS client session over a {@linkcode WireConn}, for daemon tests: the handshake right after
  * STARTTLS (on the same socket, as corosync-qdevice does it) and one request over TLS. The
- * TLS engine is the OpenSSL memory-BIO client of tests/net/_tls_memory_client.ts.
+ * TLS engine is the OpenSSL memory-BIO client of tests/support/tls/memory_client.ts.
  *
  * @module
  */
@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { concatBytes } from "../../core/bytes.ts";
 import { decodeMsg } from "../../core/protocol/decode.ts";
 import type { DecodedMsg } from "../../core/protocol/types.ts";
-import { MemoryClient, type MemoryClientContext } from "../net/_tls_memory_client.ts";
+import { MemoryClient, type MemoryClientContext } from "./tls/memory_client.ts";
 import type { WireConn } from "./wire_conn.ts";
 
 /**

@@ -26,8 +26,16 @@ export class WireConn implements Disposable {
     this.#conn = conn;
   }
 
-  static async connect(port: number, hostname = "127.0.0.1"): Promise<WireConn> {
-    return new WireConn(await Deno.connect({ hostname, port }));
+  /** Connects to `hostname:port`; `noDelay` sends each write at once (no Nagle). */
+  static async connect(port: number, hostname = "127.0.0.1", noDelay = false): Promise<WireConn> {
+    const conn = await Deno.connect({ hostname, port });
+    if (noDelay) conn.setNoDelay(true);
+    return new WireConn(conn);
+  }
+
+  /** The local port of the connection (as the daemon lists the client). */
+  get localPort(): number {
+    return (this.#conn.localAddr as Deno.NetAddr).port;
   }
 
   async write(bytes: Uint8Array): Promise<void> {
