@@ -15,12 +15,13 @@
  */
 import type { Cluster } from "../core/arbiter/cluster_list.ts";
 import { type Log, Priority } from "../core/log.ts";
-import { certificateNotAfter } from "../core/certs/not_after.ts";
+import { certificateNotAfter, CertificateParseError } from "../core/certs/not_after.ts";
 import { type NodeTimes, renderMetricsInSteps } from "../core/metrics/qnetd_metrics.ts";
 import type { TrafficCounters } from "../core/metrics/traffic.ts";
 import { QNET_VERSION } from "../core/version.ts";
 import type { IpcHandler } from "../ipc/server.ts";
 import type { MetricsSource } from "../net/metrics_http.ts";
+import type { ServerKeyMaterial } from "../net/tls_server.ts";
 
 /** A rendered exposition is served again to scrapes within this long. */
 export const RENDER_CACHE_MS = 250;
@@ -54,8 +55,6 @@ export interface DaemonMetricsOptions {
   readonly nodeTimes: (clientId: number) => NodeTimes | undefined;
   readonly admissionQueueLength: () => number;
   readonly reloads: ReloadStats;
-  /** PEM files of the server and CA certificates, read once at start (TLS on only). */
-  readonly certificateFiles?: { readonly server: string; readonly ca: string };
   readonly log: Log;
 }
 
@@ -83,10 +82,6 @@ export class DaemonMetrics implements MetricsSource, Disposable {
 
   constructor(options: DaemonMetricsOptions) {
     this.#options = options;
-    if (options.certificateFiles !== undefined) {
-      this.#certificates.server = this.#notAfter(options.certificateFiles.server);
-      this.#certificates.ca = this.#notAfter(options.certificateFiles.ca);
-    }
     this.#lagExpected = performance.now() + LAG_PROBE_MS;
     const timer = setInterval(() => {
       const now = performance.now();
@@ -97,12 +92,24 @@ export class DaemonMetrics implements MetricsSource, Disposable {
     this.#lagTimer = timer;
   }
 
-  #notAfter(path: string): number | undefined {
+  /**
+   * The key material the TLS context was made from (at start, and after each SIGHUP
+   * rotation): the expiry of its server certificate and of the earliest-expiring trusted CA.
+   */
+  useKeys(keys: Pick<ServerKeyMaterial, "certChainDer" | "caCertsDer" | "origin">): void {
+    this.#certificates.server = this.#notAfter(keys.certChainDer[0], keys.origin.cert);
+    const cas = keys.caCertsDer.map((der) => this.#notAfter(der, keys.origin.ca))
+      .filter((at) => at !== undefined);
+    this.#certificates.ca = cas.length === 0 ? undefined : Math.min(...cas);
+  }
+
+  #notAfter(der: Uint8Array | undefined, origin: string): number | undefined {
+    if (der === undefined) return undefined;
     try {
-      return certificateNotAfter(Deno.readFileSync(path)) / 1000;
+      return certificateNotAfter(der) / 1000;
     } catch (error) {
-      if (error instanceof Deno.errors.NotCapable) throw error;
-      this.#options.log(Priority.Warning, `Metrics: can't read the expiry of ${path}: ${error}`);
+      if (!(error instanceof CertificateParseError)) throw error;
+      this.#options.log(Priority.Warning, `Metrics: can't read the expiry of ${origin}: ${error}`);
       return undefined;
     }
   }

@@ -7,6 +7,7 @@
  */
 import { asciiLower, parseBoolStr, strtod, strtonum } from "./c_parse.ts";
 import { parseMetricsListen } from "./metrics/listen_address.ts";
+import { DEFAULT_HISTORY_LIMITS } from "./arbiter/history.ts";
 
 /** Every advanced setting, typed. Sizes and counts are plain numbers (see `settingsTable`). */
 export interface QnetdSettings {
@@ -32,7 +33,16 @@ export interface QnetdSettings {
   keepActivePartitionTieBreaker: boolean;
   /** `ADDR:PORT` of the Prometheus metrics endpoint (`GET /metrics`); empty: none (qnet only). */
   metricsListen: string;
+  /** Decision-history events kept per cluster (`qnetd-tool --events`); 0 = no history. */
+  historyEventsPerCluster: number;
+  /** Bytes the decision history may use over every cluster (oldest events go first). */
+  historyMaxMemory: number;
+  /** `text`: the C daemon's log lines; `json`: one JSON object per line (structured fields). */
+  logFormat: LogFormat;
 }
+
+/** The log formats of `log_format`. */
+export type LogFormat = "text" | "json";
 
 /** Port of qnetd_advanced_settings_init(): the built-in defaults (Debian paths). */
 export const DEFAULT_QNETD_SETTINGS: Readonly<QnetdSettings> = Object.freeze({
@@ -54,6 +64,9 @@ export const DEFAULT_QNETD_SETTINGS: Readonly<QnetdSettings> = Object.freeze({
   ipcMaxSendSize: 10 * 1024 * 1024,
   keepActivePartitionTieBreaker: false,
   metricsListen: "",
+  historyEventsPerCluster: DEFAULT_HISTORY_LIMITS.historyEventsPerCluster,
+  historyMaxMemory: DEFAULT_HISTORY_LIMITS.historyMaxMemory,
+  logFormat: "text",
 });
 
 /** A fresh, mutable copy of the defaults. */
@@ -64,6 +77,8 @@ export function defaultQnetdSettings(): QnetdSettings {
 const INT_MAX = 2n ** 31n - 1n;
 const LLONG_MAX = 2n ** 63n - 1n;
 const UINT32_MAX = 2n ** 32n - 1n;
+/** More events per cluster than anyone reads; keeps a typo from meaning "unbounded". */
+const HISTORY_EVENTS_MAX = 1_000_000n;
 
 /** One row of the settings table: the `-S` name, the field it sets and how to parse it. */
 export interface SettingSpec {
@@ -85,6 +100,10 @@ const integer = (min: bigint, max: bigint) => (value: string): number | undefine
 };
 const text = (value: string): string => value;
 const bool = (value: string): boolean | undefined => parseBoolStr(value);
+const logFormat = (value: string): LogFormat | undefined => {
+  const lower = asciiLower(value);
+  return lower === "text" || lower === "json" ? lower : undefined;
+};
 
 /** The table behind qnetd_advanced_settings_set(), in the C order. Minimums from qnet-config.h. */
 const SETTING_SPECS: readonly SettingSpec[] = [
@@ -120,6 +139,14 @@ const SETTING_SPECS: readonly SettingSpec[] = [
     key: "metricsListen",
     parse: (value) => value === "" || parseMetricsListen(value) !== undefined ? value : undefined,
   },
+  // Ours (not in corosync-qnetd):
+  {
+    name: "history_events_per_cluster",
+    key: "historyEventsPerCluster",
+    parse: integer(0n, HISTORY_EVENTS_MAX),
+  },
+  { name: "history_max_memory", key: "historyMaxMemory", parse: integer(0n, LLONG_MAX) },
+  { name: "log_format", key: "logFormat", parse: logFormat },
 ];
 
 /** The settings table keyed by lower-case name. */

@@ -29,6 +29,9 @@ Deno.test("defaultQnetdSettings() returns the qnet-config.h defaults", () => {
     ipcMaxSendSize: 10485760,
     keepActivePartitionTieBreaker: false,
     metricsListen: "",
+    historyEventsPerCluster: 200,
+    historyMaxMemory: 8 * 1024 * 1024,
+    logFormat: "text",
   });
 });
 
