@@ -224,6 +224,23 @@ Deno.test({
         assert.equal(value(e, "qnetd_tls_handshakes_total", { result: "success" }), 0);
       });
 
+      await t.step("SIGHUP: the reload counted, the keys' expiry kept", async () => {
+        const before = (await scrape()).exposition;
+        const expiry = (e: Exposition) =>
+          samplesOf(e, "qnetd_certificate_not_after_timestamp_seconds").map((s) => s.value);
+        assert.equal(value(before, "qnetd_config_reloads_total"), 0);
+        daemon.process.kill("SIGHUP");
+        const e = await scrapeUntil(
+          (e) => value(e, "qnetd_config_reloads_total", { result: "success" }) === 1,
+          "the reload",
+        );
+        assert.equal(value(e, "qnetd_config_reloads_total", { result: "failure" }), 0);
+        const at = value(e, "qnetd_config_last_reload_timestamp_seconds");
+        assert.ok(Math.abs(at - Date.now() / 1000) < 60, `reloaded at ${at}`);
+        assert.deepEqual(expiry(e), expiry(before));
+        assert.equal(expiry(e).length, 2);
+      });
+
       await t.step("qnetd-tool --metrics prints the same families over IPC", async () => {
         const io = new RecordingIo();
         assert.equal(await toolMain(["--metrics", "-p", daemon.socketPath], io), 0, io.stderr);
