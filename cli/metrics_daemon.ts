@@ -19,6 +19,7 @@ import { certificateNotAfter, CertificateParseError } from "../core/certs/not_af
 import { type NodeTimes, renderMetricsInSteps } from "../core/metrics/qnetd_metrics.ts";
 import type { TrafficCounters } from "../core/metrics/traffic.ts";
 import { QNET_VERSION } from "../core/version.ts";
+import process from "node:process";
 import type { IpcHandler } from "../ipc/server.ts";
 import type { MetricsSource } from "../net/metrics_http.ts";
 import type { ServerKeyMaterial } from "../net/tls_server.ts";
@@ -73,6 +74,9 @@ export class DaemonMetrics implements MetricsSource, Disposable {
   #lagTimer: ReturnType<typeof setInterval> | undefined;
   #lagExpected = 0;
   #maxLagMs = 0;
+  /** Renderings done and their CPU time (µs), for qnetd_metrics_render_cpu_seconds_total. */
+  #renders = 0;
+  #renderCpuMicros = 0;
   #current: Rendering | undefined;
   /** The rendering under way, which concurrent scrapes wait for. */
   #rendering: Promise<Rendering> | undefined;
@@ -175,10 +179,16 @@ export class DaemonMetrics implements MetricsSource, Disposable {
       reloads: o.reloads,
       startedAt: this.#startedAt,
       version: QNET_VERSION,
+      renders: { count: this.#renders, cpuSeconds: this.#renderCpuMicros / 1e6 },
     }, buffer);
     this.#maxLagMs = 0;
+    this.#renders++;
     for (;;) {
+      // CPU time of the step (the whole process's, so GC work it causes counts too).
+      const before = process.cpuUsage();
       const step = steps.next();
+      const used = process.cpuUsage(before);
+      this.#renderCpuMicros += used.user + used.system;
       if (step.done) return step.value;
       await nextTurn();
     }

@@ -89,6 +89,8 @@ export interface MetricsInput {
   /** When the daemon started (ms since the epoch). */
   readonly startedAt: number;
   readonly version: string;
+  /** The cost of the metrics themselves: renderings done before this one, and their CPU. */
+  readonly renders?: { readonly count: number; readonly cpuSeconds: number };
 }
 
 /** Vote label values, in the order the issue lists them. */
@@ -516,4 +518,14 @@ function daemonFamilies(w: ExpositionWriter, input: MetricsInput): void {
     "gauge",
   );
   if (input.reloads.lastAt !== undefined) w.sample("", input.reloads.lastAt / 1000);
+  w.family(
+    "qnetd_metrics_renders_total",
+    "Expositions rendered (scrapes within 250 ms of each other share one), before this one.",
+    "counter",
+  ).sample("", input.renders?.count ?? 0);
+  w.family(
+    "qnetd_metrics_render_cpu_seconds_total",
+    "CPU time the daemon spent rendering them: the cost of the metrics on the event loop.",
+    "counter",
+  ).sample("", input.renders?.cpuSeconds ?? 0);
 }

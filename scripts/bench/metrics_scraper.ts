@@ -15,6 +15,21 @@ export interface ScrapeFigures {
   readonly p50Ms: number | null;
   /** Size of the last exposition, bytes. */
   readonly bytes: number;
+  /**
+   * CPU time the daemon spent per rendering (ms), from its own
+   * `qnetd_metrics_render_cpu_seconds_total` / `qnetd_metrics_renders_total` in the last
+   * exposition: the direct cost of a scrape, which a busy machine does not blur.
+   */
+  readonly renderCpuMs: number | null;
+}
+
+/** Tail of the exposition holding the daemon's own cost counters (written last). */
+const TAIL_BYTES = 4096;
+
+/** The value of the sample `name` (no labels) in `text`, if present. */
+function sampleValue(text: string, name: string): number | undefined {
+  const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+  return match === null ? undefined : Number(match[1]);
 }
 
 /** Scrapes `url` every `intervalMs` until {@link stop}. */
@@ -24,6 +39,7 @@ export class MetricsScraper {
   readonly #times: number[] = [];
   #failures = 0;
   #bytes = 0;
+  #tail = "";
   #busy = false;
 
   constructor(url: string, intervalMs: number) {
@@ -40,6 +56,9 @@ export class MetricsScraper {
       const body = await response.arrayBuffer();
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       this.#bytes = body.byteLength;
+      this.#tail = new TextDecoder().decode(
+        new Uint8Array(body, Math.max(0, body.byteLength - TAIL_BYTES)),
+      );
       this.#times.push(performance.now() - t0);
     } catch {
       this.#failures++;
@@ -56,6 +75,14 @@ export class MetricsScraper {
       failures: this.#failures,
       p50Ms: percentile([...this.#times].sort((a, b) => a - b), 0.5),
       bytes: this.#bytes,
+      renderCpuMs: this.#renderCpuMs(),
     };
+  }
+
+  #renderCpuMs(): number | null {
+    const renders = sampleValue(this.#tail, "qnetd_metrics_renders_total");
+    const cpu = sampleValue(this.#tail, "qnetd_metrics_render_cpu_seconds_total");
+    if (renders === undefined || cpu === undefined || renders === 0) return null;
+    return (cpu * 1000) / renders;
   }
 }

@@ -58,6 +58,11 @@ const ROWS: readonly Row[] = [
     digits: 1,
   },
   {
+    name: "metrics: daemon CPU per rendering (ms)",
+    value: (f) => f.metricsScrapes?.renderCpuMs ?? null,
+    digits: 2,
+  },
+  {
     name: "metrics: exposition size (KiB)",
     value: (f) => f.metricsScrapes === null ? null : f.metricsScrapes.bytes / 1024,
     digits: 0,
