@@ -147,28 +147,6 @@ interface ClusterLabel {
 }
 
 const labelCache = new WeakMap<Uint8Array, ClusterLabel>();
-
-/** A node's `{cluster="...",node_id="N"}` as bytes, kept while its client lives. */
-interface NodeLabel {
-  readonly nodeId: number;
-  readonly bytes: Uint8Array;
-}
-
-const nodeLabelCache = new WeakMap<ClientView, NodeLabel>();
-
-function nodeLabelOf(cluster: ClusterView, client: ClientView): Uint8Array {
-  const cached = nodeLabelCache.get(client);
-  // A client's node id is set at INIT; a client that INITs again may change it.
-  if (cached !== undefined && cached.nodeId === client.nodeId) return cached.bytes;
-  const pair = labelOf(cluster.name).pair;
-  const tail = encoder.encode(`,node_id="${client.nodeId}"} `);
-  const bytes = new Uint8Array(1 + pair.length + tail.length);
-  bytes[0] = 0x7b; // {
-  bytes.set(pair, 1);
-  bytes.set(tail, 1 + pair.length);
-  nodeLabelCache.set(client, { nodeId: client.nodeId, bytes });
-  return bytes;
-}
 const encoder = new TextEncoder();
 
 function labelOf(name: Uint8Array): ClusterLabel {
@@ -267,6 +245,9 @@ interface ClusterFamily {
 
 const ascii = (text: string) => encoder.encode(text);
 const LINE_END = ascii("\n");
+const OPEN_BRACE = ascii("{");
+const NODE_ID = ascii(',node_id="');
+const CLOSE_NODE_ID = ascii('"} ');
 
 /** `name{cluster="..."} value\n`. */
 function clusterSample(sink: ByteSink, name: Uint8Array, cluster: ClusterView, value: number) {
@@ -300,7 +281,11 @@ function perNode(
         const v = value(client, input);
         if (v === undefined) continue;
         sink.bytes(nameBytes);
-        sink.bytes(nodeLabelOf(cluster, client));
+        sink.bytes(OPEN_BRACE);
+        sink.bytes(labelOf(cluster.name).pair);
+        sink.bytes(NODE_ID);
+        sink.number(client.nodeId);
+        sink.bytes(CLOSE_NODE_ID);
         if (milliseconds) sink.milliseconds(v);
         else sink.number(v);
         sink.bytes(LINE_END);
