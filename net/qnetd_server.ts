@@ -423,12 +423,21 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#arbiter.tlsEstablished(conn.id, peerCertNames);
   }
 
-  gone(conn: ClientConnection, reason: CloseReason = CloseReason.IoError, cause?: unknown): void {
+  /**
+   * The connection is gone: `reason` for the metrics, `cause` the error that ended it, `text`
+   * (for the decision history) when we closed it.
+   */
+  gone(
+    conn: ClientConnection,
+    reason: CloseReason = CloseReason.IoError,
+    cause?: unknown,
+    text?: string,
+  ): void {
     this.#silent.delete(conn.id);
     this.#admitted(conn.id);
     if (!this.#connections.delete(conn.id)) return;
     this.#countClosed(conn.id, reason, cause);
-    this.#apply(this.#arbiter.closed(conn.id), CloseReason.ProtocolError);
+    this.#apply(this.#arbiter.closed(conn.id, text), CloseReason.ProtocolError);
     this.#armTimer();
   }
 
@@ -472,7 +481,11 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
                 MSG_TYPE_NAMES[action.msg.type].toLowerCase()
               } msg from list. Disconnecting client connection.`,
             );
-            this.#drop(conn, CloseReason.SendQueueFull);
+            this.#drop(
+              conn,
+              CloseReason.SendQueueFull,
+              "send queue full (max_client_send_buffers): the client reads too slowly",
+            );
           }
           break;
         }
@@ -483,7 +496,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
               Priority.Err,
               "Can't start TLS. Disconnecting client. (-8187): security library: invalid arguments.",
             );
-            this.#drop(conn, CloseReason.TlsError);
+            this.#drop(conn, CloseReason.TlsError, "TLS could not start");
           } else {
             this.#tlsPending.add(conn.id);
           }
@@ -505,9 +518,9 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   }
 
   /** Closes a connection on our initiative and runs the arbiter's disconnect path. */
-  #drop(conn: ClientConnection, reason: CloseReason): void {
+  #drop(conn: ClientConnection, reason: CloseReason, text?: string): void {
     conn.close();
-    this.gone(conn, reason);
+    this.gone(conn, reason, undefined, text);
   }
 
   /** One timer for all clients: the arbiter's timer heap says when the next one is due. */

@@ -6,11 +6,8 @@
  * JOURNAL_STREAM set every line starts with `<N>`. Ports 44150-44199 (branch "history").
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
 import { encodeAskForVote } from "../../core/protocol/encode_client.ts";
-import { freePort, joinFfsplit } from "../support/mod.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
+import { freePort, joinFfsplit, QNET_RUN_ARGS } from "../support/mod.ts";
 
 interface Daemon extends AsyncDisposable {
   stderr(): string;
@@ -30,9 +27,9 @@ function start(port: number, env: Record<string, string>): Daemon {
     "-S",
     `lock_file=${dir}/q.pid,local_socket_file=${dir}/q.sock,log_format=json`,
   ];
-  const flags = toFlags(qnetdPermissions(args, configFile));
+  // As the binary runs: the launcher computes the worker's set from this command line.
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...flags, `${ROOT}mod.ts`, "qnetd", ...args],
+    args: [...QNET_RUN_ARGS, "qnetd", ...args],
     env: { QNETD_CONFIG_FILE: configFile, ...env },
     clearEnv: true,
     stdin: "null",

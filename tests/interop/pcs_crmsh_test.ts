@@ -14,6 +14,7 @@ import { certificateNames } from "../../core/certs/peer_names.ts";
 import {
   type ArbiterKind,
   CNamesSandbox,
+  describeNames,
   joinFfsplit,
   needAll,
   needCQnetd,
@@ -131,7 +132,7 @@ async function pcsFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>> {
     request.toBase64(),
   );
   const certDer = Uint8Array.fromBase64(signed.stdout.trim());
-  assert.deepEqual(certificateNames(certDer), [CLUSTER]);
+  assert.deepEqual(describeNames(certificateNames(certDer)), [`cn:${CLUSTER}`]);
   steps.set("sign", { ...signed, stdout: "BASE64\n" });
   assert.ok(exists(`${arbiterDb}/cluster-${CLUSTER}.crt`));
 
@@ -218,7 +219,7 @@ async function crmshFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>>
     await expect(box, ["corosync-qnetd-certutil", "-s", "-c", crq, "-n", CRM_CLUSTER], 0),
   );
   const crt = `${box.etc}/qnetd/nssdb/cluster-${CRM_CLUSTER}.crt`;
-  assert.deepEqual(certificateNames(Deno.readFileSync(crt)), [CRM_CLUSTER]);
+  assert.deepEqual(describeNames(certificateNames(Deno.readFileSync(crt))), [`cn:${CRM_CLUSTER}`]);
   await expect(box, ["cp", `${QNETD_DB}/cluster-${CRM_CLUSTER}.crt`, `${NODE_DB}/cluster.crt`], 0);
   steps.set(
     "node -M",
