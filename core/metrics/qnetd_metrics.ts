@@ -304,6 +304,8 @@ const BY_VOTE = ascii("qnetd_cluster_nodes_by_vote{");
 const VOTE_PAIRS: readonly (readonly [Vote, Uint8Array])[] = VOTE_LABELS.map((
   [vote, label],
 ) => [vote, ascii(`,vote="${label}"} `)]);
+/** Scratch counts per vote number, reused for every cluster (no allocation per scrape). */
+const VOTE_COUNTS: number[] = new Array(Vote.NoChange + 1).fill(0);
 const LAST_DECISION = ascii("qnetd_cluster_last_decision_timestamp_seconds{");
 const CLUSTER_INFO = ascii("qnetd_cluster_info{");
 
@@ -319,15 +321,19 @@ const CLUSTER_FAMILIES: readonly ClusterFamily[] = [
     help:
       "Clients of the cluster by the vote they hold (the last one sent but NO_CHANGE; none: no vote yet).",
     write(sink, cluster, input) {
+      // One pass over the clients: a count per vote number (0..NoChange), then the samples.
+      const counts = VOTE_COUNTS;
+      counts.fill(0);
       const clients = cluster.clients;
+      for (let k = 0; k < clients.length; k++) {
+        const vote = voteOf(clients[k]!, input);
+        if (vote >= 0 && vote < counts.length) counts[vote]!++;
+      }
       for (let v = 0; v < VOTE_PAIRS.length; v++) {
-        const vote = VOTE_PAIRS[v]![0];
-        let count = 0;
-        for (let k = 0; k < clients.length; k++) if (voteOf(clients[k]!, input) === vote) count++;
         sink.bytes(BY_VOTE);
         sink.bytes(labelOf(cluster.name).pair);
         sink.bytes(VOTE_PAIRS[v]![1]);
-        sink.number(count);
+        sink.number(counts[VOTE_PAIRS[v]![0]]!);
         sink.bytes(LINE_END);
       }
     },
