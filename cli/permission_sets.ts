@@ -335,6 +335,37 @@ export async function commandLinePermissions(
   subcommand: string | undefined,
   args: string[],
   configFile = DEFAULT_CONFIG_FILE,
+  cwd: string = Deno.cwd(),
+): Promise<ComputedPermissions> {
+  const { rows } = await relativePermissions(subcommand, args, configFile);
+  const absolute = rows.map((row) => ({ ...row, grant: absoluteSet(row.grant, cwd) }));
+  return { set: unionOf(absolute.map((row) => row.grant)), rows: absolute };
+}
+
+/**
+ * `set` with relative paths made absolute against `cwd`, as the subcommand will resolve
+ * them: a Worker's permissions take absolute paths only (and `unix:` sockets must be).
+ */
+export function absoluteSet(set: PermissionSet, cwd: string): PermissionSet {
+  const absolute = (path: string) => path.startsWith("/") ? path : `${cwd}/${path}`;
+  const out: PermissionSet = {};
+  for (const kind of PERMISSION_KINDS) {
+    const values = set[kind];
+    if (values === undefined) continue;
+    out[kind] = kind === "read" || kind === "write" || kind === "ffi"
+      ? values.map(absolute)
+      : kind === "net"
+      ? values.map((v) => v.startsWith("unix:") ? `unix:${absolute(v.slice("unix:".length))}` : v)
+      : values;
+  }
+  return out;
+}
+
+/** {@link commandLinePermissions} before relative paths are made absolute. */
+async function relativePermissions(
+  subcommand: string | undefined,
+  args: string[],
+  configFile: string,
 ): Promise<ComputedPermissions> {
   switch (subcommand) {
     case "qnetd": {

@@ -99,6 +99,7 @@ export function runInWorker(run: SandboxRun): Promise<number> {
     programName: run.programName,
     rows: run.computed.rows,
     detached: run.detached,
+    cwd: Deno.cwd(),
   });
   return done.promise;
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import { closeStderr, closeStderrWhenBroken, processIo, setProcessExit } from "./io.ts";
+import { setWorkingDirectory } from "./privilege_drop.ts";
 import { onDaemonReady, READY_MARKER } from "./readiness.ts";
 import { dispatchOf, LATE_MODULES, run, SUBCOMMANDS } from "./subcommands.ts";
 import type { FromWorker, ToWorker } from "./sandbox_messages.ts";
@@ -30,6 +31,7 @@ function exitThroughLauncher(code: number): never {
 async function start(message: Extract<ToWorker, { type: "init" }>): Promise<void> {
   init = message;
   setProcessExit(exitThroughLauncher);
+  setWorkingDirectory(message.cwd);
   const { subcommand } = dispatchOf(message.args, message.programName);
   if (subcommand !== undefined) {
     await SUBCOMMANDS[subcommand]!();
