@@ -19,17 +19,22 @@ import {
   resetSync,
 } from "@logtape/logtape";
 import { type Log, Priority, PRIORITY_NAMES } from "../core/log.ts";
+import { escapeControlCharacters } from "../core/log_escape.ts";
 import { processIo } from "./io.ts";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 const pad2 = (n: number): string => String(n).padStart(2, "0");
 
-/** One stderr line as log_vprintf() prints it, `date` taken in local time. */
+/**
+ * One stderr line as log_vprintf() prints it, `date` taken in local time, with control
+ * characters in the message escaped (core/log_escape.ts; C prints them raw).
+ */
 export function formatLogLine(date: Date, priority: Priority, message: string): string {
   const name = PRIORITY_NAMES[priority] ?? "none";
   return `${MONTHS[date.getMonth()]} ${pad2(date.getDate())} ${pad2(date.getHours())}:` +
-    `${pad2(date.getMinutes())}:${pad2(date.getSeconds())} ${name.padEnd(7)} ${message}\n`;
+    `${pad2(date.getMinutes())}:${pad2(date.getSeconds())} ${name.padEnd(7)} ` +
+    `${escapeControlCharacters(message)}\n`;
 }
 
 /** The priority a message gets in syslog: with the bump (`-dd`), anything above info is info. */

@@ -11,7 +11,8 @@
  * - qnetd: net for its TCP listen address and its unix socket; read of the key directory
  *   (a stat: OpenSSL reads the PEM files itself), of its configuration file (at start and on
  *   SIGHUP) and of the socket file; write of the lock file and the socket file only (the
- *   runtime directory is created by systemd or tmpfiles.d); ffi for libssl.so.3 only when
+ *   runtime directory is created by systemd or tmpfiles.d); ffi for libc.so.6 (the fcntl
+ *   lock of the lock file, as C's, revoked once it is held) and for libssl.so.3 only when
  *   TLS is not off; env QNETD_CONFIG_FILE only (another configuration file). No run or sys.
  *   The configuration file's settings (port, socket, ...) count like the command line's:
  *   compute the set from the effective values.
@@ -62,6 +63,19 @@ export const LIBSSL_PATHS: readonly string[] = [
   "/usr/lib/aarch64-linux-gnu/libssl.so.3",
   "/usr/lib64/libssl.so.3",
   "/usr/lib/libssl.so.3",
+];
+
+/**
+ * Where libc.so.6 may be, as net/libc_ffi.ts looks for it: the daemon locks its lock file
+ * with fcntl(2) through libc, as the C daemon does.
+ */
+export const LIBC_PATHS: readonly string[] = [
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+  "/lib/aarch64-linux-gnu/libc.so.6",
+  "/usr/lib64/libc.so.6",
+  "/lib64/libc.so.6",
 ];
 
 /** The programs `certutil --import-nssdb` runs. */
@@ -138,6 +152,12 @@ export const QNETD_RULES: readonly PermissionRule<QnetdInvocation>[] = [
     option: "-S lock_file",
     why: "the lock (pid) file is written at start",
     grant: (i) => ({ write: [i.options.settings.lockFile] }),
+  },
+  {
+    option: "-S lock_file",
+    why: "the lock file is locked with fcntl(2) through libc, as the C daemon locks it " +
+      "(revoked once the lock is held)",
+    grant: () => ({ ffi: [...LIBC_PATHS] }),
   },
   {
     option: "-S local_socket_file",

@@ -13,9 +13,11 @@ import { TlsSupported } from "../core/protocol/constants.ts";
 import type { QnetdSettings } from "../core/settings.ts";
 import { IpcServer } from "../ipc/server.ts";
 import { qnetdIpcHandlers } from "../ipc/commands.ts";
-import { acquireLockFile, LockFileError } from "../net/lock_file.ts";
+import { acquireLockFile, type LockFile, LockFileError } from "../net/lock_file.ts";
+import { revokeLibc } from "../net/libc_ffi.ts";
 import { osErrorSuffix } from "../net/os_error.ts";
-import { ListenError, QnetdServer } from "../net/qnetd_server.ts";
+import { QnetdServer } from "../net/qnetd_server.ts";
+import { ListenError } from "../net/listen_socket.ts";
 import type { TlsServerContext } from "../net/tls_server.ts";
 import type { CliIo } from "./io.ts";
 // cmap and configuration file (cli/daemon_cmap.ts)
@@ -76,9 +78,6 @@ export async function runDaemon(
     maxClients: options.maxClients,
   });
   const tlsOn = options.tls !== TlsSupported.Unsupported;
-  // Without TLS no library is ever loaded: give up ffi before anything else (privilege_drop.ts).
-  if (!tlsOn) await dropFfi();
-
   if (tlsOn) {
     try {
       if (!Deno.statSync(settings.nssDbDir).isDirectory) throw new Deno.errors.NotADirectory();
@@ -89,7 +88,7 @@ export async function runDaemon(
     }
   }
 
-  let lockFile: Deno.FsFile;
+  let lockFile: LockFile;
   try {
     lockFile = acquireLockFile(settings.lockFile);
   } catch (error) {
@@ -98,6 +97,10 @@ export async function runDaemon(
     return ExitStatus.Failure;
   }
   using _lock = lockFile;
+  // libc was needed for the fcntl lock only; without TLS no other library is ever loaded:
+  // give up that ffi now (privilege_drop.ts).
+  await revokeLibc();
+  if (!tlsOn) await dropFfi();
 
   log(Priority.Debug, "Initializing nss");
   let tls: TlsServerContext | undefined;
@@ -165,8 +168,7 @@ export async function runDaemon(
   let server: QnetdServer;
   try {
     server = QnetdServer.listen({
-      hostname: listenHostname(options),
-      port: options.port,
+      listen: { host: options.listenAddr, family: options.addressFamily, port: options.port },
       arbiter,
       log,
       limits: settings,
@@ -218,10 +220,4 @@ export async function runDaemon(
   await serving;
   log(Priority.Debug, "Closing log");
   return ExitStatus.Success;
-}
-
-/** -l wins; otherwise the wildcard of the chosen family (dual stack by default, as C). */
-function listenHostname(options: QnetdOptions): string {
-  if (options.listenAddr !== undefined) return options.listenAddr;
-  return options.addressFamily === "ipv4" ? "0.0.0.0" : "::";
 }

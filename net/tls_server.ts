@@ -15,7 +15,7 @@
  * @module
  */
 
-import { certificateNames } from "../core/certs/peer_names.ts";
+import { certificateNames, NO_NAMES, type PeerCertNames } from "../core/certs/peer_names.ts";
 import {
   cString,
   drainErrorQueue,
@@ -440,10 +440,9 @@ export class TlsSession implements Disposable {
 
   /**
    * Names to match the cluster name against, read the way NSS's `CERT_VerifyCertName()`
-   * does: the SAN dNSNames when the certificate has a subjectAltName extension, else the
-   * (first) subject CN. Undefined when the peer sent no certificate.
+   * does (core/certs/peer_names.ts). Undefined when the peer sent no certificate.
    */
-  peerCertificateNames(): string[] | undefined {
+  peerCertificateNames(): PeerCertNames | undefined {
     if (this.#ssl === null) return undefined;
     const lib = this.#lib;
     const x509 = lib.SSL_get1_peer_certificate(this.#ssl);
@@ -451,12 +450,12 @@ export class TlsSession implements Disposable {
     live.created("X509");
     const bio = lib.BIO_new(lib.BIO_s_mem());
     try {
-      if (bio === null) return [];
+      if (bio === null) return NO_NAMES;
       live.created("BIO");
       // DER out through a memory BIO into our buffer, then parsed in JS: no pointer views.
-      if (lib.i2d_X509_bio(bio, x509) !== 1) return [];
+      if (lib.i2d_X509_bio(bio, x509) !== 1) return NO_NAMES;
       const der = new Uint8Array(Number(lib.BIO_ctrl_pending(bio)));
-      if (lib.BIO_read(bio, der, der.length) !== der.length) return [];
+      if (lib.BIO_read(bio, der, der.length) !== der.length) return NO_NAMES;
       return certificateNames(der);
     } finally {
       if (bio !== null) {

@@ -11,6 +11,7 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
+import type { PeerCertNames } from "../certs/peer_names.ts";
 import { type Log, Priority } from "../log.ts";
 import { MsgType, type Vote, voteName } from "../protocol/constants.ts";
 import type { DecodeFailure, DecodeResult, RingId, ServerMsg } from "../protocol/types.ts";
@@ -165,14 +166,14 @@ export class Arbiter {
   }
 
   /**
-   * The TLS handshake after STARTTLS completed. `peerCertNames`: the client certificate's
-   * SAN dNSNames if it has a SAN, else [its CN]; undefined when no certificate was sent.
+   * The TLS handshake after STARTTLS completed. `peerCertNames`: what NSS's name check reads
+   * from the client certificate (core/certs/peer_names.ts); undefined when none was sent.
    * The name is checked against the PREINIT cluster name on the next message, as in C.
    */
-  tlsEstablished(clientId: number, peerCertNames: readonly string[] | undefined): void {
+  tlsEstablished(clientId: number, peerCertNames: PeerCertNames | undefined): void {
     const client = this.#clients.get(clientId);
     if (client === undefined) return;
-    client.peerCertNames = peerCertNames === undefined ? undefined : [...peerCertNames];
+    client.peerCertNames = peerCertNames;
   }
 
   /**

@@ -11,6 +11,7 @@ import type { NodeInfo, RingId } from "../protocol/types.ts";
 import type { TimerEntry } from "./timer_list.ts";
 import type { Cluster } from "./cluster_list.ts";
 import { HEARTBEAT_INTERVAL_BEFORE_INIT } from "./settings.ts";
+import type { PeerCertNames } from "../certs/peer_names.ts";
 
 /**
  * A tie-breaker as stored on a client. Before INIT (or after an INIT without one) the mode
@@ -48,7 +49,7 @@ export class Client {
   tlsStarted = false;
   tlsPeerCertificateVerified = false;
   /** Names of the client certificate (see Arbiter.tlsEstablished); undefined = none. */
-  peerCertNames: readonly string[] | undefined = undefined;
+  peerCertNames: PeerCertNames | undefined = undefined;
 
   nodeId = 0;
   /** Any u16 the client sent (checked at INIT, but a failed INIT still stores it). */

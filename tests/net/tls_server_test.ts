@@ -8,6 +8,7 @@ import {
 } from "../../net/tls_server.ts";
 import {
   CLUSTER,
+  describeNames,
   EchoServer,
   makePki,
   mallocInUse,
@@ -83,7 +84,7 @@ Deno.test("TlsSession completes TLS 1.3 with openssl s_client and exchanges data
     true,
     (p, port) => sClient({ port, caFile: p.caCert, cert: p.clientCert, key: p.clientKey }),
   );
-  assertEchoed(r, "TLSv1.3", [CLUSTER]);
+  assertEchoed(r, "TLSv1.3", [`cn:${CLUSTER}`]);
   assert.equal(r.client.code, 0, r.client.stderr);
 });
 
@@ -92,7 +93,7 @@ Deno.test("TlsSession completes TLS 1.3 with NSS tstclnt sending SNI 'Qnetd Serv
     true,
     (p, port) => tstclnt({ port, nssDb: p.nssDb, requestFile: p.requestFile }),
   );
-  assertEchoed(r, "TLSv1.3", [CLUSTER]);
+  assertEchoed(r, "TLSv1.3", [`cn:${CLUSTER}`]);
   assert.equal(r.client.code, 0, r.client.stderr);
   assert.match(r.client.stderr, /subject DN: CN=Qnetd Server/);
 });
@@ -109,7 +110,7 @@ Deno.test("TlsSession accepts TLS 1.2 when the client forces it", async () => {
         version: ["-tls1_2"],
       }),
   );
-  assertEchoed(viaOpenSsl, "TLSv1.2", [CLUSTER]);
+  assertEchoed(viaOpenSsl, "TLSv1.2", [`cn:${CLUSTER}`]);
   const viaNss = await connect(true, (p, port) =>
     tstclnt({
       port,
@@ -117,7 +118,7 @@ Deno.test("TlsSession accepts TLS 1.2 when the client forces it", async () => {
       requestFile: p.requestFile,
       extra: ["-V", "tls1.2:tls1.2"],
     }));
-  assertEchoed(viaNss, "TLSv1.2", [CLUSTER]);
+  assertEchoed(viaNss, "TLSv1.2", [`cn:${CLUSTER}`]);
 });
 
 Deno.test("TlsSession refuses TLS 1.1 and 1.0 with a protocol_version alert", async () => {
@@ -172,7 +173,7 @@ Deno.test("peerCertificateNames() returns the SAN dNSNames instead of the CN whe
     true,
     (p, port) => sClient({ port, caFile: p.caCert, cert: p.clientSanCert, key: p.clientKey }),
   );
-  assertEchoed(r, "TLSv1.3", ["alpha.example", "Other Cluster"]);
+  assertEchoed(r, "TLSv1.3", ["dns:alpha.example", "dns:Other Cluster", `cn:${CLUSTER}`]);
 });
 
 Deno.test("TlsServerContext without requireClientCert asks for no certificate", async () => {
@@ -268,7 +269,7 @@ Deno.test("TlsServerContext.create() reads a CA file laid out like qnetd-cacert.
   const r = pump(client, session);
   assert.equal(r.serverError, undefined);
   assert.equal(session.handshakeComplete, true);
-  assert.deepEqual(session.peerCertificateNames(), [CLUSTER]);
+  assert.deepEqual(describeNames(session.peerCertificateNames()), [`cn:${CLUSTER}`]);
 });
 
 Deno.test("TlsSession.receive() throws TlsError on non-TLS bytes and stays failed", async () => {
@@ -339,7 +340,7 @@ Deno.test("TlsSession leaves no OpenSSL objects behind after 600 handshakes", as
       return;
     }
     assert.equal(r.serverError, undefined);
-    assert.deepEqual(session.peerCertificateNames(), [CLUSTER]);
+    assert.deepEqual(describeNames(session.peerCertificateNames()), [`cn:${CLUSTER}`]);
     session.send(r.serverGot);
     session.shutdown();
     assert.equal(new TextDecoder().decode(client.receive(session.takeOutgoing())), `ping ${i}`);

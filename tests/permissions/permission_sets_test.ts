@@ -1,6 +1,12 @@
 /** deno.json's permission sets are what cli/permission_sets.ts computes for the defaults. */
 import assert from "node:assert/strict";
-import { declaredSets, qnetdPermissions, toFlags, unionOf } from "../../cli/permission_sets.ts";
+import {
+  declaredSets,
+  LIBC_PATHS,
+  qnetdPermissions,
+  toFlags,
+  unionOf,
+} from "../../cli/permission_sets.ts";
 import { ROOT } from "../support/mod.ts";
 
 Deno.test("declaredSets() equal deno.json's permission sets", () => {
@@ -24,6 +30,8 @@ Deno.test("qnetdPermissions() follows -4, -l, -p, -s off and -S paths", () => {
     read: ["/c.toml", "/r/q.sock"],
     write: ["/r/q.pid", "/r/q.sock"],
     net: ["0.0.0.0:5404", "unix:/r/q.sock"],
+    // libc only, for the fcntl lock: no libssl with -s off.
+    ffi: [...LIBC_PATHS],
     env: ["QNETD_CONFIG_FILE"],
   });
   assert.deepEqual(qnetdPermissions(["-l", "::1"]).net?.[0], "[::1]:5403");
@@ -64,7 +72,7 @@ Deno.test("every rule row names its option and why, and adds a grant when it app
   }
   // -s off leaves out exactly the rows with a `when` that TLS decides.
   const off = qnetdPermissions(["-s", "off"]);
-  assert.equal(off.ffi, undefined);
+  assert.deepEqual(off.ffi, [...LIBC_PATHS]); // the lock's libc, no libssl
   assert.ok(!off.read?.includes("/etc/corosync/qnetd/nssdb"));
 });
 

@@ -8,8 +8,11 @@
  *   `tls_wire.ts`, `full_session.ts`, `sandboxed.ts`, `unprivileged.ts`, `proc.ts`;
  * - the pure arbiter: `arbiter_harness.ts`, `conformance_rows.ts`;
  * - fixtures and formats: `vectors.ts`, `ipc_snapshots.ts`, `ipc_exchange.ts`, `frame_feed.ts`,
- *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `files.ts`;
+ *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `files.ts`, `cert_der.ts` (certificates
+ *   built byte by byte), `peer_names.ts`, `lock_holder.ts` (a lock held by another process);
  * - `tls/`: throwaway PKI, the TLS test server and the in-process OpenSSL client;
+ *   `tls_keys.ts` (server keys to run either daemon with TLS on), `tls_key_update.ts`
+ *   (KeyUpdate requests from that client);
  * - `fuzz/`: mutator, seeds, targets and the loop (also used by scripts/fuzz.ts);
  * - `interop/`: real corosync clusters in network namespaces;
  * - `precondition.ts`: run, skip or (under CI=true) fail a test that needs root or a binary.
@@ -22,6 +25,7 @@
  * @module
  */
 export * from "./arbiter_harness.ts";
+export * from "./cert_der.ts";
 export * from "./certutil_tools.ts";
 export * from "./cmap.ts";
 export * from "./conformance_rows.ts";
@@ -48,9 +52,11 @@ export * from "./interop/wait.ts";
 export * from "./ipc_exchange.ts";
 export * from "./ipc_snapshots.ts";
 export * from "./json_schema.ts";
+export * from "./lock_holder.ts";
 export * from "./ports.ts";
 export * from "./precondition.ts";
 export * from "./proc.ts";
+export * from "./peer_names.ts";
 export * from "./qdevice_client.ts";
 export * from "./qnet_command.ts";
 export * from "./sandboxed.ts";
@@ -58,6 +64,8 @@ export * from "./tls/fixtures.ts";
 export * from "./tls/harness.ts";
 export * from "./tls/malloc_stats.ts";
 export * from "./tls/memory_client.ts";
+export * from "./tls_key_update.ts";
+export * from "./tls_keys.ts";
 export * from "./tls_wire.ts";
 export * from "./unprivileged.ts";
 export * from "./vectors.ts";

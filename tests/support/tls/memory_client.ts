@@ -93,6 +93,11 @@ export class MemoryClient implements Disposable {
     this.#wbio = wbio;
   }
 
+  /** The `SSL *` (null once disposed), for OpenSSL calls this class does not wrap. */
+  get ssl(): Deno.PointerValue {
+    return this.#ssl;
+  }
+
   /** Feeds server bytes, advances the handshake, returns decrypted data. */
   receive(bytes: Uint8Array): Uint8Array {
     const lib = this.#lib;
