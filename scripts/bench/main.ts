@@ -19,7 +19,7 @@ import {
 import { formatJson, formatTable } from "./report.ts";
 import { clusterName } from "./load_group.ts";
 import { makeBenchPki } from "./tls_pki.ts";
-import { bakedFlags, V8_FLAGS } from "../compile.ts";
+import { bakedFlags } from "../compile.ts";
 import {
   compareRuns,
   floodArbiter,

@@ -6,12 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG_FILE } from "../../cli/config_file.ts";
-import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
+import { bakedFlags } from "../../cli/baked_flags.ts";
+import { qnetdPermissions } from "../../cli/permission_sets.ts";
 import {
   needAll,
   needProgram,
   needRoot,
   prepareUnprivileged,
+  QNET_ARGV,
   startArbiter,
   testNeeding,
   unprivilegedQnetdArgv,
@@ -56,7 +58,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "qnet-conf-dir-" });
     try {
       const r = await runToExit(
-        [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd", ...daemonArgs(dir)],
+        [...QNET_ARGV, "qnetd", ...daemonArgs(dir)],
         { QNETD_CONFIG_FILE: dir },
       );
       assert.equal(r.code, 1, r.stderr);
@@ -82,16 +84,18 @@ Deno.test({
       const file = `${dir}/elsewhere.toml`;
       await Deno.writeTextFile(file, "max_client_send_buffers = 16\n");
       const args = daemonArgs(dir);
-      // The set computed for the default configuration file: it does not cover `file`.
-      const flags = toFlags(qnetdPermissions(args, DEFAULT_CONFIG_FILE));
+      // The launcher always grants the file it was named; the worker here gets the set of
+      // the default configuration file instead (tests/support/launch_with.ts).
+      const set = qnetdPermissions(args, DEFAULT_CONFIG_FILE);
       const r = await runToExit([
         Deno.execPath(),
         "run",
         "--quiet",
         "--no-prompt",
         `--config=${ROOT}deno.json`,
-        ...flags,
-        `${ROOT}mod.ts`,
+        ...bakedFlags(),
+        `${ROOT}tests/support/launch_with.ts`,
+        JSON.stringify(set),
         "qnetd",
         ...args,
       ], { QNETD_CONFIG_FILE: file, LC_ALL: "C" });

@@ -17,6 +17,7 @@ import {
   needKind,
   needProgram,
   needRoot,
+  QNET_ARGV,
   serverKeys,
   testNeeding,
 } from "../support/mod.ts";
@@ -26,7 +27,6 @@ import {
   runScenarioIsolated,
 } from "../../scripts/bench/silent_flood.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 /** In the run's own network namespace, so any port will do. */
 const PORT = 45030;
 /** Flood length: long enough for the 3 s holds to pile up, then probing under the full flood. */
@@ -41,7 +41,7 @@ const PROBE_TIMEOUT_MS = 5000;
 
 /** The daemon's command line for scripts/bench's ArbiterProcess ({port}, {dir}). */
 function command(kind: ArbiterKind, tls: "on" | "off", keys: string | undefined): string {
-  const program = kind === "c" ? C_QNETD : `${Deno.execPath()} run --quiet -A ${ROOT}mod.ts qnetd`;
+  const program = kind === "c" ? C_QNETD : `${QNET_ARGV.join(" ")} qnetd`;
   const settings = "lock_file={dir}/q.pid,local_socket_file={dir}/q.sock,dpd_enabled=off" +
     (keys === undefined ? "" : `,nss_db_dir=${keys}`);
   return `${program} -f -p {port} -s ${tls} -S ${settings}`;

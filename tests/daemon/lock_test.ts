@@ -14,20 +14,18 @@ import {
   C_QNETD,
   needAll,
   needKind,
+  QNET_ARGV,
   startArbiter,
   testNeeding,
 } from "../support/mod.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const PORTS: Record<ArbiterKind, number> = { qnet: 46201, c: 46202 };
 /** The port of the second daemon, which must never get as far as binding it. */
 const SECOND_PORT = 46203;
 
 /** Runs a daemon in the foreground to its exit (SIGKILL after 20 s); its log without dates. */
 async function runToExit(kind: ArbiterKind, args: readonly string[]) {
-  const argv = kind === "c"
-    ? [C_QNETD]
-    : [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd"];
+  const argv = kind === "c" ? [C_QNETD] : [...QNET_ARGV, "qnetd"];
   const child = new Deno.Command(argv[0]!, {
     args: [...argv.slice(1), "-f", ...args],
     stdin: "null",

@@ -165,7 +165,7 @@ Deno.test("every computed set fits in the widest set the binary is built with", 
 });
 
 Deno.test("commandLinePermissions() grants relative paths as absolute ones under the cwd", async () => {
-  const { commandLinePermissions } = await import("../../cli/permission_sets.ts");
+  const { commandLinePermissions, LIBC_PATHS } = await import("../../cli/permission_sets.ts");
   const { set } = await commandLinePermissions(
     "qnetd",
     ["-s", "off", "-S", "lock_file=run/q.pid,local_socket_file=q.sock"],
@@ -176,6 +176,7 @@ Deno.test("commandLinePermissions() grants relative paths as absolute ones under
     read: ["/w/c.toml", "/w/q.sock"],
     write: ["/w/run/q.pid", "/w/q.sock"],
     net: ["[::]:5403", "unix:/w/q.sock"],
+    ffi: [...LIBC_PATHS],
     env: ["QNETD_CONFIG_FILE"],
   });
   const tool = await commandLinePermissions("qnetd-tool", ["-s", "-p", "s.sock"], undefined, "/w");
