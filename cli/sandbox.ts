@@ -118,10 +118,10 @@ export async function launch(args: string[], programName: string): Promise<never
   const daemon = dispatch.subcommand === "qnetd";
   const configFile = daemon ? configFilePath() : DEFAULT_CONFIG_FILE;
   const computed = await commandLinePermissions(dispatch.subcommand, dispatch.args, configFile);
-  const detached = daemon && Deno.env.get(DETACHED_ENV) === "1";
-  if (daemon && !detached && daemonizes(dispatch.args)) {
-    Deno.exit(await startDetached(revokeAll));
-  }
+  const detaches = daemon && daemonizes(dispatch.args);
+  // The copy a starter made (cli/daemon_mode.ts); with -f the mark means nothing.
+  const detached = detaches && Deno.env.get(DETACHED_ENV) === "1";
+  if (detaches && !detached) Deno.exit(await startDetached(revokeAll));
   Deno.exit(
     await runInWorker({ args, programName, program: dispatch.program, computed, detached }),
   );
