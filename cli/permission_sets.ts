@@ -32,7 +32,7 @@ import { listenDescriptor } from "./privilege_drop.ts";
 import { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE } from "./config_file.ts";
 import { parseOptions } from "./getopt.ts";
 import { parseQnetdArgs, type QnetdOptions } from "./qnetd_args.ts";
-import { DEFAULT_SOCKET_PATH } from "./qnetd_tool.ts";
+import { DEFAULT_QNETD_SETTINGS } from "../core/settings.ts";
 import { DEFAULT_CERT_DIR } from "../core/certs/layout.ts";
 import { TlsSupported } from "../core/protocol/constants.ts";
 import { dirname } from "../core/path.ts";
@@ -47,6 +47,13 @@ export interface PermissionSet {
   sys?: string[];
   env?: string[];
 }
+
+/**
+ * The daemon's local socket by default, where qnetd-tool and cmapctl look without -p/-P
+ * (cli/qnetd_tool.ts has the same path; taken from the settings so that the launcher does
+ * not load the tool's code).
+ */
+const DEFAULT_SOCKET_PATH = DEFAULT_QNETD_SETTINGS.localSocketFile;
 
 /** The permission kinds, in the order flags are printed. */
 export const PERMISSION_KINDS = ["read", "write", "net", "ffi", "run", "sys", "env"] as const;

@@ -182,3 +182,9 @@ Deno.test("commandLinePermissions() grants relative paths as absolute ones under
   const tool = await commandLinePermissions("qnetd-tool", ["-s", "-p", "s.sock"], undefined, "/w");
   assert.deepEqual(tool.set.net, ["unix:/w/s.sock"]);
 });
+
+Deno.test("the tools' default socket is the daemon's default socket", async () => {
+  const { DEFAULT_SOCKET_PATH } = await import("../../cli/qnetd_tool.ts");
+  const { socketClientPermissions } = await import("../../cli/permission_sets.ts");
+  assert.deepEqual(socketClientPermissions().net, [`unix:${DEFAULT_SOCKET_PATH}`]);
+});
