@@ -20,6 +20,7 @@
  */
 import { configFilePath, DEFAULT_CONFIG_FILE } from "./config_file.ts";
 import { daemonizes, startDetached } from "./daemon_mode.ts";
+import { ExitStatus } from "./exit_status.ts";
 import {
   commandLinePermissions,
   type ComputedPermissions,
@@ -76,7 +77,7 @@ export function runInWorker(run: SandboxRun): Promise<number> {
     });
   } catch (error) {
     Deno.stderr.writeSync(new TextEncoder().encode(launchError(run, error)));
-    return Promise.resolve(1);
+    return Promise.resolve(ExitStatus.Failure);
   }
   const send = (message: ToWorker) => worker.postMessage(message);
   worker.onmessage = async (event: MessageEvent<FromWorker>) => {
@@ -91,7 +92,7 @@ export function runInWorker(run: SandboxRun): Promise<number> {
   worker.onerror = (event) => {
     event.preventDefault();
     Deno.stderr.writeSync(new TextEncoder().encode(`${run.program}: ${event.message}\n`));
-    done.resolve(1);
+    done.resolve(ExitStatus.Failure);
   };
   send({
     type: "init",

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { ExitStatus } from "./exit_status.ts";
 import { closeStderr, closeStderrWhenBroken, processIo, setProcessExit } from "./io.ts";
 import { setWorkingDirectory } from "./privilege_drop.ts";
 import { onDaemonReady, READY_MARKER } from "./readiness.ts";
@@ -55,7 +56,7 @@ async function runCommandLine(): Promise<void> {
   } catch (error) {
     const text = error instanceof Error ? error.stack ?? error.message : String(error);
     processIo.err(`error: Uncaught ${text}\n`);
-    code = 1;
+    code = ExitStatus.Failure;
   }
   scope.postMessage({ type: "exit", code });
 }
