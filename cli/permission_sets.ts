@@ -128,6 +128,8 @@ export interface CertutilInvocation {
   readonly dir: string;
   /** -c FILE: the request to sign. */
   readonly requestFile?: string;
+  /** `--export-pem DIR`: where the PEM files are written. */
+  readonly exportTo?: string;
   /** `--import-nssdb NSSDIR`: the NSS database to import, and the temporary directory. */
   readonly importFrom?: { readonly nssDir: string; readonly tempDir: string };
 }
@@ -225,6 +227,12 @@ export const CERTUTIL_RULES: readonly PermissionRule<CertutilInvocation>[] = [
     option: "-d",
     why: "the key directory is created and written",
     grant: (i) => ({ write: [i.dir] }),
+  },
+  {
+    option: "--export-pem",
+    why: "the CA and server certificates and keys are written there as PEM files",
+    when: (i) => i.exportTo !== undefined,
+    grant: (i) => ({ write: [i.exportTo!] }),
   },
   {
     option: "--import-nssdb",
@@ -493,5 +501,6 @@ const SAMPLE_CLIENT: SocketClientInvocation = { socketPath: DEFAULT_SOCKET_PATH,
 const SAMPLE_CERTUTIL: CertutilInvocation = {
   dir: DEFAULT_CERT_DIR,
   requestFile: "/",
+  exportTo: "/",
   importFrom: { nssDir: DEFAULT_CERT_DIR, tempDir: TEMP_DIR },
 };
