@@ -1,21 +1,28 @@
 /**
- * `qnet certutil`: the QNet CA, with the interface of corosync-qnetd-certutil (v3.0.3,
- * qdevices/corosync-qnetd-certutil.sh) but PEM files instead of an NSS database.
+ * `qnet certutil`: the QNet CA, with the interface and the files of corosync-qnetd-certutil
+ * (v3.0.3, qdevices/corosync-qnetd-certutil.sh): a real NSS database that NSS's own tools, the
+ * C daemon and ours read, written without NSS (core/nssdb, cli/nss_db_files.ts).
  *
- *   -i               make the CA (`CN=QNet CA`, serial 101) and the server certificate
- *                    (`CN=Qnetd Server`, 102), export the CA as `qnetd-cacert.crt`
- *   -s -c CSR -n CL  sign a node's DER request into `cluster-CL.crt` (DER)
+ *   -i               make the NSS database with the CA (`QNet CA`, `CN=QNet CA`, serial 101,
+ *                    trust `CT,,`) and the server certificate (`QNetd Cert`, `CN=Qnetd Server`,
+ *                    102), export the CA as `qnetd-cacert.crt`
+ *   -s -c CSR -n CL  sign a node's DER request into `cluster-CL.crt` (DER) with the CA key from
+ *                    the database
  *   -G               no group write bit on new files;   -h  usage
  *   -d DIR           the directory (default /etc/corosync/qnetd/nssdb, as C)
- *   --import-nssdb D convert the NSS database of a C installation into our files
  *   --list           the CA, server and cluster certificates with serial and expiry
+ *   --export-pem D   the CA and server certificates and keys as PEM files in D
+ *   --import-nssdb   retired: the database is read in place
  *
- * Messages, exit codes, file names, modes and ownership follow the C script. Unlike it, a bad
- * request fails before a serial number is used and leaves no file behind.
+ * A directory of PEM files written by an earlier qnet version (`qnet-ca.pem`, ...) keeps
+ * working for -s and --list; when both are present, the NSS database wins. Messages, exit codes,
+ * file names, modes and ownership follow the C script. Unlike it, a bad request fails before a
+ * serial number is used and leaves no file behind.
  *
  * @module
  */
 import type { CliIo } from "./io.ts";
+import { type ArgsSpec, type ArgsStop, type GetoptError, parseOptions } from "./getopt.ts";
 import {
   CA_CERT_FILE,
   CA_EXPORT_FILE,
@@ -23,9 +30,11 @@ import {
   clusterCertFile,
   clusterNameOfFile,
   DEFAULT_CERT_DIR,
+  NOISE_FILE,
   NSS_CA_NICKNAME,
   NSS_DB_FILES,
   NSS_SERVER_NICKNAME,
+  PWD_FILE,
   SERIAL_FILE,
   SERVER_CERT_FILE,
   SERVER_KEY_FILE,
@@ -42,6 +51,7 @@ import {
   generateKeyPair,
   importPrivateKeyPem,
   keyMatchesCertificate,
+  RSA_SIGNING,
 } from "../core/certs/keys.ts";
 import { parseCertificateRequest } from "../core/certs/request.ts";
 import { formatSerial, nextSerial, parseSerial, serialFromHex } from "../core/certs/serial.ts";
@@ -51,8 +61,29 @@ import {
   SerialFileError,
 } from "../core/certs/errors.ts";
 import { dirname } from "../core/path.ts";
+import {
+  addCertificate,
+  addPrivateKey,
+  CERT_DB_FILE,
+  createNssDb,
+  KEY_DB_FILE,
+  LEGACY_CERT_DB_FILE,
+  listNssCertificates,
+  NssDbError,
+  PKCS11_FILE,
+  readNssDb,
+} from "./nss_db_files.ts";
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
 
 const PROGRAM = "qnet certutil";
+
+/** Exit statuses of the C script: 0 done, 1 failed, 2 a bad `-s` request (file or name). */
+export const CertutilExit = {
+  Success: 0,
+  Failure: 1,
+  BadRequest: 2,
+} as const;
 
 const USAGE = `${PROGRAM}: [-i|-s] [-c certificate] [-G] [-n cluster_name]
 
@@ -61,27 +92,36 @@ const USAGE = `${PROGRAM}: [-i|-s] [-c certificate] [-G] [-n cluster_name]
  -c certificate      CRQ certificate file name
  -G                  Do not set group write bit for new files
  -n cluster_name     Name of cluster (for -s operation)
- -d directory        Directory of CA, keys and certificates (default ${DEFAULT_CERT_DIR})
- --import-nssdb dir  Convert the NSS database of corosync-qnetd-certutil in dir into PEM files
+ -d directory        Directory of the NSS database (default ${DEFAULT_CERT_DIR})
  --list              List CA, server and cluster certificates with serial number and expiry
+ --export-pem dir    Write the CA and server certificates and keys as PEM files into dir
 `;
 
+/** Trust flags the C script gives the CA (`certutil -S -t "CT,,"`) and the server certificate. */
+const CA_TRUST = "CT,,";
+const SERVER_TRUST = "u,u,u";
+
+/** Mode of an exported CA key: only for the user running certutil (root). */
+const CA_KEY_MODE = 0o600;
 /**
- * The server key is read by the daemon, which runs as the directory's group (coroqnetd), so
- * it is group-readable as the C tool's key4.db is (0660/0640), but never group-writable and
- * never readable by others. The CA key is only for this tool, run as root: 0600.
+ * Mode of an exported server key: the daemon runs as the directory's group (coroqnetd), so it
+ * is group-readable as key4.db is (0660/0640), never group-writable nor readable by others.
  */
 const SERVER_KEY_MODE = 0o640;
 
 /** A failure the CLI reports as one message and an exit code. */
 class CertutilError extends Error {
-  constructor(message: string, readonly exitCode = 1, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly exitCode: number = CertutilExit.Failure,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = "CertutilError";
   }
 }
 
-type Operation = "init" | "sign" | "import" | "list";
+type Operation = "init" | "sign" | "list" | "export" | "import";
 
 interface Options {
   operation?: Operation;
@@ -89,81 +129,87 @@ interface Options {
   clusterName: string;
   groupWrite: boolean;
   dir: string;
-  nssDir: string;
+  target: string;
 }
 
-/** getopts(":Ghisc:n:d:") as the C script uses it, plus two long options. */
-export function parseArgs(args: string[]): Options | { exit: number; out?: string; err?: string } {
-  const opts: Options = {
+/** A bad option's message in the C script's words (the `\?` and `:` cases of its getopts). */
+function optionError(error: GetoptError): ArgsStop {
+  const name = error.optopt.startsWith("--") ? error.optopt : `-${error.optopt}`;
+  return {
+    exitCode: CertutilExit.Failure,
+    stderr: error.opt === ":"
+      ? `Option ${name} requires an argument.\n`
+      : `Invalid option: ${name}\n`,
+  };
+}
+
+const HELP: ArgsStop = { exitCode: CertutilExit.Success, stdout: USAGE };
+
+/**
+ * The command line: `getopts ":Ghisc:n:"` of the C script (POSIX order: options stop at the
+ * first operand; silent: the script words its own errors), plus `-d` and the long options.
+ */
+export const CERTUTIL_ARGS: ArgsSpec<Options> = {
+  programName: PROGRAM,
+  order: "require-order",
+  silent: true,
+  unrecognizedLong: "error",
+  defaults: () => ({
     certificateFile: "",
     clusterName: "",
     groupWrite: true,
     dir: DEFAULT_CERT_DIR,
-    nssDir: "",
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") break;
-    if (arg.startsWith("--")) {
-      const [name, inline] = arg.includes("=")
-        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-        : [arg, undefined];
-      if (name === "--list" && inline === undefined) opts.operation = "list";
-      else if (name === "--help" && inline === undefined) return { exit: 0, out: USAGE };
-      else if (name === "--import-nssdb") {
-        const value = inline ?? args[++i];
-        if (value === undefined) return { exit: 1, err: `Option ${name} requires an argument.\n` };
-        opts.operation = "import";
-        opts.nssDir = value;
-      } else return { exit: 1, err: `Invalid option: ${name}\n` };
-      continue;
-    }
-    if (!arg.startsWith("-") || arg === "-") break; // getopts stops at the first operand
-    for (let j = 1; j < arg.length; j++) {
-      const flag = arg[j]!;
-      if ("cnd".includes(flag)) {
-        const value = j + 1 < arg.length ? arg.slice(j + 1) : args[++i];
-        if (value === undefined) return { exit: 1, err: `Option -${flag} requires an argument.\n` };
-        if (flag === "c") opts.certificateFile = value;
-        else if (flag === "n") opts.clusterName = value;
-        else opts.dir = value;
-        break;
-      }
-      if (flag === "i") opts.operation = "init";
-      else if (flag === "s") opts.operation = "sign";
-      else if (flag === "G") opts.groupWrite = false;
-      else if (flag === "h") return { exit: 0, out: USAGE };
-      else return { exit: 1, err: `Invalid option: -${flag}\n` };
-    }
-  }
-  return opts;
-}
+    target: "",
+  }),
+  options: [
+    { flag: "G", set: { groupWrite: false } },
+    { flag: "h", stop: HELP },
+    { flag: "i", set: { operation: "init" } },
+    { flag: "s", set: { operation: "sign" } },
+    { flag: "c", arg: "certificate", store: "certificateFile" },
+    { flag: "n", arg: "cluster_name", store: "clusterName" },
+    { flag: "d", arg: "directory", store: "dir" },
+    { flag: "--help", stop: HELP },
+    { flag: "--list", set: { operation: "list" } },
+    { flag: "--export-pem", arg: "dir", set: { operation: "export" }, store: "target" },
+    { flag: "--import-nssdb", arg: "dir", set: { operation: "import" }, store: "target" },
+  ],
+  onError: optionError,
+};
 
 /** Runs `qnet certutil` (port of the main part of corosync-qnetd-certutil.sh). */
 export async function main(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseArgs(args);
-  if ("exit" in parsed) {
-    if (parsed.out !== undefined) io.out(parsed.out);
-    if (parsed.err !== undefined) io.err(parsed.err);
-    return parsed.exit;
+  const result = parseOptions(args, CERTUTIL_ARGS);
+  if (!result.ok) {
+    if (result.stderr !== "") io.err(result.stderr);
+    if (result.stdout !== "") io.out(result.stdout);
+    return result.exitCode;
   }
+  const parsed = result.options;
   const files = new CertFiles(parsed.dir, parsed.groupWrite);
   try {
     switch (parsed.operation) {
       case "init":
         await initCa(files, io);
-        return 0;
+        return CertutilExit.Success;
       case "sign":
         await signCluster(files, parsed.certificateFile, parsed.clusterName, io);
-        return 0;
+        return CertutilExit.Success;
+      case "export":
+        await exportPem(files, parsed.target, io);
+        return CertutilExit.Success;
       case "import":
-        await importNssDb(files, parsed.nssDir, io);
-        return 0;
+        io.out(
+          `--import-nssdb is no longer needed: qnet reads the NSS database ` +
+            `(${CERT_DB_FILE}, ${KEY_DB_FILE}) in ${parsed.target} in place; ` +
+            `point nss_db_dir at it. Nothing was changed.\n`,
+        );
+        return CertutilExit.Success;
       case "list":
         return await listCertificates(files, io);
       default:
         io.out(USAGE);
-        return 0;
+        return CertutilExit.Success;
     }
   } catch (error) {
     if (error instanceof CertutilError) {
@@ -172,14 +218,14 @@ export async function main(args: string[], io: CliIo): Promise<number> {
     }
     if (
       error instanceof CertificateRequestError || error instanceof KeyMaterialError ||
-      error instanceof SerialFileError
+      error instanceof SerialFileError || error instanceof NssDbError
     ) {
       io.err(`${error.message}\n`);
-      return 1;
+      return CertutilExit.Failure;
     }
     if (isDenoError(error)) {
       io.err(`${error.message}\n`);
-      return 1;
+      return CertutilExit.Failure;
     }
     throw error;
   }
@@ -218,9 +264,9 @@ async function readTextIfExists(path: string): Promise<string | undefined> {
 
 /**
  * The certificate directory. Every file it creates gets the C script's mode (get_perm(): 0660,
- * or 0640 with -G; keys 0600) and, when run as root, the owner and group of the directory's
- * parent (chown_ref_cfgdir(), `chown --reference=$CONFIG_DIR`). Files created by a failed
- * operation are removed again by {@link CertFiles.rollback}.
+ * or 0640 with -G) and, when run as root, the owner and group of the directory's parent
+ * (chown_ref_cfgdir(), `chown --reference=$CONFIG_DIR`). Files created by a failed operation
+ * are removed again by {@link CertFiles.rollback}.
  */
 class CertFiles {
   readonly #created: string[] = [];
@@ -254,6 +300,11 @@ class CertFiles {
     await Deno.mkdir(this.dir, { recursive: true });
     await this.chownRef(this.dir);
     await Deno.chmod(this.dir, this.perm(true));
+  }
+
+  /** Records a file this run created (removed again by rollback()). */
+  created(path: string): void {
+    this.#created.push(path);
   }
 
   /**
@@ -302,6 +353,13 @@ class CertFiles {
     }
   }
 
+  /** get_serial_no(): the next serial number, counted in serial.txt. */
+  async takeSerial(): Promise<bigint> {
+    const serial = nextSerial(await this.readSerial());
+    await this.writeSerial(serial);
+    return serial;
+  }
+
   /** Removes every file this run created. */
   async rollback(): Promise<void> {
     for (const path of this.#created.splice(0).reverse()) {
@@ -309,10 +367,12 @@ class CertFiles {
     }
   }
 
-  async hasCa(): Promise<boolean> {
+  /** A CA in PEM files, as earlier qnet versions wrote it. */
+  async hasPemCa(): Promise<boolean> {
     return await exists(this.path(CA_CERT_FILE)) || await exists(this.path(CA_KEY_FILE));
   }
 
+  /** find_certdb_files() of the C script: cert9.db or the legacy cert8.db. */
   async hasNssDb(): Promise<boolean> {
     for (const name of NSS_DB_FILES) if (await exists(this.path(name))) return true;
     return false;
@@ -330,38 +390,63 @@ async function writeNew(path: string, data: string | Uint8Array, mode: number): 
 // ---------------------------------------------------------------------------------------------
 // -i
 
-/** Port of init_qnetd_ca(): a new CA and server certificate, and the CA export file. */
+/** The noise file's content: the C script hashes `ps -elf; date; w` with sha1sum. */
+async function noise(): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", crypto.getRandomValues(new Uint8Array(64)));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("") +
+    "\n";
+}
+
+async function pkcs8Of(key: CryptoKey): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.exportKey("pkcs8", key));
+}
+
+/** Port of init_qnetd_ca(): the NSS database, the CA and server certificate, the CA export. */
 async function initCa(files: CertFiles, io: CliIo): Promise<void> {
-  if (await files.hasCa() || await files.hasNssDb()) {
+  if (await files.hasNssDb() || await files.hasPemCa()) {
     throw new CertutilError(
       `Certificate database (${files.dir}) already exists. Delete it to initialize new db`,
     );
   }
   await files.ensureDir(io);
-  io.out("Creating new CA\n");
-  const start = await files.readSerial();
-  const caSerial = nextSerial(start);
-  const serverSerial = nextSerial(caSerial);
-  const now = new Date();
-  const caKeys = await generateKeyPair();
-  const caCert = await createCaCertificate(caKeys, { serial: caSerial, now });
-  const serverKeys = await generateKeyPair();
-  const serverCert = await createServerCertificate(
-    { cert: caCert, key: caKeys.privateKey },
-    serverKeys.publicKey,
-    { serial: serverSerial, now },
-  );
   try {
-    await files.createFile(CA_KEY_FILE, await exportPrivateKeyPem(caKeys.privateKey), 0o600);
-    await files.createFile(CA_CERT_FILE, caCert.toString("pem") + "\n", files.perm());
+    io.out("Creating new key and cert db\n");
+    await files.replaceFile(PWD_FILE, "");
+    await Deno.chmod(files.path(PWD_FILE), files.perm());
+    await createNssDb(files.dir);
+    for (const name of [CERT_DB_FILE, KEY_DB_FILE, PKCS11_FILE]) {
+      files.created(files.path(name));
+      await files.chownRef(files.path(name));
+      await Deno.chmod(files.path(name), files.perm());
+    }
+    if (await exists(files.path(NOISE_FILE))) {
+      io.out(`Using existing noise file ${files.path(NOISE_FILE)}\n`);
+    } else {
+      io.out(`Creating new noise file ${files.path(NOISE_FILE)}\n`);
+      await files.createFile(NOISE_FILE, await noise(), files.perm());
+    }
+
+    io.out("Creating new CA\n");
+    const now = new Date();
+    const caKeys = await generateKeyPair();
+    const caCert = await createCaCertificate(caKeys, { serial: await files.takeSerial(), now });
+    await addPrivateKey(files.dir, await pkcs8Of(caKeys.privateKey));
+    await addCertificate(files.dir, NSS_CA_NICKNAME, new Uint8Array(caCert.rawData), CA_TRUST);
     await files.replaceFile(CA_EXPORT_FILE, await formatCaExport(caCert));
-    await files.createFile(
-      SERVER_KEY_FILE,
-      await exportPrivateKeyPem(serverKeys.privateKey),
-      SERVER_KEY_MODE,
+
+    const serverKeys = await generateKeyPair();
+    const serverCert = await createServerCertificate(
+      { cert: caCert, key: caKeys.privateKey },
+      serverKeys.publicKey,
+      { serial: await files.takeSerial(), now },
     );
-    await files.createFile(SERVER_CERT_FILE, serverCert.toString("pem") + "\n", files.perm());
-    await files.writeSerial(serverSerial);
+    await addPrivateKey(files.dir, await pkcs8Of(serverKeys.privateKey));
+    await addCertificate(
+      files.dir,
+      NSS_SERVER_NICKNAME,
+      new Uint8Array(serverCert.rawData),
+      SERVER_TRUST,
+    );
   } catch (error) {
     await files.rollback();
     throw error;
@@ -370,22 +455,76 @@ async function initCa(files: CertFiles, io: CliIo): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// -s
+// The CA and server key material, from the NSS database or from PEM files of earlier versions
 
-/** The CA certificate and key, checked to belong together. */
-async function loadIssuer(files: CertFiles): Promise<Issuer> {
-  const cert = parseCertificateFile(await Deno.readFile(files.path(CA_CERT_FILE)), CA_CERT_FILE);
+/** A certificate with its private key. */
+interface KeyPair {
+  cert: x509.X509Certificate;
+  key: CryptoKey;
+  /** Where it came from, for messages. */
+  source: string;
+}
+
+async function importPkcs8(der: Uint8Array, what: string): Promise<CryptoKey> {
+  try {
+    return await crypto.subtle.importKey("pkcs8", new Uint8Array(der), RSA_SIGNING, true, [
+      "sign",
+    ]);
+  } catch (cause) {
+    throw new KeyMaterialError(`Cannot read the RSA private key of ${what}`, { cause });
+  }
+}
+
+/** The certificate and key of `nickname` from the NSS database. */
+async function fromNssDb(files: CertFiles, nickname: string): Promise<KeyPair> {
+  const material = await readNssDb(files.dir, nickname);
+  const source = `${files.path(CERT_DB_FILE)} (${nickname})`;
+  return {
+    cert: new x509.X509Certificate(new Uint8Array(material.certDer)),
+    key: await importPkcs8(material.keyPkcs8Der, source),
+    source,
+  };
+}
+
+/** A certificate and key from the PEM files of an earlier qnet version. */
+async function fromPem(files: CertFiles, certFile: string, keyFile: string): Promise<KeyPair> {
+  const cert = parseCertificateFile(await Deno.readFile(files.path(certFile)), certFile);
   const key = await importPrivateKeyPem(
-    await Deno.readTextFile(files.path(CA_KEY_FILE)),
-    files.path(CA_KEY_FILE),
+    await Deno.readTextFile(files.path(keyFile)),
+    files.path(keyFile),
   );
   if (!(await keyMatchesCertificate(key, cert))) {
     throw new KeyMaterialError(
-      `The key in ${files.path(CA_KEY_FILE)} does not belong to ${files.path(CA_CERT_FILE)}`,
+      `The key in ${files.path(keyFile)} does not belong to ${files.path(certFile)}`,
     );
   }
-  return { cert, key };
+  return { cert, key, source: files.path(certFile) };
 }
+
+/**
+ * The CA (or, with `server`, the server certificate) of the directory: from the NSS database
+ * when there is one, else from PEM files; a CertutilError saying how to make one otherwise.
+ */
+async function loadKeyPair(files: CertFiles, server = false): Promise<KeyPair> {
+  if (await exists(files.path(CERT_DB_FILE))) {
+    return await fromNssDb(files, server ? NSS_SERVER_NICKNAME : NSS_CA_NICKNAME);
+  }
+  if (await files.hasPemCa()) {
+    return server
+      ? await fromPem(files, SERVER_CERT_FILE, SERVER_KEY_FILE)
+      : await fromPem(files, CA_CERT_FILE, CA_KEY_FILE);
+  }
+  if (await exists(files.path(LEGACY_CERT_DB_FILE))) {
+    // readNssDb names the legacy database and the conversion.
+    await readNssDb(files.dir, NSS_CA_NICKNAME);
+  }
+  throw new CertutilError(
+    `Certificate database doesn't exists. Use ${PROGRAM} -i to create it`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// -s
 
 /** Port of sign_cluster_cert(), failing before anything is written. */
 async function signCluster(
@@ -395,22 +534,25 @@ async function signCluster(
   io: CliIo,
 ): Promise<void> {
   if (!(await exists(requestFile))) {
-    throw new CertutilError(`Can't open certificate file ${requestFile}`, 2);
+    throw new CertutilError(`Can't open certificate file ${requestFile}`, CertutilExit.BadRequest);
   }
-  if (clusterName === "") throw new CertutilError("You have to specify cluster name", 2);
+  if (clusterName === "") {
+    throw new CertutilError("You have to specify cluster name", CertutilExit.BadRequest);
+  }
   if (clusterName.includes("/") || clusterName.includes("\0")) {
-    throw new CertutilError(`Cluster name ${clusterName} can't contain '/'`, 2);
-  }
-  if (!(await exists(files.path(CA_CERT_FILE))) || !(await exists(files.path(CA_KEY_FILE)))) {
-    const hint = await files.hasNssDb()
-      ? `. It holds an NSS database: convert it with ${PROGRAM} --import-nssdb ${files.dir}`
-      : "";
     throw new CertutilError(
-      `Certificate database doesn't exists. Use ${PROGRAM} -i to create it${hint}`,
+      `Cluster name ${clusterName} can't contain '/'`,
+      CertutilExit.BadRequest,
+    );
+  }
+  if (!(await files.hasNssDb()) && !(await files.hasPemCa())) {
+    throw new CertutilError(
+      `Certificate database doesn't exists. Use ${PROGRAM} -i to create it`,
     );
   }
   io.out("Signing cluster certificate\n");
-  const issuer = await loadIssuer(files);
+  const ca = await loadKeyPair(files);
+  const issuer: Issuer = { cert: ca.cert, key: ca.key };
   const request = await parseCertificateRequest(await Deno.readFile(requestFile), requestFile);
   const previous = await files.readSerial();
   const serial = nextSerial(previous);
@@ -424,9 +566,11 @@ async function signCluster(
   try {
     await writeNew(temp, new Uint8Array(cert.rawData), 0o660); // certutil -o: 0660 & ~umask
   } catch (error) {
-    throw new CertutilError(`Cannot write ${target}: ${(error as Error).message}`, 1, {
-      cause: error,
-    });
+    throw new CertutilError(
+      `Cannot write ${target}: ${(error as Error).message}`,
+      CertutilExit.Failure,
+      { cause: error },
+    );
   }
   try {
     await files.chownRef(temp);
@@ -438,11 +582,41 @@ async function signCluster(
       await Deno.writeTextFile(files.path(SERIAL_FILE), formatSerial(previous)).catch(() => {});
     }
     await files.rollback();
-    throw new CertutilError(`Cannot write ${target}: ${(error as Error).message}`, 1, {
-      cause: error,
-    });
+    throw new CertutilError(
+      `Cannot write ${target}: ${(error as Error).message}`,
+      CertutilExit.Failure,
+      { cause: error },
+    );
   }
   io.out(`Certificate stored in ${target}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// --export-pem
+
+/**
+ * Writes the CA and server certificates and keys as PEM files (the names earlier qnet versions
+ * used) into `target`, for tools that do not read NSS databases. Never overwrites a file.
+ */
+async function exportPem(files: CertFiles, target: string, io: CliIo): Promise<void> {
+  const ca = await loadKeyPair(files);
+  const server = await loadKeyPair(files, true);
+  const out = new CertFiles(target, files.groupWrite);
+  await out.ensureDir(io);
+  try {
+    await out.createFile(CA_CERT_FILE, ca.cert.toString("pem") + "\n", out.perm());
+    await out.createFile(CA_KEY_FILE, await exportPrivateKeyPem(ca.key), CA_KEY_MODE);
+    await out.createFile(SERVER_CERT_FILE, server.cert.toString("pem") + "\n", out.perm());
+    await out.createFile(SERVER_KEY_FILE, await exportPrivateKeyPem(server.key), SERVER_KEY_MODE);
+  } catch (error) {
+    await out.rollback();
+    throw error;
+  }
+  io.out(
+    `Exported ${NSS_CA_NICKNAME} and ${NSS_SERVER_NICKNAME} from ${ca.source.split(" (")[0]} ` +
+      `as ${CA_CERT_FILE}, ${CA_KEY_FILE}, ${SERVER_CERT_FILE} and ${SERVER_KEY_FILE} in ` +
+      `${target}\n`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,8 +634,21 @@ async function listCertificates(files: CertFiles, io: CliIo): Promise<number> {
   }
   names.sort();
   const rows: string[][] = [["FILE", "SUBJECT", "SERIAL", "NOT AFTER"]];
-  let status = 0;
-  for (const name of [CA_CERT_FILE, SERVER_CERT_FILE, ...names]) {
+  const row = (name: string, cert: x509.X509Certificate) =>
+    rows.push([
+      name,
+      cert.subject,
+      String(serialFromHex(cert.serialNumber)),
+      cert.notAfter.toISOString().replace(".000Z", "Z"),
+    ]);
+  let status: number = CertutilExit.Success;
+  if (await exists(files.path(CERT_DB_FILE))) {
+    for (const entry of await listNssCertificates(files.dir)) {
+      row(`${CERT_DB_FILE}:${entry.nickname}`, new x509.X509Certificate(entry.der));
+    }
+  }
+  const pem = await files.hasPemCa() ? [CA_CERT_FILE, SERVER_CERT_FILE] : [];
+  for (const name of [...pem, ...names]) {
     let bytes: Uint8Array<ArrayBuffer>;
     try {
       bytes = await Deno.readFile(files.path(name));
@@ -470,184 +657,22 @@ async function listCertificates(files: CertFiles, io: CliIo): Promise<number> {
       throw error;
     }
     try {
-      const cert = parseCertificateFile(bytes, name);
-      rows.push([
-        name,
-        cert.subject,
-        String(serialFromHex(cert.serialNumber)),
-        cert.notAfter.toISOString().replace(".000Z", "Z"),
-      ]);
+      row(name, parseCertificateFile(bytes, name));
     } catch (error) {
       io.err(`${(error as Error).message}\n`);
-      status = 1;
+      status = CertutilExit.Failure;
     }
   }
   if (rows.length === 1) {
     io.out(`No certificates in ${files.dir}\n`);
     return status;
   }
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  for (const row of rows) {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  for (const r of rows) {
     io.out(
-      row.map((cell, col) => col === row.length - 1 ? cell : cell.padEnd(widths[col]!)).join("  ") +
+      r.map((cell, col) => col === r.length - 1 ? cell : cell.padEnd(widths[col]!)).join("  ") +
         "\n",
     );
   }
   return status;
-}
-
-// ---------------------------------------------------------------------------------------------
-// --import-nssdb
-
-const TOOL_PACKAGES = new Map<string, string>([
-  ["certutil", "libnss3-tools (Debian/Ubuntu) or nss-tools (Fedora/RHEL/SUSE: mozilla-nss-tools)"],
-  ["pk12util", "libnss3-tools (Debian/Ubuntu) or nss-tools (Fedora/RHEL/SUSE: mozilla-nss-tools)"],
-  ["openssl", "openssl"],
-]);
-
-/** Runs an external tool; its stdout on success, a clear error otherwise. */
-async function runTool(command: string, args: string[]): Promise<Uint8Array<ArrayBuffer>> {
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command(command, { args, stdin: "null" }).output();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new CertutilError(
-        `${command} is needed to read an NSS database but is not installed: ` +
-          `install the package ${TOOL_PACKAGES.get(command) ?? command}`,
-        1,
-        { cause: error },
-      );
-    }
-    throw error;
-  }
-  if (!output.success) {
-    const stderr = new TextDecoder().decode(output.stderr).trim();
-    throw new CertutilError(`${command} ${args.join(" ")} failed: ${stderr}`);
-  }
-  return output.stdout;
-}
-
-/** The private key of an NSS nickname, through a password-less PKCS#12 file and openssl. */
-async function exportNssKey(nssDir: string, nickname: string, tempDir: string): Promise<string> {
-  const p12 = `${tempDir}/key.p12`;
-  const pwdFile = `${nssDir}/pwdfile.txt`;
-  const dbPassword = (await exists(pwdFile)) ? ["-k", pwdFile] : ["-K", ""];
-  await runTool("pk12util", ["-o", p12, "-d", nssDir, "-n", nickname, "-W", "", ...dbPassword]);
-  try {
-    const base = ["pkcs12", "-in", p12, "-passin", "pass:", "-nocerts", "-nodes"];
-    try {
-      return new TextDecoder().decode(await runTool("openssl", base));
-    } catch {
-      // Older NSS writes RC2/3DES PKCS#12 files, which OpenSSL 3 reads only with -legacy.
-      return new TextDecoder().decode(await runTool("openssl", [...base, "-legacy"]));
-    }
-  } finally {
-    await Deno.remove(p12).catch(() => {});
-  }
-}
-
-/**
- * Converts the NSS database of corosync-qnetd-certutil (section 4 of the reference) into our
- * files: the CA and server certificates and keys, serial.txt, qnetd-cacert.crt and the
- * cluster-*.crt already signed. Certificates signed later chain to the same CA, so the nodes
- * keep working.
- */
-async function importNssDb(files: CertFiles, nssDir: string, io: CliIo): Promise<void> {
-  const nss = new CertFiles(nssDir, files.groupWrite);
-  if (!(await nss.hasNssDb())) {
-    throw new CertutilError(`Can't find an NSS certificate database in ${nssDir}`);
-  }
-  if (await files.hasCa()) {
-    throw new CertutilError(
-      `QNet CA already exists in ${files.dir} (${CA_CERT_FILE}). Delete it to import ${nssDir}`,
-    );
-  }
-  const tempDir = await Deno.makeTempDir({ prefix: "qnet-certutil-" });
-  let caKeyPem: string, serverKeyPem: string;
-  let caCertBytes: Uint8Array<ArrayBuffer>, serverCertBytes: Uint8Array<ArrayBuffer>;
-  try {
-    io.out(`Exporting ${NSS_CA_NICKNAME} from ${nssDir}\n`);
-    caCertBytes = await runTool("certutil", ["-L", "-d", nssDir, "-n", NSS_CA_NICKNAME, "-a"]);
-    caKeyPem = await exportNssKey(nssDir, NSS_CA_NICKNAME, tempDir);
-    io.out(`Exporting ${NSS_SERVER_NICKNAME} from ${nssDir}\n`);
-    serverCertBytes = await runTool("certutil", [
-      "-L",
-      "-d",
-      nssDir,
-      "-n",
-      NSS_SERVER_NICKNAME,
-      "-a",
-    ]);
-    serverKeyPem = await exportNssKey(nssDir, NSS_SERVER_NICKNAME, tempDir);
-  } finally {
-    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
-  }
-
-  const caCert = parseCertificateFile(caCertBytes, `${nssDir} (${NSS_CA_NICKNAME})`);
-  const caKey = await importPrivateKeyPem(caKeyPem, `${nssDir} (${NSS_CA_NICKNAME})`);
-  const serverCert = parseCertificateFile(serverCertBytes, `${nssDir} (${NSS_SERVER_NICKNAME})`);
-  const serverKey = await importPrivateKeyPem(serverKeyPem, `${nssDir} (${NSS_SERVER_NICKNAME})`);
-  if (!(await keyMatchesCertificate(caKey, caCert))) {
-    throw new KeyMaterialError(
-      `The ${NSS_CA_NICKNAME} key in ${nssDir} does not match its certificate`,
-    );
-  }
-  if (!(await keyMatchesCertificate(serverKey, serverCert))) {
-    throw new KeyMaterialError(
-      `The ${NSS_SERVER_NICKNAME} key in ${nssDir} does not match its certificate`,
-    );
-  }
-  if (!(await serverCert.verify({ publicKey: caCert.publicKey, signatureOnly: true }))) {
-    throw new KeyMaterialError(
-      `${NSS_SERVER_NICKNAME} in ${nssDir} is not signed by ${NSS_CA_NICKNAME}`,
-    );
-  }
-
-  // Cluster certificates already issued, to copy them and to never reuse their serials.
-  const clusterFiles = new Map<string, Uint8Array<ArrayBuffer>>();
-  let highest = [caCert, serverCert].map((c) => serialFromHex(c.serialNumber))
-    .reduce((a, b) => (a > b ? a : b));
-  for await (const entry of Deno.readDir(nssDir)) {
-    if (!entry.isFile || clusterNameOfFile(entry.name) === undefined) continue;
-    const bytes = await Deno.readFile(nss.path(entry.name));
-    try {
-      const serial = serialFromHex(parseCertificateFile(bytes, entry.name).serialNumber);
-      if (serial > highest) highest = serial;
-      clusterFiles.set(entry.name, bytes);
-    } catch {
-      // The C `-s` leaves an empty .crt when NSS rejects a request: not worth copying.
-      io.out(`Skipping ${nss.path(entry.name)}: not a certificate\n`);
-    }
-  }
-  const counted = await nss.readSerial().catch(() => undefined);
-  const serial = counted !== undefined && counted > highest ? counted : highest;
-
-  await files.ensureDir(io);
-  const sameDir = await exists(files.path(CA_EXPORT_FILE)) &&
-    (await Deno.realPath(files.dir)) === (await Deno.realPath(nssDir));
-  try {
-    await files.createFile(CA_KEY_FILE, await exportPrivateKeyPem(caKey), 0o600);
-    await files.createFile(CA_CERT_FILE, caCert.toString("pem") + "\n", files.perm());
-    await files.createFile(SERVER_KEY_FILE, await exportPrivateKeyPem(serverKey), SERVER_KEY_MODE);
-    await files.createFile(SERVER_CERT_FILE, serverCert.toString("pem") + "\n", files.perm());
-    if (!sameDir) {
-      if (!(await exists(files.path(CA_EXPORT_FILE)))) {
-        await files.replaceFile(CA_EXPORT_FILE, await formatCaExport(caCert));
-      }
-      for (const [name, bytes] of clusterFiles) {
-        if (!(await exists(files.path(name)))) {
-          await files.createFile(name, bytes, 0o660, false);
-        }
-      }
-    }
-    await files.writeSerial(serial);
-  } catch (error) {
-    await files.rollback();
-    throw error;
-  }
-  io.out(
-    `Stored ${CA_CERT_FILE}, ${CA_KEY_FILE}, ${SERVER_CERT_FILE} and ${SERVER_KEY_FILE} ` +
-      `in ${files.dir}; next serial number is ${nextSerial(serial)}\n`,
-  );
 }

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { dirname } from "../core/path.ts";
+import { basename, dirname } from "../core/path.ts";
 import type { AppliedRule, PermissionKind } from "./permission_sets.ts";
 
 /** A permission Deno refused, as read from its error message. */
@@ -39,9 +39,14 @@ export function parseNotCapable(message: string): MissingPermission | undefined 
   return { kind, target };
 }
 
-/** How near a granted value is to the refused one: 3 the same, 2 one inside the other, 1 same directory or host, 0 not related. */
+/**
+ * How near a granted value is to the refused one: 3 the same, 2 one inside the other, 1 the
+ * same directory or host (for libraries: another path of the same library), 0 unrelated.
+ */
 function nearness(kind: string, granted: string, refused: string): number {
   if (granted === refused) return 3;
+  // Libraries share a directory: only the same library (another path of it) is near.
+  if (kind === "ffi") return basename(granted) === basename(refused) ? 1 : 0;
   if (kind === "net") {
     const unix = (v: string) => v.startsWith("unix:");
     if (unix(granted) && unix(refused)) {

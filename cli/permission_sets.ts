@@ -9,28 +9,27 @@
  *
  * Why each grant exists (see docs/deployment.md, "Permission model"):
  * - qnetd: net for its TCP listen address and its unix socket; read of the key directory
- *   (a stat: OpenSSL reads the PEM files itself), of its configuration file (at start and on
- *   SIGHUP) and of the socket file; write of the lock file and the socket file only (the
- *   runtime directory is created by systemd or tmpfiles.d); ffi for libc.so.6 (the fcntl
- *   lock of the lock file, as C's, revoked once it is held) and for libssl.so.3 only when
- *   TLS is not off; env QNETD_CONFIG_FILE only (another configuration file). No run or sys.
+ *   (the NSS database or PEM files, at start and on SIGHUP for a key rotation), of its
+ *   configuration file (at start and on SIGHUP) and of the socket file; write of the lock
+ *   file and the socket file only (the runtime directory is created by systemd or
+ *   tmpfiles.d); ffi for libc.so.6 (the fcntl lock of the lock file, as C's, revoked once it
+ *   is held) and for libssl.so.3 only when TLS is not off; env QNETD_CONFIG_FILE (another
+ *   configuration file) and JOURNAL_STREAM (stderr is the journal) only. No run or sys.
  *   The configuration file's settings (port, socket, ...) count like the command line's:
  *   compute the set from the effective values.
  * - qnetd-tool, cmapctl: the daemon's local socket (net, plus read and write of its path,
  *   which connecting to a unix socket needs). cmapctl -p FILE needs read of FILE on top.
  * - certutil: write of its directory, read of its parent (as root it stats the parent to
  *   give new files the parent's owner, as the C script does) and sys "uid" (to know whether
- *   it runs as root). Signing reads the request (-c FILE), which must be in the directory or
- *   be granted on top.
- * - certutil-import: certutil plus run of certutil, pk12util and openssl and write of the
- *   temporary directory, for the one-time `--import-nssdb` migration only: a program started
- *   through `run` is not sandboxed, so this grant stays out of the everyday set.
+ *   it runs as root). Signing reads the request (-c FILE) wherever it is (pcs writes it to
+ *   /tmp); `--export-pem DIR` writes DIR. No subcommand runs programs.
  *
  * @module
  */
 import { listenDescriptor } from "./privilege_drop.ts";
 import { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE } from "./config_file.ts";
 import { parseOptions } from "./getopt.ts";
+import { JOURNAL_STREAM_ENV } from "./logging.ts";
 import { parseQnetdArgs, type QnetdOptions } from "./qnetd_args.ts";
 import { DEFAULT_QNETD_SETTINGS } from "../core/settings.ts";
 import { DEFAULT_CERT_DIR } from "../core/certs/layout.ts";
@@ -85,16 +84,12 @@ export const LIBC_PATHS: readonly string[] = [
   "/lib64/libc.so.6",
 ];
 
-/** The programs `certutil --import-nssdb` runs. */
-export const IMPORT_PROGRAMS: readonly string[] = ["certutil", "pk12util", "openssl"];
-
 /** The environment variable that marks the detached copy of a daemon started without -f. */
 export const DETACHED_ENV = "QNET_DETACHED";
 
 /** Environment variables the launcher itself reads. */
 const LAUNCHER_ENV: readonly string[] = [DETACHED_ENV];
 
-const TEMP_DIR = "/tmp";
 const CONFIG_RULE_OPTION = `${CONFIG_FILE_ENV} (default ${DEFAULT_CONFIG_FILE})`;
 
 /** One grant of a subcommand: the option that leads to it, why, and when it applies. */
@@ -128,10 +123,8 @@ export interface CertutilInvocation {
   readonly dir: string;
   /** -c FILE: the request to sign. */
   readonly requestFile?: string;
-  /** `--export-pem DIR`: where the PEM files are written. */
+  /** `--export-pem DIR`: where the PEM copies of the keys are written. */
   readonly exportTo?: string;
-  /** `--import-nssdb NSSDIR`: the NSS database to import, and the temporary directory. */
-  readonly importFrom?: { readonly nssDir: string; readonly tempDir: string };
 }
 
 const tlsOn = (i: QnetdInvocation) => i.options.tls !== TlsSupported.Unsupported;
@@ -143,7 +136,7 @@ const tlsOn = (i: QnetdInvocation) => i.options.tls !== TlsSupported.Unsupported
 export const QNETD_RULES: readonly PermissionRule<QnetdInvocation>[] = [
   {
     option: "-S nss_db_dir",
-    why: "the server key and certificates are loaded at start (TLS on)",
+    why: "the server key and certificates are loaded at start and on SIGHUP (TLS on)",
     when: tlsOn,
     grant: (i) => ({ read: [i.options.settings.nssDbDir] }),
   },
@@ -187,6 +180,11 @@ export const QNETD_RULES: readonly PermissionRule<QnetdInvocation>[] = [
     why: "names another configuration file",
     grant: () => ({ env: [CONFIG_FILE_ENV] }),
   },
+  {
+    option: `${JOURNAL_STREAM_ENV} (set by systemd)`,
+    why: "stderr is the journal: log lines get the <N> priority prefix",
+    grant: () => ({ env: [JOURNAL_STREAM_ENV] }),
+  },
 ];
 
 /** The rules of a local-socket client: qnetd-tool, and cmapctl. */
@@ -218,33 +216,15 @@ export const CERTUTIL_RULES: readonly PermissionRule<CertutilInvocation>[] = [
     grant: (i) => ({ read: [i.requestFile!] }),
   },
   {
-    option: "--import-nssdb",
-    why: "the NSS database to import",
-    when: (i) => i.importFrom !== undefined,
-    grant: (i) => ({ read: [i.importFrom!.nssDir] }),
-  },
-  {
     option: "-d",
     why: "the key directory is created and written",
     grant: (i) => ({ write: [i.dir] }),
   },
   {
     option: "--export-pem",
-    why: "the CA and server certificates and keys are written there as PEM files",
+    why: "the PEM copies of the keys are written there",
     when: (i) => i.exportTo !== undefined,
     grant: (i) => ({ write: [i.exportTo!] }),
-  },
-  {
-    option: "--import-nssdb",
-    why: "the keys are exported through a temporary directory",
-    when: (i) => i.importFrom !== undefined,
-    grant: (i) => ({ write: [i.importFrom!.tempDir] }),
-  },
-  {
-    option: "--import-nssdb",
-    why: "NSS's certutil and pk12util and openssl export the old keys",
-    when: (i) => i.importFrom !== undefined,
-    grant: () => ({ run: [...IMPORT_PROGRAMS] }),
   },
   {
     option: "(always)",
@@ -292,15 +272,6 @@ export function certutilPermissions(dir = DEFAULT_CERT_DIR): PermissionSet {
   return setOf(CERTUTIL_RULES, { dir });
 }
 
-/** certutil's set for `--import-nssdb NSSDIR` into `dir`. */
-export function certutilImportPermissions(
-  dir = DEFAULT_CERT_DIR,
-  nssDir = DEFAULT_CERT_DIR,
-  tempDir = TEMP_DIR,
-): PermissionSet {
-  return setOf(CERTUTIL_RULES, { dir, importFrom: { nssDir, tempDir } });
-}
-
 /** The sets deno.json declares, by name, for the default paths and command lines. */
 export function declaredSets(): Map<string, PermissionSet> {
   return new Map<string, PermissionSet>([
@@ -308,7 +279,6 @@ export function declaredSets(): Map<string, PermissionSet> {
     ["qnetd-tool", socketClientPermissions()],
     ["cmapctl", socketClientPermissions()],
     ["certutil", certutilPermissions()],
-    ["certutil-import", certutilImportPermissions()],
   ]);
 }
 
@@ -435,17 +405,16 @@ async function relativePermissions(
       });
     }
     case "certutil": {
-      const { parseArgs } = await import("./certutil.ts");
-      const parsed = parseArgs(args);
-      if ("exit" in parsed) return NOTHING;
+      const { CERTUTIL_ARGS } = await import("./certutil.ts");
+      const result = parseOptions(args, CERTUTIL_ARGS);
+      if (!result.ok) return NOTHING;
+      const parsed = result.options;
       return computeWith(CERTUTIL_RULES, {
         dir: parsed.dir,
         ...(parsed.operation === "sign" && parsed.certificateFile !== ""
           ? { requestFile: parsed.certificateFile }
           : {}),
-        ...(parsed.operation === "import"
-          ? { importFrom: { nssDir: parsed.nssDir, tempDir: TEMP_DIR } }
-          : {}),
+        ...(parsed.operation === "export" ? { exportTo: parsed.target } : {}),
       });
     }
     default:
@@ -461,7 +430,7 @@ export type WidestGrant = true | string[];
  * (the outer process) is built with. read, write and net are open, since any path and
  * address may be named on a command line or in the configuration file; run is open, since
  * the daemon without -f starts a detached copy of the executable, whose path is only known
- * at run time (and `certutil --import-nssdb` runs NSS's tools). ffi, env and sys are
+ * at run time. ffi, env and sys are
  * bounded: the union of every rule's grants, plus the environment the launcher reads.
  */
 export function widestSet(): Record<PermissionKind, WidestGrant> {
@@ -502,5 +471,4 @@ const SAMPLE_CERTUTIL: CertutilInvocation = {
   dir: DEFAULT_CERT_DIR,
   requestFile: "/",
   exportTo: "/",
-  importFrom: { nssDir: DEFAULT_CERT_DIR, tempDir: TEMP_DIR },
 };

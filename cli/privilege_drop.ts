@@ -5,7 +5,11 @@
  * both listeners are bound. A revoked permission cannot come back in the same process.
  *
  * What is revoked, and why it is safe (each checked on Deno 2.9.6):
- * - read of the key directory (`nss_db_dir`) and of the socket file: nothing is read again;
+ * - read of the socket file: nothing is read there again;
+ * - read of the key directory (`nss_db_dir`), with `-s off` only. With TLS on it stays: SIGHUP
+ *   re-reads the key material for a certificate rotation (cli/key_rotation.ts). The trade-off:
+ *   code running in the daemon can read the private keys for its whole life, not only at
+ *   start; the directory's mode (0700/0600, owned by the daemon's user) bounds who else can;
  * - ffi, with `-s off` only, and before anything else: the daemon never loads a library.
  *   With TLS on it stays (scoped to libssl): a bound symbol stays callable after a revoke,
  *   but every TLS read and write also builds pointer views (`Deno.UnsafePointer.of`,
@@ -20,9 +24,9 @@
  *
  * What stays: write of the socket file, which the daemon removes when it stops.
  *
- * Consequence: the daemon cannot reload anything that start-up read. A renewed server
- * certificate or a changed listen address needs a restart (the C daemon also reads its NSS
- * database only at start).
+ * Consequence: the daemon cannot reload anything else that start-up read: a changed listen
+ * address needs a restart. Its keys it can reload (the C daemon reads its NSS database only
+ * at start).
  *
  * Limit: code that holds libssl's symbols could still read files through OpenSSL, which Deno
  * does not see; the operating-system sandbox (user, systemd hardening) is what bounds that.
@@ -60,7 +64,7 @@ function absolute(path: string): string {
 
 /** What the daemon was granted for start-up. */
 export interface StartupGrants {
-  /** `nss_db_dir`, read at start-up when TLS is on. */
+  /** `nss_db_dir`, read at start-up and on SIGHUP when TLS is on. */
   readonly keyDir: string;
   readonly lockFile: string;
   readonly socketFile: string;
@@ -73,7 +77,8 @@ export interface StartupGrants {
 /** The permissions {@link dropStartupPermissions} revokes, in order. */
 export function startupOnlyPermissions(grants: StartupGrants): Deno.PermissionDescriptor[] {
   return [
-    { name: "read", path: absolute(grants.keyDir) },
+    // With TLS on, SIGHUP reads the keys again (key rotation): the read grant stays.
+    ...(grants.tls ? [] : [{ name: "read", path: absolute(grants.keyDir) } as const]),
     { name: "read", path: absolute(grants.socketFile) },
     { name: "write", path: absolute(grants.lockFile) },
     { name: "net", host: grants.listen },

@@ -119,7 +119,7 @@ export interface QnetdServerOptions {
 /** The daemon's TCP server. `serve()` runs until `close()`. */
 export class QnetdServer implements ConnectionHost, AsyncDisposable {
   readonly log: Log;
-  readonly tls: TlsServerContext | undefined;
+  #tls: TlsServerContext | undefined;
   readonly readBuffers = new ReadBuffers();
   readonly #arbiter: Arbiter;
   readonly #listener: Deno.TcpListener;
@@ -149,7 +149,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
 
   private constructor(options: QnetdServerOptions, listener: Deno.TcpListener) {
     this.log = options.log;
-    this.tls = options.tls;
+    this.#tls = options.tls;
     this.#arbiter = options.arbiter;
     this.#limits = options.limits;
     this.#listener = listener;
@@ -161,6 +161,22 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
       silentMinAgeMs: SILENT_MIN_AGE_MS,
       ...options.admission,
     };
+  }
+
+  /** The TLS context that every later StartTLS starts its session from. */
+  get tls(): TlsServerContext | undefined {
+    return this.#tls;
+  }
+
+  /**
+   * Key rotation: `next` serves every later StartTLS; sessions already started keep the
+   * context they started from (each `SSL` holds its own reference to its `SSL_CTX`). Returns
+   * the previous context, for the caller to dispose.
+   */
+  replaceTls(next: TlsServerContext): TlsServerContext | undefined {
+    const previous = this.#tls;
+    this.#tls = next;
+    return previous;
   }
 
   /** Binds the listening socket (SO_REUSEADDR is Deno's default, as in C). */

@@ -1,7 +1,8 @@
 /**
- * Where the QNet CA lives on disk: the fixed file names that `qnet certutil` writes and the
- * daemon's TLS loader reads. They replace the NSS database of corosync-qnetd-certutil
- * (cert9.db/key4.db, nicknames "QNet CA" and "QNetd Cert") with PEM files in the same directory.
+ * Where the QNet CA lives on disk: the files of corosync-qnetd-certutil's directory, which
+ * `qnet certutil` writes as the C tool does (an NSS database, cert9.db/key4.db with the
+ * nicknames "QNet CA" and "QNetd Cert", and the text files around it), and the PEM file names
+ * of earlier qnet versions and of `qnet certutil --export-pem`.
  *
  * @module
  */
@@ -9,7 +10,7 @@
 /** Default directory, the same as `DB_DIR` in corosync-qnetd-certutil. */
 export const DEFAULT_CERT_DIR = "/etc/corosync/qnetd/nssdb";
 
-/** The QNet CA certificate (PEM). */
+/** The QNet CA certificate (PEM; earlier qnet versions and --export-pem). */
 export const CA_CERT_FILE = "qnet-ca.pem";
 /** The QNet CA private key (PKCS#8 PEM, mode 0600). Only `certutil -s` needs it. */
 export const CA_KEY_FILE = "qnet-ca-key.pem";
@@ -24,6 +25,11 @@ export const CA_EXPORT_FILE = "qnetd-cacert.crt";
 
 /** Files of a C installation's NSS database; `-i` refuses to run next to one (as the C script). */
 export const NSS_DB_FILES: readonly string[] = ["cert9.db", "cert8.db"];
+
+/** The empty password file the C script gives NSS's certutil (`-f`). */
+export const PWD_FILE = "pwdfile.txt";
+/** The random seed file the C script gives NSS's certutil (`-z`). */
+export const NOISE_FILE = "noise.txt";
 
 /** NSS nicknames used by the C tools, needed to export their keys. */
 export const NSS_CA_NICKNAME = "QNet CA";

@@ -93,6 +93,10 @@ export async function makeBenchPki(clusters: readonly string[]): Promise<BenchPk
     if (await certutil(["-i", "-d", pemDir], io) !== 0) {
       throw new Error(`qnet certutil -i failed: ${io.stderr}`);
     }
+    // The PEM files openssl signs with below, next to the NSS database.
+    if (await certutil(["-d", pemDir, "--export-pem", pemDir], io) !== 0) {
+      throw new Error(`qnet certutil --export-pem failed: ${io.stderr}`);
+    }
     const nssDir = `${dir}/nssdb`;
     await Deno.mkdir(nssDir);
     await run("certutil", ["-N", "-d", `sql:${nssDir}`, "--empty-password"], dir);

@@ -528,11 +528,13 @@ Deno.test({
       h.arbiter.received(id, raw, { ok: false, failure: "inconsistent", partial: { type: 8 } }),
       [{ kind: "send", clientId: id, msg: { type: MsgType.ServerError, replyErrorCode: 9 } }],
     );
+    // The error replies' lines name their code for structured logs (text ignores it).
+    const sent = { errorCode: 9 };
     assertEquals(h.recorder.lines.slice(0, 4), [
       { priority: Priority.Warning, message: "Received message with option with invalid value" },
-      { priority: Priority.Info, message: "Sending back error message" },
+      { priority: Priority.Info, message: "Sending back error message", fields: sent },
       { priority: Priority.Warning, message: "Received inconsistent msg (tlv len > msg size)" },
-      { priority: Priority.Info, message: "Sending back error message" },
+      { priority: Priority.Info, message: "Sending back error message", fields: sent },
     ]);
   },
 });

@@ -2,9 +2,15 @@ import assert from "node:assert/strict";
 import {
   asn1Layout,
   needAll,
+  needNssTools,
   needRealTools,
   needRoot,
+  nssExportKeyPem,
+  nssListCertificates,
+  nssListKeys,
   ours,
+  publicKeyOfCert,
+  publicKeyOfPem,
   runCommand,
   type RunResult,
   Scratch,
@@ -12,8 +18,17 @@ import {
   testNeeding,
   withProgram,
 } from "../support/mod.ts";
+import { readNssDb } from "../../cli/nss_db_files.ts";
+import { CERTUTIL_ARGS } from "../../cli/certutil.ts";
+import { optstringOf } from "../../cli/getopt.ts";
 
-const NEED = needRealTools();
+const NEED = needAll(needRealTools(), needNssTools());
+
+/** The DER certificate of `nickname` in the NSS database `dir`, written to a file. */
+async function certFromDb(dir: string, nickname: string, out: string): Promise<string> {
+  await Deno.writeFile(out, (await readNssDb(dir, nickname)).certDer);
+  return out;
+}
 
 function ok(r: RunResult, what: string): void {
   assert.equal(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
@@ -98,6 +113,11 @@ testNeeding(NEED, {
   },
 });
 
+Deno.test("the command line is declared for getopt: the C script's optstring plus -d", () => {
+  // corosync-qnetd-certutil: getopts ":Ghisc:n:" (POSIX getopts stops at the first operand).
+  assert.equal(optstringOf(CERTUTIL_ARGS), "+:Ghisc:n:d:");
+});
+
 testNeeding(NEED, {
   name: "main() rejects bad options and missing inputs with the C messages and exit codes",
   async fn() {
@@ -108,6 +128,8 @@ testNeeding(NEED, {
       ["-x"],
       ["-c"],
       ["-i", "-n"],
+      ["-Gx"],
+      ["-c", "a.crq", "-q"],
       ["-s", "-c", `${s.root}/missing.crq`, "-n", "c1"],
       ["-s", "-c", crq],
       ["-s", "-n", "c1"],
@@ -126,7 +148,8 @@ testNeeding(NEED, {
 });
 
 testNeeding(NEED, {
-  name: "main() -i makes CA and server certificates laid out byte for byte like the real tool's",
+  name:
+    "main() -i makes the NSS database of the real tool, file for file, certificates byte for byte",
   async fn() {
     await using s = await Scratch.create();
     ok(await s.qnetd("-i"), "real -i");
@@ -135,13 +158,40 @@ testNeeding(NEED, {
     ok(r, "our -i");
     assert.equal(
       r.stdout,
-      `Creating ${dir}\nCreating new CA\nQNetd CA certificate is exported as ${dir}/qnetd-cacert.crt\n`,
+      `Creating ${dir}\nCreating new key and cert db\nCreating new noise file ${dir}/noise.txt\n` +
+        `Creating new CA\nQNetd CA certificate is exported as ${dir}/qnetd-cacert.crt\n`,
     );
+    const names = async (d: string) => {
+      const out: string[] = [];
+      for await (const e of Deno.readDir(d)) out.push(e.name);
+      return out.sort();
+    };
+    assert.deepEqual(await names(dir), await names(s.realDb));
+    // NSS's own tools list the same nicknames, trust flags and keys.
+    assert.equal(await nssListCertificates(dir), await nssListCertificates(s.realDb));
+    assert.equal(await nssListKeys(dir), await nssListKeys(s.realDb));
+    for (const nickname of ["QNet CA", "QNetd Cert"]) {
+      const cert = (await readNssDb(dir, nickname)).certDer;
+      assert.equal(
+        await publicKeyOfPem(await nssExportKeyPem(dir, nickname)),
+        await publicKeyOfCert(cert),
+        `pk12util -o ${nickname}`,
+      );
+    }
+    assert.equal(
+      await Deno.readTextFile(`${dir}/pkcs11.txt`),
+      (await Deno.readTextFile(`${s.realDb}/pkcs11.txt`)).replaceAll(s.realDb, dir),
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/pwdfile.txt`), "");
+    assert.match(await Deno.readTextFile(`${dir}/noise.txt`), /^[0-9a-f]{40}\n$/);
+
     const realCa = `${s.realDb}/qnetd-cacert.crt`, realServer = await realServerCert(s);
+    const ourCa = await certFromDb(dir, "QNet CA", `${s.root}/our-ca.der`);
+    const ourServer = await certFromDb(dir, "QNetd Cert", `${s.root}/our-server.der`);
     const pairs: [string, "PEM" | "DER", string, "PEM" | "DER"][] = [
-      [realCa, "PEM", `${dir}/qnet-ca.pem`, "PEM"],
+      [realCa, "PEM", ourCa, "DER"],
       [realCa, "PEM", `${dir}/qnetd-cacert.crt`, "PEM"],
-      [realServer, "DER", `${dir}/qnetd-cert.pem`, "PEM"],
+      [realServer, "DER", ourServer, "DER"],
     ];
     for (const [real, realForm, mine, myForm] of pairs) {
       assert.equal(await asn1Layout(mine, myForm), await asn1Layout(real, realForm), mine);
@@ -151,35 +201,28 @@ testNeeding(NEED, {
         mine,
       );
     }
-    const ca = fields(await x509Text(`${dir}/qnet-ca.pem`, "PEM"));
+    const ca = fields(await x509Text(ourCa, "DER"));
     assert.equal(ca.serial, "101 (0x65)");
     assert.equal(ca.key, "(2048 bit)");
     assert.match(ca.extensions!, /Basic Constraints: critical\s+CA:TRUE, pathlen:0$/);
     assert.equal(ca.validity, "100 years, same time of day: true");
-    assert.equal(fields(await x509Text(`${dir}/qnetd-cert.pem`, "PEM")).serial, "102 (0x66)");
+    assert.equal(fields(await x509Text(ourServer, "DER")).serial, "102 (0x66)");
     assert.equal(await Deno.readTextFile(`${dir}/serial.txt`), "102\n");
-    // Not -x509_strict: the C layout (copied here) has no SKI/AKI/keyUsage, which strict mode wants.
-    const verify = await runCommand("openssl", [
-      "verify",
-      "-CAfile",
-      `${dir}/qnet-ca.pem`,
-      `${dir}/qnetd-cert.pem`,
+    const valid = await runCommand("certutil", [
+      "-V",
+      "-u",
+      "V",
+      "-n",
+      "QNetd Cert",
+      "-d",
+      `sql:${dir}`,
     ]);
-    ok(verify, "openssl verify");
-    const pub = await runCommand("openssl", [
-      "x509",
-      "-in",
-      `${dir}/qnetd-cert.pem`,
-      "-noout",
-      "-pubkey",
-    ]);
-    const keyPub = await runCommand("openssl", ["pkey", "-in", `${dir}/qnetd-key.pem`, "-pubout"]);
-    assert.equal(pub.stdout, keyPub.stdout);
+    ok(valid, "certutil -V");
   },
 });
 
 testNeeding(NEED, {
-  name: "main() -i gives files the modes of the real tool, the server key 0640, the CA key 0600",
+  name: "main() -i gives every file the mode of the real tool's (default and -G)",
   async fn() {
     for (const extra of [[], ["-G"]]) {
       await using s = await Scratch.create();
@@ -188,18 +231,13 @@ testNeeding(NEED, {
       ok(await ours(["-d", dir, "-i", ...extra]), "our -i");
       const label = extra.join("") || "default";
       assert.equal(await mode(dir), await mode(s.realDb), `dir ${label}`);
-      for (const f of ["serial.txt", "qnetd-cacert.crt"]) {
-        assert.equal(await mode(`${dir}/${f}`), await mode(`${s.realDb}/${f}`), `${f} ${label}`);
-      }
-      for (const f of ["qnet-ca.pem", "qnetd-cert.pem"]) {
+      for await (const e of Deno.readDir(s.realDb)) {
         assert.equal(
-          await mode(`${dir}/${f}`),
-          await mode(`${s.realDb}/cert9.db`),
-          `${f} ${label}`,
+          await mode(`${dir}/${e.name}`),
+          await mode(`${s.realDb}/${e.name}`),
+          `${e.name} ${label}`,
         );
       }
-      assert.equal(await mode(`${dir}/qnet-ca-key.pem`), 0o600, `CA key ${label}`);
-      assert.equal(await mode(`${dir}/qnetd-key.pem`), 0o640, `server key ${label}`);
     }
   },
 });
@@ -295,8 +333,8 @@ testNeeding(NEED, {
     const pem = `${s.root}/cluster.pem`;
     ok(await runCommand("openssl", ["x509", "-inform", "DER", "-in", crt, "-out", pem]), "to PEM");
     ok(
-      await runCommand("openssl", ["verify", "-CAfile", `${dir}/qnet-ca.pem`, pem]),
-      "openssl verify",
+      await runCommand("openssl", ["verify", "-CAfile", `${dir}/qnetd-cacert.crt`, pem]),
+      "verify",
     );
 
     // The real qnetd tool signing the same request: same layout, same fields.
@@ -342,7 +380,7 @@ testNeeding(NEED, {
 });
 
 testNeeding(NEED, {
-  name: "main() -s without a CA says how to make one, and points at an NSS database",
+  name: "main() -s without a CA says how to make one, as the C tool",
   async fn() {
     await using s = await Scratch.create();
     const crq = `${s.root}/x.crq`;
@@ -353,10 +391,48 @@ testNeeding(NEED, {
       [r.code, r.stdout, r.stderr],
       [real.code, real.stdout, real.stderr.replace(s.qnetdTool, "qnet certutil")],
     );
+  },
+});
+
+testNeeding(NEED, {
+  name: "main() -s signs with the CA of a database the real tool made, with its serial.txt",
+  async fn() {
+    await using s = await Scratch.create();
     ok(await s.qnetd("-i"), "real -i");
-    const nss = await ours(["-d", s.realDb, "-s", "-c", crq, "-n", "c1"]);
-    assert.equal(nss.code, 1);
-    assert.match(nss.stderr, /--import-nssdb/);
+    ok(await s.node("-i", "-c", `${s.realDb}/qnetd-cacert.crt`), "node -i");
+    ok(await s.node("-r", "-n", "Old"), "node -r");
+    ok(await s.qnetd("-s", "-c", `${s.nodeDb}/qdevice-net-node.crq`, "-n", "Old"), "real -s");
+    const r = await ours([
+      "-d",
+      s.realDb,
+      "-s",
+      "-c",
+      `${s.nodeDb}/qdevice-net-node.crq`,
+      "-n",
+      "New",
+    ]);
+    ok(r, "our -s on the C database");
+    const crt = `${s.realDb}/cluster-New.crt`;
+    assert.match(await x509Text(crt, "DER"), /Serial Number: 104 /);
+    assert.equal(await Deno.readTextFile(`${s.realDb}/serial.txt`), "104\n");
+    ok(await s.node("-M", "-c", crt), "real node -M");
+    // And the C tool signs with the CA of a database we made.
+    const dir = await oursDir(s);
+    ok(await ours(["-d", dir, "-i"]), "our -i");
+    const tool = `${s.root}/qnetd-certutil-ours`;
+    await Deno.writeTextFile(
+      tool,
+      (await Deno.readTextFile(s.qnetdTool)).replace(
+        /^CONFIG_DIR=.*$/m,
+        `CONFIG_DIR="${s.root}/ours"`,
+      ),
+      { mode: 0o755 },
+    );
+    ok(
+      await runCommand(tool, ["-s", "-c", `${s.nodeDb}/qdevice-net-node.crq`, "-n", "ByC"]),
+      "C -s",
+    );
+    assert.match(await x509Text(`${dir}/cluster-ByC.crt`, "DER"), /Serial Number: 103 /);
   },
 });
 
@@ -392,14 +468,14 @@ testNeeding(NEED, {
     const rows = r.stdout.trim().split("\n").map((l) => l.split(/ {2,}/));
     assert.deepEqual(rows.map((row) => row.slice(0, 3)), [
       ["FILE", "SUBJECT", "SERIAL"],
-      ["qnet-ca.pem", "CN=QNet CA", "101"],
-      ["qnetd-cert.pem", "CN=Qnetd Server", "102"],
+      ["cert9.db:QNet CA", "CN=QNet CA", "101"],
+      ["cert9.db:QNetd Cert", "CN=Qnetd Server", "102"],
       ["cluster-Cluster1.crt", "CN=Cluster1", "103"],
     ]);
     const end = await runCommand("openssl", [
       "x509",
       "-in",
-      `${dir}/qnet-ca.pem`,
+      `${dir}/qnetd-cacert.crt`,
       "-noout",
       "-enddate",
     ]);
@@ -409,94 +485,106 @@ testNeeding(NEED, {
 });
 
 testNeeding(NEED, {
-  name: "main() --import-nssdb turns a real NSS database into PEM files whose CA keeps signing",
+  name: "main() --import-nssdb is retired: exit 0, says it is no longer needed, changes nothing",
   async fn() {
     await using s = await Scratch.create();
     ok(await s.qnetd("-i"), "real -i");
-    ok(await s.node("-i", "-c", `${s.realDb}/qnetd-cacert.crt`), "node -i");
-    ok(await s.node("-r", "-n", "Old"), "node -r");
-    ok(await s.qnetd("-s", "-c", `${s.nodeDb}/qdevice-net-node.crq`, "-n", "Old"), "real -s");
-    const dir = await oursDir(s);
-    const r = await ours(["-d", dir, "--import-nssdb", s.realDb]);
-    ok(r, "--import-nssdb");
-    assert.match(r.stdout, /next serial number is 104/);
-    assert.equal(await Deno.readTextFile(`${dir}/serial.txt`), "103\n");
-    assert.equal(await mode(`${dir}/qnet-ca-key.pem`), 0o600);
-    assert.equal(await mode(`${dir}/qnetd-key.pem`), 0o640);
-    assert.deepEqual(
-      await Deno.readFile(`${dir}/qnetd-cacert.crt`),
-      await Deno.readFile(`${s.realDb}/qnetd-cacert.crt`),
-    );
-    const pub = await runCommand("openssl", [
-      "x509",
-      "-in",
-      `${dir}/qnetd-cert.pem`,
-      "-noout",
-      "-pubkey",
-    ]);
-    const keyPub = await runCommand("openssl", ["pkey", "-in", `${dir}/qnetd-key.pem`, "-pubout"]);
-    assert.equal(pub.stdout, keyPub.stdout);
-
-    // A new node request signed with the imported key verifies against the old CA export.
-    await Deno.remove(s.nodeDb, { recursive: true });
-    ok(await s.node("-i", "-c", `${s.realDb}/qnetd-cacert.crt`), "node -i again");
-    ok(await s.node("-r", "-n", "New"), "node -r New");
-    const signed = await ours([
-      "-d",
-      dir,
-      "-s",
-      "-c",
-      `${s.nodeDb}/qdevice-net-node.crq`,
-      "-n",
-      "New",
-    ]);
-    ok(signed, "our -s");
-    const crt = `${dir}/cluster-New.crt`;
-    assert.match(await x509Text(crt, "DER"), /Serial Number: 104 /);
-    const pem = `${s.root}/new.pem`;
-    ok(await runCommand("openssl", ["x509", "-inform", "DER", "-in", crt, "-out", pem]), "to PEM");
-    ok(
-      await runCommand("openssl", ["verify", "-CAfile", `${s.realDb}/qnetd-cacert.crt`, pem]),
-      "verify against the old CA",
-    );
-    ok(await s.node("-M", "-c", crt), "real node -M");
+    const before = await snapshot(s.realDb);
+    const r = await ours(["--import-nssdb", s.realDb]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--import-nssdb is no longer needed: .* in place/);
+    assert.equal(r.stdout.split("\n").length, 2);
+    assert.equal(await snapshot(s.realDb), before);
   },
 });
 
 testNeeding(NEED, {
-  name: "main() --import-nssdb says which package to install when a tool is missing",
+  name: "main() --export-pem writes the CA and server keys of a C database as PEM for other tools",
   async fn() {
     await using s = await Scratch.create();
     ok(await s.qnetd("-i"), "real -i");
-    const dir = await oursDir(s);
-    const path = Deno.env.get("PATH") ?? "";
-    Deno.env.set("PATH", `${s.root}/empty-bin`);
-    let r: RunResult;
-    try {
-      r = await ours(["-d", dir, "--import-nssdb", s.realDb]);
-    } finally {
-      Deno.env.set("PATH", path);
+    const out = `${s.root}/pem`;
+    const r = await ours(["-d", s.realDb, "--export-pem", out]);
+    ok(r, "--export-pem");
+    for (
+      const [cert, key] of [["qnet-ca.pem", "qnet-ca-key.pem"], ["qnetd-cert.pem", "qnetd-key.pem"]]
+    ) {
+      const pub = await runCommand("openssl", [
+        "x509",
+        "-in",
+        `${out}/${cert}`,
+        "-noout",
+        "-pubkey",
+      ]);
+      const keyPub = await runCommand("openssl", ["pkey", "-in", `${out}/${key}`, "-pubout"]);
+      assert.equal(pub.stdout, keyPub.stdout, cert);
+      assert.equal(await mode(`${out}/${key}`), key === "qnet-ca-key.pem" ? 0o600 : 0o640, key);
     }
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /certutil is needed .* install the package libnss3-tools/);
-    assert.equal(await Deno.stat(dir).catch(() => null), null);
-  },
-});
-
-testNeeding(NEED, {
-  name: "main() --import-nssdb refuses a directory without an NSS database or with a CA",
-  async fn() {
-    await using s = await Scratch.create();
-    const dir = await oursDir(s);
-    const none = await ours(["-d", dir, "--import-nssdb", `${s.root}/nowhere`]);
-    assert.equal(none.code, 1);
-    assert.match(none.stderr, /Can't find an NSS certificate database in .*nowhere/);
-    ok(await s.qnetd("-i"), "real -i");
-    ok(await ours(["-d", dir, "-i"]), "our -i");
-    const before = await snapshot(dir);
-    const again = await ours(["-d", dir, "--import-nssdb", s.realDb]);
+    ok(
+      await runCommand("openssl", [
+        "verify",
+        "-CAfile",
+        `${out}/qnet-ca.pem`,
+        `${out}/qnetd-cert.pem`,
+      ]),
+      "verify",
+    );
+    assert.equal(
+      (await runCommand("openssl", ["x509", "-in", `${out}/qnet-ca.pem`, "-noout", "-fingerprint"]))
+        .stdout,
+      (await runCommand("openssl", [
+        "x509",
+        "-in",
+        `${s.realDb}/qnetd-cacert.crt`,
+        "-noout",
+        "-fingerprint",
+      ]))
+        .stdout,
+    );
+    const again = await ours(["-d", s.realDb, "--export-pem", out]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already exists/);
-    assert.equal(await snapshot(dir), before);
+  },
+});
+
+testNeeding(NEED, {
+  name: "main() -s keeps working on a PEM directory of an earlier qnet; the database wins over PEM",
+  async fn() {
+    await using s = await Scratch.create();
+    ok(await s.qnetd("-i"), "real -i");
+    const pemDir = `${s.root}/pem-only`;
+    ok(await ours(["-d", s.realDb, "--export-pem", pemDir]), "PEM of the C CA");
+    ok(await s.node("-i", "-c", `${s.realDb}/qnetd-cacert.crt`), "node -i");
+    ok(await s.node("-r", "-n", "Pem"), "node -r");
+    const crq = `${s.nodeDb}/qdevice-net-node.crq`;
+    ok(await ours(["-d", pemDir, "-s", "-c", crq, "-n", "Pem"]), "-s from PEM");
+    ok(await s.node("-M", "-c", `${pemDir}/cluster-Pem.crt`), "node -M");
+
+    // A database with other PEM files next to it: -s signs with the database's CA.
+    const dir = await oursDir(s);
+    ok(await ours(["-d", dir, "-i"]), "our -i");
+    for await (const e of Deno.readDir(pemDir)) {
+      if (e.name.endsWith(".pem")) await Deno.copyFile(`${pemDir}/${e.name}`, `${dir}/${e.name}`);
+    }
+    ok(await ours(["-d", dir, "-s", "-c", crq, "-n", "Both"]), "-s with both");
+    const crt = `${s.root}/both.pem`;
+    ok(
+      await runCommand("openssl", [
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        `${dir}/cluster-Both.crt`,
+        "-out",
+        crt,
+      ]),
+      "to PEM",
+    );
+    ok(
+      await runCommand("openssl", ["verify", "-CAfile", `${dir}/qnetd-cacert.crt`, crt]),
+      "our CA",
+    );
+    const other = await runCommand("openssl", ["verify", "-CAfile", `${pemDir}/qnet-ca.pem`, crt]);
+    assert.notEqual(other.code, 0, "not the PEM CA");
   },
 });

@@ -246,11 +246,15 @@ async function caOf(keys: string): Promise<{ cert: x509.X509Certificate; key: Cr
   };
 }
 
-/** A key directory as `qnet certutil -i` makes it. */
+/**
+ * A key directory as `qnet certutil -i` makes it (an NSS database), with the PEM files of
+ * `--export-pem` next to it for caOf() and for a daemon that reads PEM files.
+ */
 async function keyDir(parent: string): Promise<string> {
   const dir = `${parent}/keys`;
   const io = new RecordingIo();
   assert.equal(await certutilMain(["-i", "-d", dir], io), 0, io.stderr);
+  assert.equal(await certutilMain(["-d", dir, "--export-pem", dir], io), 0, io.stderr);
   return dir;
 }
 

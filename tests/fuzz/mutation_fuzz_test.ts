@@ -15,6 +15,7 @@ const ITERATIONS: ReadonlyMap<string, number> = new Map([
   ["config_toml", 20_000],
   ["csr", 2_000],
   ["arbiter_state", 600],
+  ["nssdb", 1_500],
 ]);
 
 /** Targets with an open bug the fuzzer finds at once; see regressions_test.ts. */

@@ -21,6 +21,7 @@ import {
   QnetdServer,
 } from "../../net/qnetd_server.ts";
 import { TlsServerContext } from "../../net/tls_server.ts";
+import { readPemFiles } from "../../cli/tls_files.ts";
 
 /**
  * Each server listens on a port the kernel picks (port 0), read back from the server: a fixed
@@ -183,9 +184,11 @@ Deno.test("admission: beyond the silent budget the oldest silent connection is c
 Deno.test(`admission: with TLS the window is ${ADMISSION_WINDOW.tls} clients in setup (${ADMISSION_WINDOW.plain} without)`, async () => {
   await using pki = await makePki();
   using tls = TlsServerContext.create({
-    certFile: pki.serverCert,
-    keyFile: pki.serverKey,
-    caFile: pki.caCert,
+    keys: await readPemFiles({
+      certFile: pki.serverCert,
+      keyFile: pki.serverKey,
+      caFile: pki.caCert,
+    }),
     requireClientCert: true,
   });
   {

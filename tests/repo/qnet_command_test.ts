@@ -1,7 +1,7 @@
 /**
- * Nothing runs `mod.ts` with -A: the launcher needs the worker flag, and the tests must run
- * `qnet` as the compiled binary runs (the baked flags, tests/support/qnet_command.ts), not
- * with every permission.
+ * Nothing runs `mod.ts` with -A: the tests run `qnet` as the compiled binary runs (the baked
+ * flags, tests/support/qnet_command.ts), so that the launcher holds what the binary holds, not
+ * every permission.
  */
 import assert from "node:assert/strict";
 

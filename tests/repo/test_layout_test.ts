@@ -12,6 +12,7 @@ const MOD = `${SUPPORT}mod.ts`;
 /** Helper programs run as subprocesses, not imported. */
 const PROGRAMS = new Set([
   `${SUPPORT}drop_probe.ts`,
+  `${SUPPORT}history_churn.ts`,
   `${SUPPORT}launch_with.ts`,
   `${SUPPORT}query_probe.ts`,
   `${SUPPORT}query_probe_worker.ts`,

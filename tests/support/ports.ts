@@ -1,7 +1,10 @@
 /**
- * A port of a test's own range that is free now. A fixed port can be taken by chance: the
- * ranges the tests use lie inside Linux's ephemeral range (32768-60999), so an outgoing
- * connection of any process may hold it for a while.
+ * A free TCP port in a test's own range, for daemons a test starts on the host's network: on a
+ * busy machine another program's outgoing connections may hold any port of the ephemeral
+ * range (32768-60999 here) for a while, so a fixed port fails now and then with "Address
+ * already in use". The port is found by binding it (dual stack and IPv4 loopback, as the
+ * daemons bind) and letting it go; the daemon binds it a moment later. The search starts at a
+ * random place so that tests sharing a range rarely pick the same port.
  *
  * @module
  */
@@ -11,22 +14,28 @@ function isFree(port: number): boolean {
     Deno.listen({ hostname: "::", port }).close();
     Deno.listen({ hostname: "127.0.0.1", port }).close();
     return true;
-  } catch {
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
     return false;
   }
 }
 
 /**
- * The first port of `from..to` that nothing holds on 127.0.0.1 and [::] now; when every one
- * is held (a machine flooded with connections), one the kernel picks as free.
+ * A port in `first..last` that can be bound now (tried from a random start); when every one is
+ * held (a machine flooded with connections), one the kernel picks as free.
  */
-export function freePort(from: number, to: number): number {
-  for (let port = from; port <= to; port++) if (isFree(port)) return port;
+export function freePort(first: number, last: number): number {
+  const count = last - first + 1;
+  const start = Math.floor(Math.random() * count);
+  for (let i = 0; i < count; i++) {
+    const port = first + (start + i) % count;
+    if (isFree(port)) return port;
+  }
   for (let attempt = 0; attempt < 10; attempt++) {
     const listener = Deno.listen({ hostname: "::", port: 0 });
     const { port } = listener.addr as Deno.NetAddr;
     listener.close();
     if (isFree(port)) return port;
   }
-  throw new Error(`no free port in ${from}..${to}, nor one from the kernel`);
+  throw new Error(`No free TCP port in ${first}-${last}, nor one from the kernel`);
 }

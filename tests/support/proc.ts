@@ -23,3 +23,11 @@ export function procFile(pid: number, name: string): string {
 export function procLink(pid: number, name: string): string {
   return output("readlink", [`/proc/${pid}/${name}`]).trimEnd();
 }
+
+/** Whether `pid` is a live process (not gone, not a zombie), as `ps` sees it. */
+export function processAlive(pid: number): boolean {
+  const out = new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)], stdin: "null" })
+    .outputSync();
+  const stat = new TextDecoder().decode(out.stdout).trim();
+  return out.success && stat !== "" && !stat.startsWith("Z");
+}

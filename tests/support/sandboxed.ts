@@ -25,6 +25,10 @@ export async function makeKeyDir(parent: string): Promise<string> {
   const io = new RecordingIo();
   const code = await certutilMain(["-i", "-d", dir], io);
   if (code !== 0) throw new Error(`certutil -i failed: ${io.stderr}`);
+  // PEM files next to the NSS database, for a daemon that reads PEM files.
+  if (await certutilMain(["-d", dir, "--export-pem", dir], io) !== 0) {
+    throw new Error(`certutil --export-pem failed: ${io.stderr}`);
+  }
   return dir;
 }
 

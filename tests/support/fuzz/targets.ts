@@ -31,6 +31,7 @@ import { EncodeError } from "../../../core/protocol/tlv_writer.ts";
 import { parseQnetdCommand, tokenize, TokenTooLongError } from "../../../ipc/line_lexer.ts";
 import { Choices, runScenario } from "./arbiter_scenario.ts";
 import { chunkCuts, hash32, Rng } from "./mutate.ts";
+import { nssdbTarget } from "./nssdb_target.ts";
 import { cmapLoadSeeds, csrSeeds, ipcSeeds, qnetSeeds, tomlSeeds } from "./seeds.ts";
 
 /** One fuzz target. */
@@ -409,5 +410,6 @@ export const TARGETS: ReadonlyMap<string, FuzzTarget> = new Map(
     configTomlTarget,
     csrTarget,
     arbiterStateTarget,
+    nssdbTarget,
   ].map((t) => [t.name, t]),
 );

@@ -1,15 +1,15 @@
 /**
  * TLS key material for interop clusters, made the way an administrator (or pcs) makes it:
  *
- * - a QNet CA on the arbiter, either ours (`qnet certutil -i -d DIR`, PEM files) or the real
+ * - a QNet CA on the arbiter, either ours (`qnet certutil -i -d DIR`, an NSS database) or the real
  *   `corosync-qnetd-certutil -i` (an NSS database; a scratch copy of the script whose
  *   CONFIG_DIR points into the test directory);
  * - on the first node the real `corosync-qdevice-net-certutil -i -c CA`, `-r -n CLUSTER`, the
  *   CA signs the request, `-M -c CRT`; on the other nodes `-i -c CA` and `-m -c P12`. The node
  *   tool runs unmodified inside the node's mount namespace, where /etc/corosync is the node's own.
  *
- * A C CA can be migrated to our daemon with `qnet certutil --import-nssdb`, which is how an
- * existing installation moves over without re-enrolling its clusters.
+ * Both daemons serve either database in place: no import or export step. (A C CA's keys can
+ * still be exported as PEM files with `qnet certutil --export-pem`, see {@link migrateCa}.)
  *
  * @module
  */
@@ -104,11 +104,12 @@ export async function createNssCa(dir: string): Promise<QnetCa> {
 }
 
 /**
- * Converts a C CA's NSS database into our PEM files in `dir` (`qnet certutil --import-nssdb`)
- * and returns a CA whose key directory is `dir`; signing still goes through `ca`.
+ * Exports a C CA's NSS database as PEM files into `dir` (`qnet certutil --export-pem`), for a
+ * daemon that reads PEM files, and returns a CA whose key directory is `dir`; signing still
+ * goes through `ca`.
  */
 export async function migrateCa(ca: QnetCa, dir: string): Promise<QnetCa> {
-  await run([...QNET_CERTUTIL, "--import-nssdb", ca.keyDir, "-d", dir]);
+  await run([...QNET_CERTUTIL, "-d", ca.keyDir, "--export-pem", dir]);
   return { keyDir: dir, caExport: ca.caExport, sign: (r, c, o) => ca.sign(r, c, o) };
 }
 

@@ -139,6 +139,22 @@ export class MemoryClient implements Disposable {
     this.#lib.SSL_write(this.#ssl!, plain, plain.length);
   }
 
+  /** The server's certificate as DER, or undefined when it sent none (or before the handshake). */
+  peerCertificateDer(): Uint8Array | undefined {
+    const lib = this.#lib;
+    const x509 = lib.SSL_get1_peer_certificate(this.#ssl!);
+    if (x509 === null) return undefined;
+    const bio = lib.BIO_new(lib.BIO_s_mem());
+    try {
+      if (bio === null || lib.i2d_X509_bio(bio, x509) !== 1) return undefined;
+      const der = new Uint8Array(Number(lib.BIO_ctrl_pending(bio)));
+      return lib.BIO_read(bio, der, der.length) === der.length ? der : undefined;
+    } finally {
+      if (bio !== null) lib.BIO_free(bio);
+      lib.X509_free(x509);
+    }
+  }
+
   takeOutgoing(): Uint8Array {
     const n = this.#lib.BIO_read(this.#wbio, scratch, scratch.length);
     return n > 0 ? scratch.slice(0, n) : new Uint8Array(0);

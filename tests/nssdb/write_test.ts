@@ -1,0 +1,93 @@
+/**
+ * The writer (createNssDb, addPrivateKey, addCertificate) checked by NSS itself: certutil -L
+ * lists the nicknames with the same trust flags as the database corosync-qnetd-certutil made
+ * (tests/fixtures/nssdb/c-qnetd-certutil), certutil -K lists the same keys (same CKA_IDs), and
+ * pk12util -o exports each key (NSS decrypted it and accepted its HMACs).
+ */
+import assert from "node:assert/strict";
+import {
+  addCertificate,
+  addPrivateKey,
+  createNssDb,
+  NssDbError,
+  readNssDb,
+} from "../../cli/nss_db_files.ts";
+import {
+  needNssTools,
+  nssExportKeyPem,
+  nssListCertificates,
+  nssListKeys,
+  publicKeyOfCert,
+  publicKeyOfPem,
+  testNeeding,
+} from "../support/mod.ts";
+
+const FIXTURE = new URL("../fixtures/nssdb/c-qnetd-certutil", import.meta.url).pathname;
+
+/** A copy of the C database's content, written by our writer into a new directory. */
+async function rewriteFixture(dir: string): Promise<void> {
+  const server = await readNssDb(FIXTURE, "QNetd Cert");
+  const ca = await readNssDb(FIXTURE, "QNet CA");
+  await createNssDb(dir);
+  await addPrivateKey(dir, ca.keyPkcs8Der);
+  await addCertificate(dir, "QNet CA", ca.certDer, "CT,,");
+  await addPrivateKey(dir, server.keyPkcs8Der);
+  await addCertificate(dir, "QNetd Cert", server.certDer, "u,u,u");
+}
+
+Deno.test("writer: what it writes reads back the same", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-write-" });
+  try {
+    await rewriteFixture(dir);
+    const ours = await readNssDb(dir);
+    const theirs = await readNssDb(FIXTURE);
+    assert.deepEqual(ours.certDer, theirs.certDer);
+    assert.deepEqual(ours.keyPkcs8Der, theirs.keyPkcs8Der);
+    assert.deepEqual(ours.caCertsDer, theirs.caCertsDer);
+    for (const name of ["cert9.db", "key4.db", "pkcs11.txt"]) {
+      assert.ok((await Deno.stat(`${dir}/${name}`)).isFile, name);
+    }
+    assert.equal(
+      await Deno.readTextFile(`${dir}/pkcs11.txt`),
+      (await Deno.readTextFile(`${FIXTURE}/pkcs11.txt`)).replace(
+        /configdir='[^']*'/,
+        `configdir='${dir}'`,
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writer: createNssDb refuses an existing database", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-write-" });
+  try {
+    await createNssDb(dir);
+    await assert.rejects(() => createNssDb(dir), Deno.errors.AlreadyExists);
+    await assert.rejects(() => addCertificate(dir, "x", new Uint8Array([1, 2, 3]), "CT,,"));
+    await assert.rejects(
+      () => addCertificate(dir, "x", new Uint8Array([0x30, 0]), "u,u,u"),
+      NssDbError,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+testNeeding(needNssTools(), "writer: NSS's certutil -L/-K and pk12util -o accept it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-write-" });
+  try {
+    await rewriteFixture(dir);
+    assert.equal(await nssListCertificates(dir), await nssListCertificates(FIXTURE));
+    assert.equal(await nssListKeys(dir, true), await nssListKeys(FIXTURE, true));
+    for (const nickname of ["QNet CA", "QNetd Cert"]) {
+      const cert = (await readNssDb(dir, nickname)).certDer;
+      assert.equal(
+        await publicKeyOfPem(await nssExportKeyPem(dir, nickname)),
+        await publicKeyOfCert(cert),
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
