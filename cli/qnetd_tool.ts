@@ -10,12 +10,11 @@
  * @module
  */
 import type { CliIo } from "./io.ts";
-import { IpcClientConnection, IpcConnectError } from "../ipc/client.ts";
 import { type ArgsSpec, type OptionDecl, parseOptions } from "./getopt.ts";
 import { runEvents } from "./qnetd_tool_events.ts";
 import { ToolExit } from "./qnetd_tool_exit.ts";
+import { connectTool, quoteName, TOOL_PROGRAM as PROGRAM, writeBytes } from "./qnetd_tool_ipc.ts";
 
-const PROGRAM = "corosync-qnetd-tool";
 /** QNETD_DEFAULT_LOCAL_SOCKET_FILE. */
 export const DEFAULT_SOCKET_PATH = "/var/run/corosync-qnetd/corosync-qnetd.sock";
 /** The C tool builds its request in a buffer of QNETD_DEFAULT_IPC_MAX_RECEIVE_SIZE bytes. */
@@ -30,7 +29,7 @@ const HELP = `${USAGE}
   -l        list the clusters and their nodes
   -s        show the daemon's status
   -v        verbose (-s: limits; -l: heartbeat, ring id, heuristics, TLS)
-  -c NAME   with -l: only the cluster NAME
+  -c NAME   with -l or --events: only the cluster NAME
   -p PATH   the daemon's IPC socket (default ${DEFAULT_SOCKET_PATH})
   --json    with -s or -l: print the same facts as one JSON object. Only qnet's daemon
             serves this; corosync-qnetd answers "Unknown command 'json'" (exit 4).
@@ -102,11 +101,6 @@ export const TOOL_ARGS: ArgsSpec<ToolOptions> = {
   },
 };
 
-/** dynar_str_quote_cat(): the name in double quotes, `"` and `\` escaped. */
-function quote(name: string): string {
-  return `"${name.replace(/["\\]/g, (ch) => `\\${ch}`)}"`;
-}
-
 /**
  * The request line, exactly as store_command() builds it (`list verbose cluster "x" \n`);
  * with `json`, prefixed by `json ` (a request corosync-qnetd rejects).
@@ -118,18 +112,8 @@ export function buildRequest(
   let line = options.json ? "json " : "";
   line += `${operation} `;
   if (options.verbose) line += "verbose ";
-  if (options.cluster !== undefined) line += `cluster ${quote(options.cluster)} `;
+  if (options.cluster !== undefined) line += `cluster ${quoteName(options.cluster)} `;
   return line + "\n";
-}
-
-/** Writes reply bytes; a CliIo with `outBytes`/`errBytes` gets them unchanged. */
-function emit(io: CliIo, stream: "out" | "err", bytes: Uint8Array): void {
-  if (bytes.length === 0) return;
-  const raw = (io as Partial<Record<"outBytes" | "errBytes", (b: Uint8Array) => void>>)[
-    stream === "out" ? "outBytes" : "errBytes"
-  ];
-  if (raw !== undefined) raw(bytes);
-  else io[stream](new TextDecoder().decode(bytes));
 }
 
 /**
@@ -156,12 +140,12 @@ function printReply(reply: Uint8Array, io: CliIo): number {
     .toLowerCase();
   const rest = reply.subarray(newline + 1);
   if (status === "ok") {
-    emit(io, "out", rest);
+    writeBytes(io, "out", rest);
     return ToolExit.Ok;
   }
   if (status === "error") {
     io.err("Error: ");
-    emit(io, "err", rest);
+    writeBytes(io, "err", rest);
     return ToolExit.QnetdReturnedError;
   }
   io.err(`${PROGRAM}: Unknown status line returned by IPC server\n`);
@@ -189,14 +173,8 @@ export async function main(args: string[], io: CliIo): Promise<number> {
       ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
     }, io);
   }
-  let connection: IpcClientConnection;
-  try {
-    connection = await IpcClientConnection.connect(options.socketPath);
-  } catch (error) {
-    if (!(error instanceof IpcConnectError)) throw error;
-    io.err(`${PROGRAM}: Can't connect to qnetd socket (is QNetd running?): ${error.reason}\n`);
-    return ToolExit.SocketConnect;
-  }
+  const connection = await connectTool(options.socketPath, io);
+  if (connection === undefined) return ToolExit.SocketConnect;
   let reply: Uint8Array;
   try {
     const request = new TextEncoder().encode(buildRequest(options.operation, options));

@@ -8,11 +8,9 @@
  * @module
  */
 import { concatBytes } from "../core/bytes.ts";
-import { IpcClientConnection, IpcConnectError } from "../ipc/client.ts";
 import type { CliIo } from "./io.ts";
 import { ToolExit } from "./qnetd_tool_exit.ts";
-
-const PROGRAM = "corosync-qnetd-tool";
+import { connectTool, quoteName, TOOL_PROGRAM as PROGRAM, writeBytes } from "./qnetd_tool_ipc.ts";
 
 /** What `--events` asks for. */
 export interface EventsOptions {
@@ -22,37 +20,19 @@ export interface EventsOptions {
   readonly follow: boolean;
 }
 
-/** `"name"` with `"` and `\` escaped, as the C tool quotes a cluster name. */
-function quote(name: string): string {
-  return `"${name.replace(/["\\]/g, (ch) => `\\${ch}`)}"`;
-}
-
 /** The request line: `events [cluster "NAME"] [json] [follow]\n`. */
 export function buildEventsRequest(options: Omit<EventsOptions, "socketPath">): string {
   let line = "events ";
-  if (options.cluster !== undefined) line += `cluster ${quote(options.cluster)} `;
+  if (options.cluster !== undefined) line += `cluster ${quoteName(options.cluster)} `;
   if (options.json) line += "json ";
   if (options.follow) line += "follow ";
   return line + "\n";
 }
 
-function writeOut(io: CliIo, bytes: Uint8Array): void {
-  if (bytes.length === 0) return;
-  const raw = (io as Partial<Record<"outBytes", (b: Uint8Array) => void>>).outBytes;
-  if (raw !== undefined) raw(bytes);
-  else io.out(new TextDecoder().decode(bytes));
-}
-
 /** Runs `--events`; resolves with the exit code. */
 export async function runEvents(options: EventsOptions, io: CliIo): Promise<number> {
-  let connection: IpcClientConnection;
-  try {
-    connection = await IpcClientConnection.connect(options.socketPath);
-  } catch (error) {
-    if (!(error instanceof IpcConnectError)) throw error;
-    io.err(`${PROGRAM}: Can't connect to qnetd socket (is QNetd running?): ${error.reason}\n`);
-    return ToolExit.SocketConnect;
-  }
+  const connection = await connectTool(options.socketPath, io);
+  if (connection === undefined) return ToolExit.SocketConnect;
   const onInterrupt = () => connection.close();
   if (options.follow) Deno.addSignalListener("SIGINT", onInterrupt);
   try {
@@ -62,7 +42,7 @@ export async function runEvents(options: EventsOptions, io: CliIo): Promise<numb
     const errorParts: Uint8Array[] = [];
     for await (const chunk of connection.stream(request)) {
       if (status === "ok") {
-        writeOut(io, chunk);
+        writeBytes(io, "out", chunk);
         continue;
       }
       if (status === "error") {
@@ -76,7 +56,7 @@ export async function runEvents(options: EventsOptions, io: CliIo): Promise<numb
       const rest = head.subarray(newline + 1);
       if (line.toLowerCase() === "ok") {
         status = "ok";
-        writeOut(io, rest);
+        writeBytes(io, "out", rest);
       } else if (line.toLowerCase() === "error") {
         status = "error";
         errorParts.push(rest);

@@ -83,9 +83,13 @@ export async function readPemKeyMaterial(
 export async function readPemFiles(
   files: { certFile: string; keyFile: string; caFile: string },
 ): Promise<ServerKeyMaterial> {
-  const [certText, keyText, caText] = await Promise.all(
+  // Read together, reported in file order: with several missing, the certificate is named.
+  const read = await Promise.allSettled(
     [files.certFile, files.keyFile, files.caFile].map(readText),
   );
+  const failed = read.find((r) => r.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+  const [certText, keyText, caText] = read.map((r) => r.status === "fulfilled" ? r.value : "");
   const certs = (text: string, file: string) => {
     const found = pemBlocks(text).filter((b) => b.label === "CERTIFICATE").map((b) => b.der);
     if (found.length === 0) {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../core/bytes.ts";
 import { strerrorText } from "../core/error_text.ts";
 import { fitsSunPath } from "./socket_path.ts";
 
@@ -47,27 +48,9 @@ export class IpcClientConnection implements AsyncDisposable {
    * connection. A reset after the reply counts as the end, like the C tool's fgetc() loop.
    */
   async exchange(request: Uint8Array): Promise<Uint8Array> {
-    let offset = 0;
-    while (offset < request.length) offset += await this.#conn.write(request.subarray(offset));
     const parts: Uint8Array[] = [];
-    const chunk = new Uint8Array(4096);
-    for (;;) {
-      let count: number | null;
-      try {
-        count = await this.#conn.read(chunk);
-      } catch {
-        break; // reset or error: what arrived is the reply
-      }
-      if (count === null) break;
-      parts.push(chunk.slice(0, count));
-    }
-    const reply = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-    let at = 0;
-    for (const part of parts) {
-      reply.set(part, at);
-      at += part.length;
-    }
-    return reply;
+    for await (const part of this.stream(request)) parts.push(part);
+    return concatBytes(parts);
   }
 
   /**

@@ -21,6 +21,7 @@
  * @module
  */
 import { errorText } from "../core/error_text.ts";
+import type { NssError } from "./nss_errors.ts";
 
 /** Address family forced by `-4` / `-6` (C PR_AF_UNSPEC / PR_AF_INET / PR_AF_INET6). */
 export type ListenFamily = "any" | "ipv4" | "ipv6";
@@ -30,12 +31,6 @@ export interface ListenAddress {
   readonly host: string | undefined;
   readonly family: ListenFamily;
   readonly port: number;
-}
-
-/** An NSPR error as the C daemon logs it. */
-export interface NsprError {
-  readonly code: number;
-  readonly text: string;
 }
 
 /** The NSPR errors (prerr.h) a listening socket can end with, in NSPR's words. */
@@ -50,7 +45,7 @@ export const NSPR_ERRORS = {
   addressInUse: { code: -5982, text: "Local Network address is in use" },
   /** PR_NO_ACCESS_RIGHTS_ERROR (EACCES) */
   noAccessRights: { code: -5966, text: "Access Denied" },
-} as const satisfies Record<string, NsprError>;
+} as const satisfies Record<string, NssError>;
 
 /** Thrown when the listening socket cannot be created; the message is the C daemon's line. */
 export class ListenError extends Error {
@@ -58,14 +53,14 @@ export class ListenError extends Error {
   /** The NSPR error code the C daemon logs, or undefined for an error it has no row for. */
   readonly code: number | undefined;
 
-  constructor(error: NsprError | string, options?: ErrorOptions) {
+  constructor(error: NssError | string, options?: ErrorOptions) {
     super(typeof error === "string" ? error : `NSS error (${error.code}): ${error.text}`, options);
     this.code = typeof error === "string" ? undefined : error.code;
   }
 }
 
 /** What NSPR makes of a failed bind() (_MD_unix_map_bind_error), by Deno's error class. */
-function bindError(error: unknown): NsprError | undefined {
+function bindError(error: unknown): NssError | undefined {
   if (error instanceof Deno.errors.AddrInUse) return NSPR_ERRORS.addressInUse;
   if (error instanceof Deno.errors.AddrNotAvailable) return NSPR_ERRORS.addressNotAvailable;
   if (error instanceof Deno.errors.PermissionDenied) return NSPR_ERRORS.noAccessRights;

@@ -399,11 +399,12 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#arbiter.tlsEstablished(conn.id, peerCertNames);
   }
 
-  gone(conn: ClientConnection): void {
+  /** The connection is gone; `reason` (for the decision history) when we closed it. */
+  gone(conn: ClientConnection, reason?: string): void {
     this.#silent.delete(conn.id);
     this.#admitted(conn.id);
     if (!this.#connections.delete(conn.id)) return;
-    this.#apply(this.#arbiter.closed(conn.id));
+    this.#apply(this.#arbiter.closed(conn.id, reason));
     this.#armTimer();
   }
 
@@ -427,7 +428,10 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
                 MSG_TYPE_NAMES[action.msg.type].toLowerCase()
               } msg from list. Disconnecting client connection.`,
             );
-            this.#drop(conn);
+            this.#drop(
+              conn,
+              "send queue full (max_client_send_buffers): the client reads too slowly",
+            );
           }
           break;
         }
@@ -438,7 +442,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
               Priority.Err,
               "Can't start TLS. Disconnecting client. (-8187): security library: invalid arguments.",
             );
-            this.#drop(conn);
+            this.#drop(conn, "TLS could not start");
           }
           break;
         case "disconnect":
@@ -457,9 +461,9 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   }
 
   /** Closes a connection on our initiative and runs the arbiter's disconnect path. */
-  #drop(conn: ClientConnection): void {
+  #drop(conn: ClientConnection, reason?: string): void {
     conn.close();
-    this.gone(conn);
+    this.gone(conn, reason);
   }
 
   /** One timer for all clients: the arbiter's timer heap says when the next one is due. */

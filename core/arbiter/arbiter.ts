@@ -26,7 +26,7 @@ import { algorithmFor, type Reason } from "./algorithm.ts";
 import { Client } from "./client.ts";
 import { ClusterList } from "./cluster_list.ts";
 import { clusterNameText, logClientDisconnect, logSendVoteInfo } from "./log_debug.ts";
-import { DecisionHistory } from "./history.ts";
+import { DecisionHistory, type HistoryRecord } from "./history.ts";
 import {
   type ClientEvent,
   disconnectedEvent,
@@ -111,7 +111,7 @@ export class Arbiter {
     if (client === undefined) return fields;
     const own: LogFields = {
       clientAddress: client.addrStr,
-      ...(client.clusterName === undefined ? {} : { cluster: clusterNameText(client.clusterName) }),
+      ...(client.clusterName === undefined ? {} : { cluster: this.#nameText(client.clusterName) }),
       ...(client.initReceived ? { nodeId: client.nodeId >>> 0 } : {}),
     };
     return fields === undefined ? own : { ...own, ...fields };
@@ -262,6 +262,7 @@ export class Arbiter {
   /**
    * The connection is gone (EOF, read/write error, send queue overflow): the C disconnect
    * path, including the ffsplit re-decision that may send votes to the other clients.
+   * `reason` says how, for the decision history.
    */
   closed(
     clientId: number,
@@ -379,12 +380,17 @@ export class Arbiter {
   /** Keeps an event in the client's cluster's history (a client before PREINIT has none). */
   #record(client: Client, make: () => ClientEvent): void {
     if (client.clusterName === undefined || !(this.#settings.historyEventsPerCluster > 0)) return;
-    this.#history.record({
-      ...make(),
+    const event = make();
+    const record: { -readonly [K in keyof HistoryRecord]: HistoryRecord[K] } = {
       cluster: this.#nameText(client.clusterName),
+      kind: event.kind,
       nodeId: client.nodeId,
       address: client.addrStr,
-    });
+      text: event.text,
+    };
+    if (event.vote !== undefined) record.vote = event.vote;
+    if (event.reason !== undefined) record.reason = event.reason;
+    this.#history.record(record);
   }
 
   /** Cluster names as text, decoded once per name (clients share their cluster's bytes). */

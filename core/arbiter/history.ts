@@ -169,12 +169,7 @@ export class DecisionHistory {
       cluster = { name: record.cluster, nodes: [], head: 0 };
       this.#clusters.set(record.cluster, cluster);
     }
-    const event: HistoryEvent = {
-      ...record,
-      id: this.#nextId++,
-      time: this.#now(),
-      repeated: 1,
-    };
+    const event = newEvent(record, this.#nextId++, this.#now());
     const node: Node = { event, cost, cluster, prev: this.#newest, next: undefined };
     if (this.#newest === undefined) this.#oldest = node;
     else this.#newest.next = node;
@@ -261,6 +256,18 @@ export class DecisionHistory {
       cluster.head = 0;
     }
   }
+}
+
+/** The stored event: the record's fields and its id, time and count (no spread: hot path). */
+function newEvent(record: HistoryRecord, id: number, time: number): HistoryEvent {
+  const event: {
+    -readonly [K in keyof HistoryEvent]: HistoryEvent[K];
+  } = { id, time, cluster: record.cluster, kind: record.kind, text: record.text, repeated: 1 };
+  if (record.nodeId !== undefined) event.nodeId = record.nodeId;
+  if (record.address !== undefined) event.address = record.address;
+  if (record.vote !== undefined) event.vote = record.vote;
+  if (record.reason !== undefined) event.reason = record.reason;
+  return event;
 }
 
 function clusterEntryCost(name: string): number {

@@ -38,10 +38,19 @@ function heuristicsText(h: Heuristics): string {
   return heuristicsName(h).toLowerCase();
 }
 
+/** Each constants table's lowerCamelCase keys by value, made once per table. */
+const KEYS = new WeakMap<object, Map<number, string>>();
+
 /** The lowerCamelCase key of a constant (`{ AskLater: 3 }`, 3 -> "askLater"), as --json uses. */
 function key(table: Readonly<Record<string, number>>, value: number): string {
-  const name = Object.keys(table).find((k) => table[k] === value);
-  return name === undefined ? `unknown(${value})` : name[0]!.toLowerCase() + name.slice(1);
+  let names = KEYS.get(table);
+  if (names === undefined) {
+    names = new Map(
+      Object.entries(table).map(([name, v]) => [v, name[0]!.toLowerCase() + name.slice(1)]),
+    );
+    KEYS.set(table, names);
+  }
+  return names.get(value) ?? `unknown(${value})`;
 }
 
 /** INIT accepted: the client joined its cluster. */

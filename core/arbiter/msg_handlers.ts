@@ -496,7 +496,7 @@ interface DecisionStep<R> {
   /** `what` of "Received <what> before init message." */
   readonly what: string;
   /** The required content, or the text of the missing-option error. */
-  required(msg: DecodedMsg): Required<R>;
+  required(msg: DecodedMsg): Requirement<R>;
   /** The debug dump of the received message. */
   logReceived(log: Log, client: Client, request: R): void;
   /** The decision-history event of the received message, if it is worth one. */
@@ -510,10 +510,10 @@ interface DecisionStep<R> {
 }
 
 /** A message's required content, or what is missing (the log text of the error reply). */
-type Required<R> = { readonly request: R } | { readonly missing: string };
+type Requirement<R> = { readonly request: R } | { readonly missing: string };
 
 /** The message's sequence number, or the error text naming `what` lacks it. */
-function requiredSeq(msg: DecodedMsg, what: string): Required<number> {
+function requiredSeq(msg: DecodedMsg, what: string): Requirement<number> {
   return msg.seqNumber === undefined
     ? { missing: `Received ${what} message without seq number set. Sending error reply.` }
     : { request: msg.seqNumber };
@@ -527,7 +527,8 @@ function decisionHandler<R>(step: DecisionStep<R>): Handler {
     if ("missing" in required) return missingOption(ctx, client, msg, required.missing);
     const request = required.request;
     step.logReceived(ctx.log, client, request);
-    if (step.received !== undefined) ctx.record(client, () => step.received!(client, request));
+    const received = step.received;
+    if (received !== undefined) ctx.record(client, () => received(client, request));
     const outcome = step.decide(ctx, client, request);
     if (outcome.error !== ReplyError.NoError) {
       ctx.record(client, () => algorithmErrorEvent(outcome.error, outcome.reason));

@@ -41,6 +41,7 @@ const PROBE_TIMEOUT_MS = 5000;
 
 /** The daemon's command line for scripts/bench's ArbiterProcess ({port}, {dir}). */
 function command(kind: ArbiterKind, tls: "on" | "off", keys: string | undefined): string {
+  // Ours as the compiled binary runs (the baked flags, the launcher and its worker).
   const program = kind === "c" ? C_QNETD : `${QNET_ARGV.join(" ")} qnetd`;
   const settings = "lock_file={dir}/q.pid,local_socket_file={dir}/q.sock,dpd_enabled=off" +
     (keys === undefined ? "" : `,nss_db_dir=${keys}`);

@@ -1,13 +1,21 @@
 /**
  * The daemon's stderr on a real systemd journal: a throwaway systemd-journald in a private
- * mount namespace (everything it writes on tmpfs), `qnet qnetd -f -d` under systemd-cat
+ * mount namespace (everything it writes on tmpfs), `qnet qnetd -f -d` (as the binary runs,
+ * in its sandbox) under systemd-cat
  * with JOURNAL_STREAM set as systemd sets it, in the text and the JSON format. journald
  * must store each line's own priority, so `journalctl -p warning` shows the warning and
  * none of the debug lines. tests/support/journal_run.sh does the namespace part. Ports
  * 44120-44149 (branch "history").
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { freePort, needAll, needProgram, needRoot, testNeeding } from "../support/mod.ts";
+import {
+  freePort,
+  needAll,
+  needProgram,
+  needRoot,
+  QNET_ARGV,
+  testNeeding,
+} from "../support/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SCRIPT = `${ROOT}tests/support/journal_run.sh`;
@@ -44,11 +52,10 @@ testNeeding(
             "--propagation",
             "private",
             SCRIPT,
-            Deno.execPath(),
-            `${ROOT}mod.ts`,
             String(freePort(44120, 44134)),
             String(freePort(44135, 44149)),
             work,
+            ...QNET_ARGV,
           ],
           stdin: "null",
           stdout: "piped",

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import {
   ARBITER_KINDS,
-  type ArbiterKind,
+  freePort,
   joinFfsplit,
   needKind,
   settle,
@@ -19,7 +19,8 @@ import { decodeMsg } from "../../core/protocol/decode.ts";
 import { MsgType } from "../../core/protocol/constants.ts";
 import { concatBytes } from "../../core/bytes.ts";
 
-const PORTS: Record<ArbiterKind, number> = { qnet: 45010, c: 45011 };
+/** The daemon's port: a free one of this range (a fixed port can be another program's ephemeral one). */
+const PORT_RANGE = [45010, 45019] as const;
 /** Requests per write: the 40 and 100 (the C daemon answers all), and more. */
 const BATCHES = [40, 100, 1000] as const;
 
@@ -30,7 +31,7 @@ for (const kind of ARBITER_KINDS) {
     sanitizeResources: false,
     fn: async () => {
       await using daemon = await startArbiter(kind, {
-        port: PORTS[kind],
+        port: freePort(...PORT_RANGE),
         args: ["-s", "off"],
         settings: { dpd_enabled: "off" },
       });

@@ -40,6 +40,7 @@ import { RecordingIo } from "../../cli/io.ts";
 import {
   ARBITER_KINDS,
   type ArbiterKind,
+  cNssDb,
   handshake,
   type HandshakeOutcome,
   joinFfsplit,
@@ -197,46 +198,6 @@ const PLAINTEXT_MESSAGES: ReadonlyArray<[string, Uint8Array]> = [
   ["vote info reply", encodeVoteInfoReply({ seqNumber: 15 })],
   ["heuristics change", encodeHeuristicsChange({ seqNumber: 16, heuristics: Heuristics.Pass })],
 ];
-
-/** A throwaway NSS database with a self-signed "QNetd Cert", enough for the C daemon to run -s req. */
-async function cNssDb(dir: string): Promise<void> {
-  const run = async (cmd: string, args: string[]) => {
-    const r = await new Deno.Command(cmd, { args, cwd: dir, stdout: "null", stderr: "piped" })
-      .output();
-    assert.ok(r.success, `${cmd}: ${new TextDecoder().decode(r.stderr)}`);
-  };
-  await run("certutil", ["-N", "-d", `sql:${dir}`, "--empty-password"]);
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "k.pem",
-    "-out",
-    "c.pem",
-    "-subj",
-    "/CN=Qnetd Server",
-    "-days",
-    "30",
-  ]);
-  await run("openssl", [
-    "pkcs12",
-    "-export",
-    "-name",
-    "QNetd Cert",
-    "-inkey",
-    "k.pem",
-    "-in",
-    "c.pem",
-    "-passout",
-    "pass:",
-    "-out",
-    "s.p12",
-  ]);
-  await run("pk12util", ["-i", "s.p12", "-d", `sql:${dir}`, "-W", ""]);
-}
 
 /** The CA of a key directory made by keyDir(), to issue client certificates with. */
 async function caOf(keys: string): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import {
   CLUSTER,
+  freePort,
   handshake,
   makePki,
   type MemoryClient,
@@ -23,7 +24,8 @@ import { encodePreinit, encodeStartTls } from "../../core/protocol/encode_client
 import { MsgType } from "../../core/protocol/constants.ts";
 import { concatBytes } from "../../core/bytes.ts";
 
-const PORT = 45020;
+/** The daemon's port: a free one of this range (a fixed port can be another program's ephemeral one). */
+const PORT_RANGE = [45020, 45029] as const;
 /** Key update requests per write (about 27 bytes of TLS record each). */
 const PER_WRITE = 2000;
 /** The peer gives up after this much (the daemon must drop it long before). */
@@ -66,7 +68,7 @@ Deno.test({
   fn: async () => {
     await using pki = await makePki();
     await using daemon = await startArbiter("qnet", {
-      port: PORT,
+      port: freePort(...PORT_RANGE),
       args: ["-s", "on"],
       settings: { dpd_enabled: "off", nss_db_dir: certDir(pki) },
     });

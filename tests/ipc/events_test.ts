@@ -7,7 +7,14 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { runEvents } from "../../cli/qnetd_tool_events.ts";
 import { main as qnetdTool } from "../../cli/qnetd_tool.ts";
 import type { CliIo } from "../../cli/io.ts";
-import { freePort, joinFfsplit, type QdeviceClient, settle, startArbiter } from "../support/mod.ts";
+import {
+  freePort,
+  joinFfsplit,
+  type QdeviceClient,
+  QNET_ARGV,
+  settle,
+  startArbiter,
+} from "../support/mod.ts";
 import { encodeMembershipNodeList } from "../../core/protocol/encode_client.ts";
 import { MsgType } from "../../core/protocol/constants.ts";
 
@@ -131,4 +138,42 @@ Deno.test("qnetd-tool --events --follow streams new events until the client stop
   assert(lines[0]!.includes("gamma node 1 connected"), out);
   assert(lines.some((l) => l.includes("gamma node 2 connected")), out);
   assert(lines.some((l) => /gamma node 2 disconnected: connection closed/.test(l)), out);
+});
+
+Deno.test("qnet qnetd-tool --events --follow, as the binary runs, ends with 0 on SIGINT", async () => {
+  const port = freePort(44100, 44119);
+  await using daemon = await startArbiter("qnet", { port, args: ["-s", "off"] });
+  const client = await joinFfsplit(port, "delta", 1, [1, 2]);
+  const [program, ...args] = QNET_ARGV;
+  const tool = new Deno.Command(program!, {
+    args: [...args, "qnetd-tool", "--events", "--follow", "-p", daemon.socketPath],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    // Wait (bounded) for the backlog: then the tool is streaming.
+    const reader = tool.stdout.getReader();
+    let out = "";
+    const end = performance.now() + 15_000;
+    while (!out.includes("delta node 1 connected") && performance.now() < end) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      out += new TextDecoder().decode(chunk.value);
+    }
+    assert(out.includes("delta node 1 connected"), out);
+    reader.releaseLock();
+    tool.kill("SIGINT");
+    const status = await tool.status;
+    assertEquals([status.code, status.signal], [0, null]);
+  } finally {
+    client[Symbol.dispose]();
+    try {
+      tool.kill("SIGKILL");
+    } catch {
+      // Exited.
+    }
+    await tool.stdout.cancel().catch(() => {});
+    await tool.stderr.cancel().catch(() => {});
+  }
 });

@@ -16,6 +16,7 @@ const PROGRAMS = new Set([
   `${SUPPORT}launch_with.ts`,
   `${SUPPORT}query_probe.ts`,
   `${SUPPORT}query_probe_worker.ts`,
+  `${SUPPORT}history_churn.ts`,
 ]);
 
 /** Every .ts file under `dir` (relative to the repository), fixtures left out. */

@@ -4,9 +4,10 @@
 # on the journal (systemd-cat) and JOURNAL_STREAM set as systemd would, a client that sends
 # an unsupported message type (a warning line), then prints what `journalctl -p warning`
 # and `journalctl -o json` keep. Every wait is bounded.
-#   journal_run.sh DENO MOD_TS TEXT_PORT JSON_PORT WORKDIR
+#   journal_run.sh TEXT_PORT JSON_PORT WORKDIR QNET_ARGV...   (QNET_ARGV: how to run qnet)
 set -eu
-deno=$1 mod=$2 text_port=$3 json_port=$4 work=$5
+text_port=$1 json_port=$2 work=$3
+shift 3
 # Everything journald writes (/run/systemd/journal, /run/log/journal, /var/log/journal)
 # stays on these tmpfs mounts, which vanish with the namespace.
 mount -t tmpfs tmpfs /run
@@ -22,7 +23,7 @@ for format in text json; do
   port=$text_port
   [ "$format" = json ] && port=$json_port
   JOURNAL_STREAM=8:1 systemd-cat -t "$tag" --level-prefix=true -- \
-    "$deno" run --quiet -A "$mod" qnetd -f -d -s off -p "$port" \
+    "$@" qnetd -f -d -s off -p "$port" \
     -S "lock_file=$work/$format.pid,local_socket_file=$work/$format.sock,log_format=$format" &
   daemon=$!
   for _ in $(seq 100); do

@@ -14,14 +14,13 @@
  *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `nss_tools.ts` (NSS's certutil and pk12util
  *   as oracles), `files.ts`, `cert_der.ts` (certificates built byte by byte), `peer_names.ts`,
  *   `lock_holder.ts` (a lock held by another process);
- * - `tls/`: throwaway PKI, the TLS test server and the in-process OpenSSL client;
+ * - TLS: `tls/` (throwaway PKI, the TLS test server and the in-process OpenSSL client),
  *   `tls_keys.ts` (server keys to run either daemon with TLS on), `tls_key_update.ts`
  *   (KeyUpdate requests from that client);
  * - `fuzz/`: mutator, seeds, targets and the loop (also used by scripts/fuzz.ts);
  * - `interop/`: real corosync clusters in network namespaces;
+ * - `qnet_command.ts`: `qnet` run as the compiled binary runs (the baked flags);
  * - `precondition.ts`: run, skip or (under CI=true) fail a test that needs root or a binary.
- *
- * - `qnet_command.ts`: `qnet` run as the compiled binary runs (the baked flags).
  *
  * `drop_probe.ts`, `history_churn.ts`, `launch_with.ts`, `query_probe.ts` and
  * `query_probe_worker.ts` are not exported: they are programs (and a worker) tests run as
