@@ -9,9 +9,12 @@ import {
   addCertificate,
   addPrivateKey,
   createNssDb,
+  loadNssDb,
   NssDbError,
   readNssDb,
 } from "../../cli/nss_db_files.ts";
+import { type NssObject, PRIVATE_ATTRIBUTES } from "../../core/nssdb/attributes.ts";
+import type { NssDbContent } from "../../core/nssdb/read.ts";
 import {
   needNssTools,
   nssExportKeyPem,
@@ -87,6 +90,48 @@ testNeeding(needNssTools(), "writer: NSS's certutil -L/-K and pk12util -o accept
         await publicKeyOfCert(cert),
       );
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/**
+ * An object's attributes as comparable text: encrypted values (random salt and IV) as their
+ * length class only, everything else in hex.
+ */
+function describe(object: NssObject): string {
+  return [...object.attributes].sort(([a], [b]) => a - b).map(([type, value]) =>
+    PRIVATE_ATTRIBUTES.has(type)
+      ? `${type.toString(16)}=<encrypted>`
+      : `${type.toString(16)}=${Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("")}`
+  ).join(" ");
+}
+
+/** The metaData ids with object ids replaced by the described object's position. */
+function metaShape(content: NssDbContent): string[] {
+  const index = new Map<number, string>();
+  const all = [...content.publicObjects, ...content.privateObjects];
+  const sorted = all.map((o) => [describe(o), o.id] as const).sort(([a], [b]) => a < b ? -1 : 1);
+  sorted.forEach(([, id], i) => index.set(id, `#${i}`));
+  return [...content.meta.keys()].map((id) =>
+    id.replace(/^(sig_\w+?_)([0-9a-f]{8})_/, (_, p, hex) => `${p}${index.get(parseInt(hex, 16))}_`)
+  ).sort();
+}
+
+Deno.test("writer: every object, attribute and signature entry as NSS wrote them for the C tool", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-write-" });
+  try {
+    await rewriteFixture(dir);
+    const ours = await loadNssDb(dir);
+    const theirs = await loadNssDb(FIXTURE);
+    for (const table of ["publicObjects", "privateObjects"] as const) {
+      assert.deepEqual(
+        ours[table].map(describe).sort(),
+        theirs[table].map(describe).sort(),
+        table,
+      );
+    }
+    assert.deepEqual(metaShape(ours), metaShape(theirs));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
