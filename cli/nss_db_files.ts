@@ -72,6 +72,32 @@ export const MAX_VALUE_BYTES = 64 * 1024;
 
 const FIX = "restore it from a backup or create the database again (qnet certutil -i)";
 
+/**
+ * How long a read waits for a writer's lock (NSS waits 1 s, SDB_SQLITE_BUSY_TIMEOUT): short, as
+ * the daemon's event loop waits with it; a database still locked then is a "busy" error.
+ */
+export const READ_BUSY_TIMEOUT_MS = 500;
+/** How long `qnet certutil` waits for another writer's lock. */
+export const WRITE_BUSY_TIMEOUT_MS = 5_000;
+/** SQLite's SQLITE_BUSY and SQLITE_LOCKED result codes. */
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
+
+/** True for SQLite's "database is locked" errors. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === "number" && [SQLITE_BUSY, SQLITE_LOCKED].includes(code & 0xff);
+}
+
+function busy(path: string, cause: unknown): NssDbError {
+  return new NssDbError(
+    "busy",
+    path,
+    `${path} is locked by another program writing it (NSS's certutil?); try again when it is done`,
+    { cause },
+  );
+}
+
 async function isFile(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isFile;
@@ -105,7 +131,9 @@ function blob(path: string, value: unknown, where: string): Uint8Array | undefin
 
 function openReadOnly(path: string): DatabaseSync {
   try {
-    return new DatabaseSync(path, { readOnly: true });
+    const db = new DatabaseSync(path, { readOnly: true });
+    db.exec(`PRAGMA busy_timeout = ${READ_BUSY_TIMEOUT_MS}`);
+    return db;
   } catch (error) {
     throw corrupt(path, `cannot be opened as SQLite (${(error as Error).message})`, error);
   }
@@ -119,6 +147,7 @@ function readObjects(db: DatabaseSync, path: string, table: string): NssObject[]
       unknown
     >[];
   } catch (error) {
+    if (isBusy(error)) throw busy(path, error);
     throw corrupt(path, `is not an NSS database (${(error as Error).message})`, error);
   }
   if (rows.length > MAX_OBJECTS) throw corrupt(path, `holds more than ${MAX_OBJECTS} objects`);
@@ -144,6 +173,7 @@ function readMeta(db: DatabaseSync, path: string): Map<string, MetaEntry> {
     rows = db.prepare(`SELECT id, item1, item2 FROM ${META_TABLE} LIMIT ${MAX_META_ENTRIES + 1}`)
       .all() as Record<string, unknown>[];
   } catch (error) {
+    if (isBusy(error)) throw busy(path, error);
     throw corrupt(path, `is not an NSS key database (${(error as Error).message})`, error);
   }
   if (rows.length > MAX_META_ENTRIES) {
@@ -237,7 +267,9 @@ const NEW_FILE_MODE = 0o600;
 
 function openReadWrite(path: string): DatabaseSync {
   try {
-    return new DatabaseSync(path);
+    const db = new DatabaseSync(path);
+    db.exec(`PRAGMA busy_timeout = ${WRITE_BUSY_TIMEOUT_MS}`);
+    return db;
   } catch (error) {
     throw corrupt(path, `cannot be opened for writing (${(error as Error).message})`, error);
   }
@@ -335,7 +367,20 @@ function insertObject(db: DatabaseSync, table: string, object: NssObject): void 
 }
 
 /** Writes objects and signatures; each database in one transaction, key4.db first. */
-function store(dbs: { certDb: DatabaseSync; keyDb: DatabaseSync }, additions: NssDbAdditions) {
+function store(
+  dir: string,
+  dbs: { certDb: DatabaseSync; keyDb: DatabaseSync },
+  additions: NssDbAdditions,
+) {
+  try {
+    storeIn(dbs, additions);
+  } catch (error) {
+    if (isBusy(error)) throw busy(`${dir}/${KEY_DB_FILE}`, error);
+    throw error;
+  }
+}
+
+function storeIn(dbs: { certDb: DatabaseSync; keyDb: DatabaseSync }, additions: NssDbAdditions) {
   const { certDb, keyDb } = dbs;
   keyDb.exec("BEGIN IMMEDIATE");
   try {
@@ -377,12 +422,12 @@ export async function addCertificate(
     db.context,
     `certificate '${nickname}'`,
   );
-  store(db, additions);
+  store(dir, db, additions);
 }
 
 /** Adds an RSA key pair from a PKCS #8 DER private key (the key of a certificate to add). */
 export async function addPrivateKey(dir: string, pkcs8Der: Uint8Array): Promise<void> {
   using db = await openForWriting(dir);
   const additions = await rsaKeyObjects(pkcs8Der, db.newId, db.context, "private key");
-  store(db, additions);
+  store(dir, db, additions);
 }

@@ -11,6 +11,7 @@ import {
   MAX_VALUE_BYTES,
   NssDbError,
   type NssDbErrorKind,
+  READ_BUSY_TIMEOUT_MS,
   readNssDb,
 } from "../../cli/nss_db_files.ts";
 import {
@@ -272,4 +273,23 @@ Deno.test("bad database: flipped bytes anywhere in the SQLite files give the sam
     await Deno.writeFile(`${db.dir}/${name}`, files[name]);
   }
   assert.ok((outcomes.get("same") ?? 0) > 0, JSON.stringify([...outcomes]));
+});
+
+Deno.test("bad database: one locked by a writer is 'busy' after a short wait, not corrupt", async () => {
+  await using db = await copyOfFixture();
+  for (const file of ["cert9.db", "key4.db"]) {
+    const writer = new DatabaseSync(`${db.dir}/${file}`);
+    try {
+      writer.exec("BEGIN EXCLUSIVE");
+      writer.exec(`UPDATE ${file === "cert9.db" ? "nssPublic" : "nssPrivate"} SET a170 = a170`);
+      const started = performance.now();
+      await expectError(db.dir, "busy", file, /locked by another program/);
+      const waited = performance.now() - started;
+      assert.ok(waited >= READ_BUSY_TIMEOUT_MS * 0.8 && waited < 4_000, `waited ${waited} ms`);
+      writer.exec("ROLLBACK");
+    } finally {
+      writer.close();
+    }
+  }
+  await readNssDb(db.dir); // and it reads once the writer is done
 });
