@@ -323,6 +323,55 @@ function parsedCertificate(content: NssDbContent, cert: CertificateObject) {
   }
 }
 
+/**
+ * The certificate NSS picks among several with one nickname (PK11_FindCertFromNickname ->
+ * nssCertificateArray_FindBestCertificate): one valid at `now` over one that is not, then the
+ * newer (CERT_IsNewer: later notBefore and notAfter; when only one is later, the one issued
+ * later unless it has expired). Renewing a certificate under the same nickname so takes effect
+ * as in NSS.
+ */
+function bestCertificate(
+  certs: readonly CertificateObject[],
+  now: number,
+): CertificateObject | undefined {
+  let best: { cert: CertificateObject; notBefore: number; notAfter: number } | undefined;
+  for (const cert of certs) {
+    let validity;
+    try {
+      validity = certificateFields(cert.der).validity;
+    } catch {
+      continue; // NSS skips a certificate it cannot decode
+    }
+    const candidate = { cert, ...validity };
+    if (best === undefined) {
+      best = candidate;
+      continue;
+    }
+    const valid = (c: typeof candidate) => c.notBefore <= now && now <= c.notAfter;
+    if (valid(best) !== valid(candidate)) {
+      if (valid(candidate)) best = candidate;
+      continue;
+    }
+    if (!isNewer(best, candidate, now)) best = candidate;
+  }
+  // None decodes: the first, so that the caller names the damaged certificate.
+  return best?.cert ?? certs[0];
+}
+
+/** CERT_IsNewer() of NSS lib/certdb/certdb.c. */
+function isNewer(
+  a: { notBefore: number; notAfter: number },
+  b: { notBefore: number; notAfter: number },
+  now: number,
+): boolean {
+  const newerBefore = a.notBefore > b.notBefore;
+  const newerAfter = a.notAfter > b.notAfter;
+  if (newerBefore && newerAfter) return true;
+  if (!newerBefore && !newerAfter) return false;
+  if (newerBefore) return !(a.notAfter < now);
+  return b.notAfter < now;
+}
+
 /** SHA-1 of an RSA modulus: the CKA_ID NSS gives a key and its certificate. */
 export async function ckaIdOfModulus(modulus: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-1", ownBytes(stripLeadingZeros(modulus))));
@@ -336,10 +385,11 @@ export async function serverKeyMaterial(
   content: NssDbContent,
   nickname: string,
   password = "",
+  now: number = Date.now(),
 ): Promise<ServerKeyMaterial> {
   const passKey = await unlock(content, password);
   const certs = certificates(content);
-  const server = certs.find((c) => c.nickname === nickname);
+  const server = bestCertificate(certs.filter((c) => c.nickname === nickname), now);
   if (server === undefined) {
     const names = [...new Set(certs.flatMap((c) => c.nickname === undefined ? [] : [c.nickname]))];
     throw new NssDbError(

@@ -4,7 +4,11 @@
  * (tests/fixtures/nssdb/c-qnetd-certutil), certutil -K lists the same keys (same CKA_IDs), and
  * pk12util -o exports each key (NSS decrypted it and accepted its HMACs).
  */
+import "reflect-metadata";
 import assert from "node:assert/strict";
+import * as x509 from "@peculiar/x509";
+import { createServerCertificate } from "../../core/certs/build.ts";
+import { generateKeyPair, RSA_SIGNING } from "../../core/certs/keys.ts";
 import {
   addCertificate,
   addPrivateKey,
@@ -16,7 +20,9 @@ import {
 import { type NssObject, PRIVATE_ATTRIBUTES } from "../../core/nssdb/attributes.ts";
 import type { NssDbContent } from "../../core/nssdb/read.ts";
 import {
+  needAll,
   needNssTools,
+  needProgram,
   nssExportKeyPem,
   nssListCertificates,
   nssListKeys,
@@ -136,3 +142,92 @@ Deno.test("writer: every object, attribute and signature entry as NSS wrote them
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** The serial of the certificate NSS's selfserv serves for `nickname` (PK11_FindCertFromNickname). */
+async function servedByNss(dir: string, nickname: string, port: number): Promise<bigint> {
+  const server = new Deno.Command("selfserv", {
+    args: ["-d", `sql:${dir}`, "-n", nickname, "-p", String(port), "-w", ""],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const conn = await Deno.connect({ port }).catch(() => undefined);
+      if (conn !== undefined) {
+        conn.close();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const client = await new Deno.Command("openssl", {
+      args: ["s_client", "-connect", `127.0.0.1:${port}`, "-showcerts"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(
+      new TextDecoder().decode(client.stdout),
+    );
+    assert.ok(pem !== null, "selfserv served no certificate");
+    return BigInt(`0x${new x509.X509Certificate(pem[0]).serialNumber}`);
+  } finally {
+    server.kill("SIGTERM");
+    await server.status;
+  }
+}
+
+testNeeding(
+  needAll(needNssTools(), needProgram("selfserv", "libnss3-tools")),
+  "readNssDb: of several certificates with one nickname, the one NSS's selfserv serves",
+  async () => {
+    const ca = await readNssDb(FIXTURE, "QNet CA");
+    const caKey = await crypto.subtle.importKey(
+      "pkcs8",
+      new Uint8Array(ca.keyPkcs8Der),
+      RSA_SIGNING,
+      false,
+      ["sign"],
+    );
+    const issuer = { cert: new x509.X509Certificate(new Uint8Array(ca.certDer)), key: caKey };
+    const day = 24 * 3600 * 1000;
+    // [days from now the certificate was issued, serial]: an old one, its renewal (valid,
+    // newer), one not valid yet; in two orders.
+    const cases: [number, bigint][][] = [
+      [[-400, 201n], [-1, 202n], [10, 203n]],
+      [[10, 203n], [-1, 202n], [-400, 201n]],
+      [[10, 203n], [-400, 201n]],
+    ];
+    let port = 41510;
+    for (const certs of cases) {
+      const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-write-" });
+      try {
+        await createNssDb(dir);
+        await addCertificate(dir, "QNet CA", ca.certDer, "CT,,");
+        for (const [offset, serial] of certs) {
+          const keys = await generateKeyPair();
+          const cert = await createServerCertificate(issuer, keys.publicKey, {
+            serial,
+            now: new Date(Date.now() + offset * day),
+          });
+          const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
+          await addPrivateKey(dir, new Uint8Array(pkcs8));
+          await addCertificate(dir, "QNetd Cert", new Uint8Array(cert.rawData), "u,u,u");
+        }
+        const ours = BigInt(
+          `0x${
+            new x509.X509Certificate(new Uint8Array((await readNssDb(dir)).certDer)).serialNumber
+          }`,
+        );
+        assert.equal(
+          ours,
+          await servedByNss(dir, "QNetd Cert", port++),
+          JSON.stringify(certs, (_, v) => typeof v === "bigint" ? Number(v) : v),
+        );
+        assert.equal(ours, certs.length === 3 ? 202n : 201n);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+  },
+);
