@@ -20,6 +20,7 @@ import {
 import { type NssObject, PRIVATE_ATTRIBUTES } from "../../core/nssdb/attributes.ts";
 import type { NssDbContent } from "../../core/nssdb/read.ts";
 import {
+  mustRun,
   needAll,
   needNssTools,
   needProgram,
@@ -228,6 +229,30 @@ testNeeding(
       } finally {
         await Deno.remove(dir, { recursive: true });
       }
+    }
+  },
+);
+
+testNeeding(
+  needNssTools(),
+  "writer: NSS's certutil edits what qnet wrote, and qnet reads NSS's edits",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-write-" });
+    try {
+      await rewriteFixture(dir);
+      const before = await readNssDb(dir);
+      // NSS re-signs the trust it changes with the password key: our reader must accept its HMACs.
+      await mustRun("certutil", ["-M", "-d", `sql:${dir}`, "-n", "QNet CA", "-t", "CT,C,C"]);
+      assert.deepEqual(await readNssDb(dir), before);
+      assert.match(await nssListCertificates(dir), /QNet CA\s+CTu,Cu,Cu/);
+      // And a trust NSS takes away is gone for us too.
+      await mustRun("certutil", ["-M", "-d", `sql:${dir}`, "-n", "QNet CA", "-t", "C,,"]);
+      await assert.rejects(
+        () => readNssDb(dir),
+        (error) => error instanceof NssDbError && error.kind === "missing",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 );
