@@ -206,6 +206,11 @@ export const CMAPCTL_ARGS: ArgsSpec<Invocation> = {
   },
 };
 
+/** The C tool's report of a backend failure: `<what>. Error CS_ERR_...`. */
+function csErrorLine(what: string, code: CsError): string {
+  return `${what}. Error ${csStrerror(code)}`;
+}
+
 /** The cs_error_t of a backend failure; anything else is a bug and propagates. */
 function codeOf(error: unknown): CsError {
   if (error instanceof CmapError) return error.code;
@@ -245,7 +250,7 @@ export async function run(args: string[], io: CliIo, deps: CmapctlDeps): Promise
       : deps.connect;
     backend = await connect(inv.map);
   } catch (error) {
-    io.err(`Failed to initialize the cmap API. Error ${csStrerror(codeOf(error))}\n`);
+    io.err(`${csErrorLine("Failed to initialize the cmap API", codeOf(error))}\n`);
     return ExitStatus.Failure;
   }
   let status: number;
@@ -261,7 +266,7 @@ export async function run(args: string[], io: CliIo, deps: CmapctlDeps): Promise
   try {
     await backend.close();
   } catch (error) {
-    io.err(`Failed to finalize the cmap API. Error ${csStrerror(codeOf(error))}\n`);
+    io.err(`${csErrorLine("Failed to finalize the cmap API", codeOf(error))}\n`);
     return ExitStatus.Failure;
   }
   return status;
@@ -274,6 +279,15 @@ type ActionFn = (
   deps: CmapctlDeps,
 ) => Promise<number>;
 
+/** cmap_iter_init() and the iteration: the entries under `prefix`, or the tool's failure. */
+async function iterate(backend: CmapBackend, prefix: string) {
+  try {
+    return await backend.iter(prefix);
+  } catch (error) {
+    throw failure(csErrorLine("Failed to initialize iteration", codeOf(error)), error);
+  }
+}
+
 /** print_iter(): the entries under `prefix`; true if there were none. */
 async function printPrefix(
   backend: CmapBackend,
@@ -281,12 +295,7 @@ async function printPrefix(
   io: CliIo,
   print: PrintOptions,
 ): Promise<boolean> {
-  let entries;
-  try {
-    entries = await backend.iter(prefix);
-  } catch (error) {
-    throw failure(`Failed to initialize iteration. Error ${csStrerror(codeOf(error))}`, error);
-  }
+  const entries = await iterate(backend, prefix);
   for (const { key, value } of entries) io.out(formatKeyLine(key, value, print));
   return entries.length === 0;
 }
@@ -297,17 +306,12 @@ async function deletePrefix(
   prefix: string,
   io: CliIo,
 ): Promise<void> {
-  let entries;
-  try {
-    entries = await backend.iter(prefix);
-  } catch (error) {
-    throw failure(`Failed to initialize iteration. Error ${csStrerror(codeOf(error))}`, error);
-  }
+  const entries = await iterate(backend, prefix);
   for (const { key } of entries) {
     try {
       await backend.delete(key);
     } catch (error) {
-      io.err(`Can't delete key ${key}. Error ${csStrerror(codeOf(error))}\n`);
+      io.err(`${csErrorLine(`Can't delete key ${key}`, codeOf(error))}\n`);
     }
   }
 }
@@ -338,7 +342,7 @@ async function track(inv: Invocation, backend: CmapBackend, io: CliIo, deps: Cma
   try {
     tracker = await backend.track(inv.operands, flags);
   } catch (error) {
-    io.err(`Failed to add tracking function. Error ${csStrerror(codeOf(error))}\n`);
+    io.err(`${csErrorLine("Failed to add tracking function", codeOf(error))}\n`);
     return ExitStatus.Failure;
   }
   await using _tracker = tracker;
@@ -389,7 +393,7 @@ const ACTIONS: Readonly<Record<Action, ActionFn>> = {
       try {
         io.out(formatKeyLine(key, await backend.get(key), inv));
       } catch (error) {
-        throw failure(`Can't get key ${key}. Error ${csStrerror(codeOf(error))}`, error);
+        throw failure(csErrorLine(`Can't get key ${key}`, codeOf(error)), error);
       }
     }
     return ExitStatus.Success;
@@ -400,7 +404,7 @@ const ACTIONS: Readonly<Record<Action, ActionFn>> = {
       try {
         await backend.delete(key);
       } catch (error) {
-        throw failure(`Can't delete key ${key}. Error ${csStrerror(codeOf(error))}`, error);
+        throw failure(csErrorLine(`Can't delete key ${key}`, codeOf(error)), error);
       }
     }
     return ExitStatus.Success;
@@ -420,7 +424,7 @@ const ACTIONS: Readonly<Record<Action, ActionFn>> = {
     try {
       await backend.set(key, value);
     } catch (error) {
-      throw failure(`Failed to set key ${key}. Error ${csStrerror(codeOf(error))}`, error);
+      throw failure(csErrorLine(`Failed to set key ${key}`, codeOf(error)), error);
     }
     return ExitStatus.Success;
   },
@@ -447,17 +451,17 @@ const ACTIONS: Readonly<Record<Action, ActionFn>> = {
     }
     try {
       for (const { key, error } of await backend.load(ops)) {
-        io.err(`Can't delete key ${key}. Error ${csStrerror(error.code)}\n`);
+        io.err(`${csErrorLine(`Can't delete key ${key}`, error.code)}\n`);
       }
     } catch (error) {
       const code = codeOf(error);
       const op = error instanceof CmapLoadError ? ops[error.index] : undefined;
       throw failure(
         op?.op === "set"
-          ? `Failed to set key ${op.key}. Error ${csStrerror(code)}`
+          ? csErrorLine(`Failed to set key ${op.key}`, code)
           : op?.op === "deletePrefix"
-          ? `Failed to initialize iteration. Error ${csStrerror(code)}`
-          : `Failed to load ${inv.settingsFile}. Error ${csStrerror(code)}`,
+          ? csErrorLine("Failed to initialize iteration", code)
+          : csErrorLine(`Failed to load ${inv.settingsFile}`, code),
         error,
       );
     }

@@ -1,7 +1,8 @@
 /**
  * The daemon's configuration file: TOML with the `-S` names and the daemon options (see
  * core/cmap/config_toml.ts), read at start from {@link DEFAULT_CONFIG_FILE} (or the path in
- * the `QNETD_CONFIG_FILE` environment variable) when it exists. What the command line sets
+ * the `QNETD_CONFIG_FILE` environment variable) when it exists; one that exists but cannot be
+ * read stops the daemon at start (exit 1, the path and why). What the command line sets
  * wins over the file. On SIGHUP the daemon builds its options again the same way
  * ({@link loadOptions}) and applies what may change live.
  *
@@ -40,24 +41,23 @@ export function configFilePath(): string {
 }
 
 /**
- * Reads and parses the file at `path`; undefined when there is none (or, at start
- * (`atStart`), when the permission set does not allow reading it: then the daemon runs
- * without). Throws {@link ConfigLoadError}.
+ * Reads and parses the file at `path`; undefined when there is none. A file that exists but
+ * cannot be read (a directory, no read access for the daemon's user, or outside the daemon's
+ * permission set) is an error, never a silent run without it. Throws {@link ConfigLoadError}.
  */
-export function readConfigFile(path: string, atStart = true): QnetdConfig | undefined {
+export function readConfigFile(path: string): QnetdConfig | undefined {
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
   } catch (error) {
-    if (
-      error instanceof Deno.errors.NotFound ||
-      (atStart && error instanceof Deno.errors.NotCapable)
-    ) {
-      return undefined;
-    }
-    throw new ConfigLoadError(path, errorText(error), {
-      cause: error,
-    });
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new ConfigLoadError(
+      path,
+      error instanceof Deno.errors.NotCapable
+        ? "the daemon's permission set does not allow reading it"
+        : errorText(error),
+      { cause: error },
+    );
   }
   try {
     return parseConfigToml(text);
@@ -132,7 +132,7 @@ export interface LoadedOptions {
 export function loadOptions(args: string[], path: string, argv0?: string): LoadedOptions {
   const parsed = parseQnetdArgs(args, argv0 === undefined ? {} : { argv0 });
   if (!parsed.ok) throw new Error("The command line no longer parses");
-  return applyConfigFile(parsed.options, args, path, false);
+  return applyConfigFile(parsed.options, args, path);
 }
 
 /** Merges the configuration file at `path` into already parsed `options`. */
@@ -140,9 +140,8 @@ export function applyConfigFile(
   options: QnetdOptions,
   args: readonly string[],
   path: string,
-  atStart = true,
 ): LoadedOptions {
-  const config = readConfigFile(path, atStart);
+  const config = readConfigFile(path);
   if (config === undefined) return { options, warnings: [], file: undefined };
   mergeConfig(options, config, commandLineNames(args));
   return { options, warnings: config.warnings, file: path };

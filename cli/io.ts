@@ -32,6 +32,56 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, data: string | Uin
  */
 export const STDOUT_CLOSED_EXIT = 128 + 13;
 
+/** Ends the process with `code`; never returns. */
+export type ProcessExit = (code: number) => never;
+
+let processExit: ProcessExit = (code) => Deno.exit(code);
+
+/**
+ * Replaces how {@link exitProcess} ends the process: a subcommand in the sandbox worker
+ * (cli/sandbox_worker.ts) asks the launcher, since `Deno.exit` in a worker ends the worker
+ * only.
+ */
+export function setProcessExit(exit: ProcessExit): void {
+  processExit = exit;
+}
+
+/** Ends the whole process at once with `code`. */
+export function exitProcess(code: number): never {
+  return processExit(code);
+}
+
+let stderrOpen = true;
+let stderrMayClose = false;
+
+/**
+ * From now on, nothing is written to stderr: a daemon started without -f has told its
+ * starter that it is ready, and that process, which read our stderr, is gone (as the C
+ * daemon's stderr is /dev/null once it has detached).
+ */
+export function closeStderr(): void {
+  stderrOpen = false;
+}
+
+/**
+ * From now on, a stderr whose reader went away is closed quietly instead of failing the
+ * write: the detached daemon's stderr is its starter, which may be gone before the daemon
+ * is ready (killed, or interrupted at a terminal).
+ */
+export function closeStderrWhenBroken(): void {
+  stderrMayClose = true;
+}
+
+function writeStderr(data: string | Uint8Array): void {
+  if (!stderrOpen) return;
+  try {
+    writeAll(Deno.stderr, data);
+  } catch (error) {
+    if (!(stderrMayClose && error instanceof Deno.errors.BrokenPipe)) throw error;
+    stderrOpen = false;
+  }
+}
+
 /**
  * Writes to stdout; a reader that went away ends the process at once and quietly, as SIGPIPE
  * ends a C tool: nothing more to say to anyone. stderr is left alone: the daemon logs there.
@@ -40,7 +90,7 @@ function writeStdout(data: string | Uint8Array): void {
   try {
     writeAll(Deno.stdout, data);
   } catch (error) {
-    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(STDOUT_CLOSED_EXIT);
+    if (error instanceof Deno.errors.BrokenPipe) exitProcess(STDOUT_CLOSED_EXIT);
     throw error;
   }
 }
@@ -48,9 +98,9 @@ function writeStdout(data: string | Uint8Array): void {
 /** The process's real stdout and stderr. */
 export const processIo: CliIo = {
   out: (text) => writeStdout(text),
-  err: (text) => writeAll(Deno.stderr, text),
+  err: (text) => writeStderr(text),
   outBytes: (bytes) => writeStdout(bytes),
-  errBytes: (bytes) => writeAll(Deno.stderr, bytes),
+  errBytes: (bytes) => writeStderr(bytes),
 };
 
 /** A `CliIo` that records everything, for tests. */

@@ -6,6 +6,12 @@
  * `Nov 02 23:23:11 debug   Initializing nss`. Debug messages are dropped unless debug is on.
  * The priority bump of `-dd` applies to syslog only (stderr keeps the real level).
  *
+ * With `-S log_format=json` each stderr line is instead one JSON object ({@link formatJsonLine}):
+ * time, priority, level, message, and the structured fields the core gives (cluster,
+ * node_id, client_address, error_code). When stderr is the systemd journal (`JOURNAL_STREAM`
+ * set), each line, text or JSON, starts with the `<N>` priority prefix (sd-daemon(3)), so
+ * journald stores the real priority and `journalctl -p warning` filters.
+ *
  * Not done yet: syslog (C logs there always, ident `corosync-qnetd`, facility daemon). Without
  * `-f` nothing is written until a syslog sink is passed in as `syslog`.
  *
@@ -18,18 +24,66 @@ import {
   type LogRecord,
   resetSync,
 } from "@logtape/logtape";
-import { type Log, Priority, PRIORITY_NAMES } from "../core/log.ts";
+import { type Log, type LogFields, Priority, PRIORITY_NAMES } from "../core/log.ts";
+import { escapeControlCharacters } from "../core/log_escape.ts";
+import type { LogFormat } from "../core/settings.ts";
 import { processIo } from "./io.ts";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 const pad2 = (n: number): string => String(n).padStart(2, "0");
 
-/** One stderr line as log_vprintf() prints it, `date` taken in local time. */
+/**
+ * One stderr line as log_vprintf() prints it, `date` taken in local time, with control
+ * characters in the message escaped (core/log_escape.ts; C prints them raw).
+ */
 export function formatLogLine(date: Date, priority: Priority, message: string): string {
   const name = PRIORITY_NAMES[priority] ?? "none";
   return `${MONTHS[date.getMonth()]} ${pad2(date.getDate())} ${pad2(date.getHours())}:` +
-    `${pad2(date.getMinutes())}:${pad2(date.getSeconds())} ${name.padEnd(7)} ${message}\n`;
+    `${pad2(date.getMinutes())}:${pad2(date.getSeconds())} ${name.padEnd(7)} ` +
+    `${escapeControlCharacters(message)}\n`;
+}
+
+/**
+ * One stderr line of `log_format=json`: `time` (ISO 8601, UTC), `priority` (syslog number),
+ * `level` (its name, as the text format prints it), `message` (the text line's message,
+ * unchanged), then `cluster`, `node_id`, `client_address` and `error_code` when known.
+ */
+export function formatJsonLine(
+  date: Date,
+  priority: Priority,
+  message: string,
+  fields?: LogFields,
+): string {
+  const json: Record<string, unknown> = {
+    time: date.toISOString(),
+    priority,
+    level: PRIORITY_NAMES[priority] ?? "none",
+    message,
+  };
+  if (fields?.cluster !== undefined) json.cluster = fields.cluster;
+  if (fields?.nodeId !== undefined) json.node_id = fields.nodeId;
+  if (fields?.clientAddress !== undefined) json.client_address = fields.clientAddress;
+  if (fields?.errorCode !== undefined) json.error_code = fields.errorCode;
+  return `${JSON.stringify(json)}\n`;
+}
+
+/** The `<N>` prefix journald reads as the line's priority (sd-daemon(3), SD_WARNING etc.). */
+export function journalPrefix(priority: Priority): string {
+  return `<${priority}>`;
+}
+
+/** The environment variable systemd sets when stderr (or stdout) is the journal. */
+export const JOURNAL_STREAM_ENV = "JOURNAL_STREAM";
+
+/**
+ * Whether stderr goes to the systemd journal: `JOURNAL_STREAM` is set (systemd.exec(5)).
+ * Without the permission to read it (a run outside the shipped permission set), false.
+ */
+export function stderrIsJournal(): boolean {
+  const query = { name: "env", variable: JOURNAL_STREAM_ENV } as const;
+  if (Deno.permissions.querySync(query).state !== "granted") return false;
+  return (Deno.env.get(JOURNAL_STREAM_ENV) ?? "") !== "";
 }
 
 /** The priority a message gets in syslog: with the bump (`-dd`), anything above info is info. */
@@ -52,6 +106,10 @@ export interface LoggingOptions {
   readonly now?: () => number;
   /** A syslog writer; receives the (possibly bumped) priority. */
   readonly syslog?: (priority: Priority, message: string) => void;
+  /** The stderr format, read at every line (a live setting); default text. */
+  readonly format?: () => LogFormat;
+  /** stderr is the journal: prefix each line with `<N>` (see {@link stderrIsJournal}). */
+  readonly journal?: boolean;
 }
 
 /** A configured logger: the core `Log`, and the run-time debug switch. */
@@ -93,6 +151,11 @@ function recordPriority(record: LogRecord): Priority {
   return typeof p === "number" && p >= 0 && p <= 7 ? p as Priority : PRIORITY_OF[record.level];
 }
 
+function recordFields(record: LogRecord): LogFields | undefined {
+  const fields = record.properties["fields"];
+  return typeof fields === "object" && fields !== null ? fields as LogFields : undefined;
+}
+
 function recordText(record: LogRecord): string {
   return record.message.map((part) => typeof part === "string" ? part : String(part)).join("");
 }
@@ -107,11 +170,17 @@ export function setupLogging(options: LoggingOptions): Logging {
   const now = options.now ?? Date.now;
   let level: DebugLevel = options.debugLevel;
 
+  const format = options.format ?? (() => "text");
+  const prefix = options.journal === true ? journalPrefix : () => "";
   const sink = (record: LogRecord): void => {
     const priority = recordPriority(record);
     const message = recordText(record);
     if (options.foreground) {
-      writeStderr(formatLogLine(new Date(record.timestamp), priority, message));
+      const date = new Date(record.timestamp);
+      const line = format() === "json"
+        ? formatJsonLine(date, priority, message, recordFields(record))
+        : formatLogLine(date, priority, message);
+      writeStderr(prefix(priority) + line);
     }
     options.syslog?.(syslogPriority(priority, level === 2), message);
   };
@@ -125,14 +194,14 @@ export function setupLogging(options: LoggingOptions): Logging {
   });
   const logger = getLogger(CATEGORY);
 
-  const log: Log = (priority, message) => {
+  const log: Log = (priority, message, fields) => {
     if (priority === Priority.Debug && level === 0) return;
     logger.emit({
       level: LEVEL_OF[priority],
       timestamp: now(),
       message: [message],
       rawMessage: message,
-      properties: { priority },
+      properties: fields === undefined ? { priority } : { priority, fields },
     });
   };
   return {

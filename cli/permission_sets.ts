@@ -9,26 +9,27 @@
  *
  * Why each grant exists (see docs/deployment.md, "Permission model"):
  * - qnetd: net for its TCP listen address and its unix socket; read of the key directory
- *   (a stat: OpenSSL reads the PEM files itself), of its configuration file (at start and on
- *   SIGHUP) and of the socket file; write of the lock file and the socket file only (the
- *   runtime directory is created by systemd or tmpfiles.d); ffi for libssl.so.3 only when
- *   TLS is not off; env QNETD_CONFIG_FILE only (another configuration file). No run or sys.
+ *   (the NSS database or PEM files, at start and on SIGHUP for a key rotation), of its
+ *   configuration file (at start and on SIGHUP) and of the socket file; write of the lock
+ *   file and the socket file only (the runtime directory is created by systemd or
+ *   tmpfiles.d); ffi for libc.so.6 (the fcntl lock of the lock file, as C's, revoked once it
+ *   is held) and for libssl.so.3 only when TLS is not off; env QNETD_CONFIG_FILE (another
+ *   configuration file) and JOURNAL_STREAM (stderr is the journal) only. No run or sys.
  *   The configuration file's settings (port, socket, ...) count like the command line's:
  *   compute the set from the effective values.
  * - qnetd-tool, cmapctl: the daemon's local socket (net, plus read and write of its path,
  *   which connecting to a unix socket needs). cmapctl -p FILE needs read of FILE on top.
  * - certutil: write of its directory, read of its parent (as root it stats the parent to
  *   give new files the parent's owner, as the C script does) and sys "uid" (to know whether
- *   it runs as root). Signing reads the request (-c FILE), which must be in the directory or
- *   be granted on top.
- * - certutil-import: certutil plus run of certutil, pk12util and openssl and write of the
- *   temporary directory, for the one-time `--import-nssdb` migration only: a program started
- *   through `run` is not sandboxed, so this grant stays out of the everyday set.
+ *   it runs as root). Signing reads the request (-c FILE) wherever it is (pcs writes it to
+ *   /tmp); `--export-pem DIR` writes DIR. No subcommand runs programs.
  *
  * @module
  */
 import { listenDescriptor } from "./privilege_drop.ts";
 import { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE } from "./config_file.ts";
+import { parseOptions } from "./getopt.ts";
+import { JOURNAL_STREAM_ENV } from "./logging.ts";
 import { parseQnetdArgs, type QnetdOptions } from "./qnetd_args.ts";
 import { DEFAULT_SOCKET_PATH } from "./qnetd_tool.ts";
 import { DEFAULT_CERT_DIR } from "../core/certs/layout.ts";
@@ -63,8 +64,26 @@ export const LIBSSL_PATHS: readonly string[] = [
   "/usr/lib/libssl.so.3",
 ];
 
-/** The programs `certutil --import-nssdb` runs. */
-export const IMPORT_PROGRAMS: readonly string[] = ["certutil", "pk12util", "openssl"];
+/**
+ * Where libc.so.6 may be, as net/libc_ffi.ts looks for it: the daemon locks its lock file
+ * with fcntl(2) through libc, as the C daemon does.
+ */
+export const LIBC_PATHS: readonly string[] = [
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+  "/lib/aarch64-linux-gnu/libc.so.6",
+  "/usr/lib64/libc.so.6",
+  "/lib64/libc.so.6",
+];
+
+/** The environment variable that marks the detached copy of a daemon started without -f. */
+export const DETACHED_ENV = "QNET_DETACHED";
+
+/** Environment variables the launcher itself reads. */
+const LAUNCHER_ENV: readonly string[] = [DETACHED_ENV];
+
+const CONFIG_RULE_OPTION = `${CONFIG_FILE_ENV} (default ${DEFAULT_CONFIG_FILE})`;
 
 /** One grant of a subcommand: the option that leads to it, why, and when it applies. */
 export interface PermissionRule<I> {
@@ -87,14 +106,18 @@ export interface QnetdInvocation {
 /** What the rules of a local-socket client (qnetd-tool, cmapctl) see. */
 export interface SocketClientInvocation {
   readonly socketPath: string;
+  /** cmapctl -p FILE: a file of settings to load. */
+  readonly loadFile?: string;
 }
 
 /** What certutil's rules see. */
 export interface CertutilInvocation {
   /** The key directory (-d). */
   readonly dir: string;
-  /** `--import-nssdb NSSDIR`: the NSS database to import, and the temporary directory. */
-  readonly importFrom?: { readonly nssDir: string; readonly tempDir: string };
+  /** -c FILE: the request to sign. */
+  readonly requestFile?: string;
+  /** `--export-pem DIR`: where the PEM copies of the keys are written. */
+  readonly exportTo?: string;
 }
 
 const tlsOn = (i: QnetdInvocation) => i.options.tls !== TlsSupported.Unsupported;
@@ -106,12 +129,12 @@ const tlsOn = (i: QnetdInvocation) => i.options.tls !== TlsSupported.Unsupported
 export const QNETD_RULES: readonly PermissionRule<QnetdInvocation>[] = [
   {
     option: "-S nss_db_dir",
-    why: "the server key and certificates are loaded at start (TLS on)",
+    why: "the server key and certificates are loaded at start and on SIGHUP (TLS on)",
     when: tlsOn,
     grant: (i) => ({ read: [i.options.settings.nssDbDir] }),
   },
   {
-    option: `${CONFIG_FILE_ENV} (default ${DEFAULT_CONFIG_FILE})`,
+    option: CONFIG_RULE_OPTION,
     why: "the configuration file is read at start and on SIGHUP",
     grant: (i) => ({ read: [i.configFile] }),
   },
@@ -124,6 +147,12 @@ export const QNETD_RULES: readonly PermissionRule<QnetdInvocation>[] = [
     option: "-S lock_file",
     why: "the lock (pid) file is written at start",
     grant: (i) => ({ write: [i.options.settings.lockFile] }),
+  },
+  {
+    option: "-S lock_file",
+    why: "the lock file is locked with fcntl(2) through libc, as the C daemon locks it " +
+      "(revoked once the lock is held)",
+    grant: () => ({ ffi: [...LIBC_PATHS] }),
   },
   {
     option: "-S local_socket_file",
@@ -144,14 +173,25 @@ export const QNETD_RULES: readonly PermissionRule<QnetdInvocation>[] = [
     why: "names another configuration file",
     grant: () => ({ env: [CONFIG_FILE_ENV] }),
   },
+  {
+    option: `${JOURNAL_STREAM_ENV} (set by systemd)`,
+    why: "stderr is the journal: log lines get the <N> priority prefix",
+    grant: () => ({ env: [JOURNAL_STREAM_ENV] }),
+  },
 ];
 
 /** The rules of a local-socket client: qnetd-tool, and cmapctl. */
 export const SOCKET_CLIENT_RULES: readonly PermissionRule<SocketClientInvocation>[] = [
   {
-    option: "-p",
+    option: "-p (qnetd-tool), -P (cmapctl)",
     why: "the daemon's local socket: connecting to a unix socket needs net, read and write",
     grant: (i) => ({ read: [i.socketPath], write: [i.socketPath], net: [`unix:${i.socketPath}`] }),
+  },
+  {
+    option: "-p (cmapctl)",
+    why: "the file of settings to load",
+    when: (i) => i.loadFile !== undefined,
+    grant: (i) => ({ read: [i.loadFile!] }),
   },
 ];
 
@@ -163,10 +203,10 @@ export const CERTUTIL_RULES: readonly PermissionRule<CertutilInvocation>[] = [
     grant: (i) => ({ read: [dirname(i.dir)] }),
   },
   {
-    option: "--import-nssdb",
-    why: "the NSS database to import",
-    when: (i) => i.importFrom !== undefined,
-    grant: (i) => ({ read: [i.importFrom!.nssDir] }),
+    option: "-c",
+    why: "the certificate request to sign",
+    when: (i) => i.requestFile !== undefined,
+    grant: (i) => ({ read: [i.requestFile!] }),
   },
   {
     option: "-d",
@@ -174,16 +214,10 @@ export const CERTUTIL_RULES: readonly PermissionRule<CertutilInvocation>[] = [
     grant: (i) => ({ write: [i.dir] }),
   },
   {
-    option: "--import-nssdb",
-    why: "the keys are exported through a temporary directory",
-    when: (i) => i.importFrom !== undefined,
-    grant: (i) => ({ write: [i.importFrom!.tempDir] }),
-  },
-  {
-    option: "--import-nssdb",
-    why: "NSS's certutil and pk12util and openssl export the old keys",
-    when: (i) => i.importFrom !== undefined,
-    grant: () => ({ run: [...IMPORT_PROGRAMS] }),
+    option: "--export-pem",
+    why: "the PEM copies of the keys are written there",
+    when: (i) => i.exportTo !== undefined,
+    grant: (i) => ({ write: [i.exportTo!] }),
   },
   {
     option: "(always)",
@@ -231,15 +265,6 @@ export function certutilPermissions(dir = DEFAULT_CERT_DIR): PermissionSet {
   return setOf(CERTUTIL_RULES, { dir });
 }
 
-/** certutil's set for `--import-nssdb NSSDIR` into `dir`. */
-export function certutilImportPermissions(
-  dir = DEFAULT_CERT_DIR,
-  nssDir = DEFAULT_CERT_DIR,
-  tempDir = "/tmp",
-): PermissionSet {
-  return setOf(CERTUTIL_RULES, { dir, importFrom: { nssDir, tempDir } });
-}
-
 /** The sets deno.json declares, by name, for the default paths and command lines. */
 export function declaredSets(): Map<string, PermissionSet> {
   return new Map<string, PermissionSet>([
@@ -247,7 +272,6 @@ export function declaredSets(): Map<string, PermissionSet> {
     ["qnetd-tool", socketClientPermissions()],
     ["cmapctl", socketClientPermissions()],
     ["certutil", certutilPermissions()],
-    ["certutil-import", certutilImportPermissions()],
   ]);
 }
 
@@ -268,3 +292,145 @@ export function toFlags(set: PermissionSet): string[] {
     return values === undefined ? [] : [`--allow-${kind}=${values.join(",")}`];
   });
 }
+
+/** One row that applied to an invocation, with what it granted. */
+export interface AppliedRule {
+  readonly option: string;
+  readonly why: string;
+  readonly grant: PermissionSet;
+}
+
+/** The least set of one invocation, and the rows it came from (for messages). */
+export interface ComputedPermissions {
+  readonly set: PermissionSet;
+  readonly rows: readonly AppliedRule[];
+}
+
+/** The rows of `rules` that apply to `invocation`, and their union. */
+export function computeWith<I>(
+  rules: readonly PermissionRule<I>[],
+  invocation: I,
+): ComputedPermissions {
+  const rows = rules.filter((rule) => rule.when?.(invocation) ?? true).map((rule) => ({
+    option: rule.option,
+    why: rule.why,
+    grant: rule.grant(invocation),
+  }));
+  return { set: unionOf(rows.map((row) => row.grant)), rows };
+}
+
+/** Nothing at all: what a command line that does not parse (or asks for help) needs. */
+export const NOTHING: ComputedPermissions = { set: {}, rows: [] };
+
+/**
+ * The least set for one invocation of `subcommand` (undefined: `qnet` itself, for help or
+ * an unknown name) with `args`, after its configuration file (qnetd: `configFile`, which
+ * the caller took from the environment). A command line that does not parse gets
+ * {@link NOTHING}: the subcommand only prints its usage error. A configuration file that
+ * cannot be used gets the read of that file, so that the daemon names the error itself.
+ */
+export async function commandLinePermissions(
+  subcommand: string | undefined,
+  args: string[],
+  configFile = DEFAULT_CONFIG_FILE,
+): Promise<ComputedPermissions> {
+  switch (subcommand) {
+    case "qnetd": {
+      const parsed = parseQnetdArgs(args);
+      if (!parsed.ok) return NOTHING;
+      const { applyConfigFile } = await import("./config_file.ts");
+      try {
+        applyConfigFile(parsed.options, args, configFile);
+      } catch {
+        const configRows = [CONFIG_RULE_OPTION, CONFIG_FILE_ENV];
+        return computeWith(QNETD_RULES.filter((rule) => configRows.includes(rule.option)), {
+          options: parsed.options,
+          configFile,
+        });
+      }
+      return computeWith(QNETD_RULES, { options: parsed.options, configFile });
+    }
+    case "qnetd-tool": {
+      const { TOOL_ARGS } = await import("./qnetd_tool.ts");
+      const parsed = parseOptions(args, TOOL_ARGS);
+      if (!parsed.ok) return NOTHING;
+      return computeWith(SOCKET_CLIENT_RULES, { socketPath: parsed.options.socketPath });
+    }
+    case "cmapctl": {
+      const { CMAPCTL_ARGS } = await import("./cmapctl.ts");
+      const parsed = parseOptions(args, CMAPCTL_ARGS);
+      if (!parsed.ok) return NOTHING;
+      const inv = parsed.options;
+      return computeWith(SOCKET_CLIENT_RULES, {
+        socketPath: inv.socketPath ?? DEFAULT_SOCKET_PATH,
+        ...(inv.action === "load" ? { loadFile: inv.settingsFile } : {}),
+      });
+    }
+    case "certutil": {
+      const { CERTUTIL_ARGS } = await import("./certutil.ts");
+      const result = parseOptions(args, CERTUTIL_ARGS);
+      if (!result.ok) return NOTHING;
+      const parsed = result.options;
+      return computeWith(CERTUTIL_RULES, {
+        dir: parsed.dir,
+        ...(parsed.operation === "sign" && parsed.certificateFile !== ""
+          ? { requestFile: parsed.certificateFile }
+          : {}),
+        ...(parsed.operation === "export" ? { exportTo: parsed.target } : {}),
+      });
+    }
+    default:
+      return NOTHING;
+  }
+}
+
+/** A grant of any path or address, or a bounded list. */
+export type WidestGrant = true | string[];
+
+/**
+ * The widest grants of any valid command line of any subcommand: what the compiled binary
+ * (the outer process) is built with. read, write and net are open, since any path and
+ * address may be named on a command line or in the configuration file; run is open, since
+ * the daemon without -f starts a detached copy of the executable, whose path is only known
+ * at run time. ffi, env and sys are
+ * bounded: the union of every rule's grants, plus the environment the launcher reads.
+ */
+export function widestSet(): Record<PermissionKind, WidestGrant> {
+  const fixed = unionOf([
+    ...QNETD_RULES.map((rule) => rule.grant(SAMPLE_QNETD)),
+    ...SOCKET_CLIENT_RULES.map((rule) => rule.grant(SAMPLE_CLIENT)),
+    ...CERTUTIL_RULES.map((rule) => rule.grant(SAMPLE_CERTUTIL)),
+    { env: [...LAUNCHER_ENV] },
+  ]);
+  return {
+    read: true,
+    write: true,
+    net: true,
+    ffi: fixed.ffi ?? [],
+    run: true,
+    sys: fixed.sys ?? [],
+    env: fixed.env ?? [],
+  };
+}
+
+/** The `--allow-*` flags of {@link widestSet}. */
+export function widestFlags(): string[] {
+  const widest = widestSet();
+  return PERMISSION_KINDS.flatMap((kind) => {
+    const grant = widest[kind];
+    if (grant === true) return [`--allow-${kind}`];
+    return grant.length === 0 ? [] : [`--allow-${kind}=${grant.join(",")}`];
+  });
+}
+
+const SAMPLE_QNETD: QnetdInvocation = (() => {
+  const parsed = parseQnetdArgs([]);
+  if (!parsed.ok) throw new Error("the default command line does not parse");
+  return { options: parsed.options, configFile: DEFAULT_CONFIG_FILE };
+})();
+const SAMPLE_CLIENT: SocketClientInvocation = { socketPath: DEFAULT_SOCKET_PATH, loadFile: "/" };
+const SAMPLE_CERTUTIL: CertutilInvocation = {
+  dir: DEFAULT_CERT_DIR,
+  requestFile: "/",
+  exportTo: "/",
+};

@@ -5,7 +5,11 @@
  * both listeners are bound. A revoked permission cannot come back in the same process.
  *
  * What is revoked, and why it is safe (each checked on Deno 2.9.6):
- * - read of the key directory (`nss_db_dir`) and of the socket file: nothing is read again;
+ * - read of the socket file: nothing is read there again;
+ * - read of the key directory (`nss_db_dir`), with `-s off` only. With TLS on it stays: SIGHUP
+ *   re-reads the key material for a certificate rotation (cli/key_rotation.ts). The trade-off:
+ *   code running in the daemon can read the private keys for its whole life, not only at
+ *   start; the directory's mode (0700/0600, owned by the daemon's user) bounds who else can;
  * - ffi, with `-s off` only, and before anything else: the daemon never loads a library.
  *   With TLS on it stays (scoped to libssl): a bound symbol stays callable after a revoke,
  *   but every TLS read and write also builds pointer views (`Deno.UnsafePointer.of`,
@@ -14,14 +18,15 @@
  * - net for the TCP listen address and the unix socket: `accept()` on a bound listener is
  *   not checked again.
  *
- * - what the compiled `qnet` holds for other subcommands (write of the key directory, sys,
- *   run, env): the daemon never needs it.
+ * - write of the key directory, sys, run, env: the worker the launcher (cli/sandbox.ts)
+ *   starts the daemon in is never given them; revoking them costs nothing and keeps the
+ *   daemon safe if it is run without the launcher.
  *
  * What stays: write of the socket file, which the daemon removes when it stops.
  *
- * Consequence: the daemon cannot reload anything that start-up read. A renewed server
- * certificate or a changed listen address needs a restart (the C daemon also reads its NSS
- * database only at start).
+ * Consequence: the daemon cannot reload anything else that start-up read: a changed listen
+ * address needs a restart. Its keys it can reload (the C daemon reads its NSS database only
+ * at start).
  *
  * Limit: code that holds libssl's symbols could still read files through OpenSSL, which Deno
  * does not see; the operating-system sandbox (user, systemd hardening) is what bounds that.
@@ -44,7 +49,7 @@ export function listenDescriptor(
 
 /** What the daemon was granted for start-up. */
 export interface StartupGrants {
-  /** `nss_db_dir`, read at start-up when TLS is on. */
+  /** `nss_db_dir`, read at start-up and on SIGHUP when TLS is on. */
   readonly keyDir: string;
   readonly lockFile: string;
   readonly socketFile: string;
@@ -57,14 +62,15 @@ export interface StartupGrants {
 /** The permissions {@link dropStartupPermissions} revokes, in order. */
 export function startupOnlyPermissions(grants: StartupGrants): Deno.PermissionDescriptor[] {
   return [
-    { name: "read", path: grants.keyDir },
+    // With TLS on, SIGHUP reads the keys again (key rotation): the read grant stays.
+    ...(grants.tls ? [] : [{ name: "read", path: grants.keyDir } as const]),
     { name: "read", path: grants.socketFile },
     { name: "write", path: grants.lockFile },
     { name: "net", host: grants.listen },
     { name: "net", host: `unix:${grants.socketFile}` },
     ...(grants.tls ? [] : [{ name: "ffi" } as const]),
-    // Never needed by the daemon, but held by the compiled `qnet`, which carries the union
-    // of every subcommand's set (certutil's write of the key directory and sys "uid").
+    // Never needed by the daemon and never given to its worker; revoked in case it runs
+    // without the launcher (a process holding another subcommand's grants).
     { name: "write", path: grants.keyDir },
     { name: "sys" },
     { name: "run" },

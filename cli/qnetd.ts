@@ -13,9 +13,12 @@ import { TlsSupported } from "../core/protocol/constants.ts";
 import type { QnetdSettings } from "../core/settings.ts";
 import { IpcServer } from "../ipc/server.ts";
 import { qnetdIpcHandlers } from "../ipc/commands.ts";
-import { acquireLockFile, LockFileError } from "../net/lock_file.ts";
+import { eventsIpcHandler } from "../ipc/events_command.ts";
+import { acquireLockFile, type LockFile, LockFileError } from "../net/lock_file.ts";
+import { revokeLibc } from "../net/libc_ffi.ts";
 import { osErrorSuffix } from "../net/os_error.ts";
-import { ListenError, QnetdServer } from "../net/qnetd_server.ts";
+import { QnetdServer } from "../net/qnetd_server.ts";
+import { ListenError } from "../net/listen_socket.ts";
 import type { TlsServerContext } from "../net/tls_server.ts";
 import type { CliIo } from "./io.ts";
 // cmap and configuration file (cli/daemon_cmap.ts)
@@ -23,12 +26,14 @@ import { applyConfigFile, configFilePath, ConfigLoadError } from "./config_file.
 import { CountingArbiter } from "./counting_arbiter.ts";
 import { DaemonCmap, type DaemonCmapExtras } from "./daemon_cmap.ts";
 import { newMessageCounters } from "../core/cmap/qnetd_keys.ts";
-import { setupLogging } from "./logging.ts";
+import { setupLogging, stderrIsJournal } from "./logging.ts";
 import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { ExitStatus } from "./exit_status.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
-import { serverKeyFiles } from "./tls_files.ts";
+import { daemonReady } from "./readiness.ts";
+import { loadServerKeyMaterial } from "./server_keys.ts";
+import { describeServerCertificate, KeyRotation, type KeyRotationOptions } from "./key_rotation.ts";
 import { errorText } from "../core/error_text.ts";
 
 /** The one object holding every live setting: the arbiter, the server and cmap share it. */
@@ -56,9 +61,16 @@ export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME
     io.err(`${QNETD_PROGRAM_NAME}: ${error.message}\n`);
     return ExitStatus.Failure;
   }
-  // Deno has no fork(): the daemon never detaches. Without -f it still logs to stderr, since
-  // there is no syslog writer yet; under systemd use Type=simple and -f (see README).
-  using logging = setupLogging({ foreground: true, debugLevel: options.debugLevel });
+  // Without -f the launcher detached this process before (cli/daemon_mode.ts); it logs to
+  // stderr until it is ready, which its starter relays, and to nothing after (there is no
+  // syslog writer yet). Under systemd use Type=simple and -f (see docs/deployment.md).
+  using logging = setupLogging({
+    foreground: true,
+    debugLevel: options.debugLevel,
+    // -S log_format / TOML / cmap (live): text as the C daemon, or JSON lines.
+    format: () => options.settings.logFormat,
+    journal: stderrIsJournal(),
+  });
   return await runDaemon(options, logging.log, { debug: logging, args, configPath });
 }
 
@@ -74,9 +86,6 @@ export async function runDaemon(
     maxClients: options.maxClients,
   });
   const tlsOn = options.tls !== TlsSupported.Unsupported;
-  // Without TLS no library is ever loaded: give up ffi before anything else (privilege_drop.ts).
-  if (!tlsOn) await dropFfi();
-
   if (tlsOn) {
     try {
       if (!Deno.statSync(settings.nssDbDir).isDirectory) throw new Deno.errors.NotADirectory();
@@ -87,7 +96,7 @@ export async function runDaemon(
     }
   }
 
-  let lockFile: Deno.FsFile;
+  let lockFile: LockFile;
   try {
     lockFile = acquireLockFile(settings.lockFile);
   } catch (error) {
@@ -96,26 +105,43 @@ export async function runDaemon(
     return ExitStatus.Failure;
   }
   using _lock = lockFile;
+  // libc was needed for the fcntl lock only; without TLS no other library is ever loaded:
+  // give up that ffi now (privilege_drop.ts).
+  await revokeLibc();
+  if (!tlsOn) await dropFfi();
 
   log(Priority.Debug, "Initializing nss");
   let tls: TlsServerContext | undefined;
+  let createContext: KeyRotationOptions["createContext"] | undefined;
   if (tlsOn) {
     try {
       const { TlsServerContext } = await import("../net/tls_server.ts");
-      tls = TlsServerContext.create({
-        ...serverKeyFiles(settings.nssDbDir, settings.certNickname),
-        requireClientCert: settings.tlsClientCertRequired,
-      });
+      createContext = ({ keys }, requireClientCert) =>
+        TlsServerContext.create({ keys, requireClientCert });
+      const loaded = await loadServerKeyMaterial(settings.nssDbDir, settings.certNickname);
+      tls = createContext(loaded, settings.tlsClientCertRequired);
+      log(Priority.Debug, `TLS key material: ${await describeServerCertificate(loaded)}`);
     } catch (error) {
       if (findNotCapable(error) !== undefined) throw error;
       log(Priority.Crit, `Can't load TLS key material: ${errorText(error)}`);
       return ExitStatus.Failure;
     }
   }
-  using _tls = tls ?? { [Symbol.dispose]() {} };
+  // The context in use at the end: the first one, or the last a rotation installed.
+  let currentTls = tls;
+  using _tls = { [Symbol.dispose]: () => currentTls?.[Symbol.dispose]() };
 
   const messages = newMessageCounters();
-  const arbiter = new CountingArbiter({ settings, clock: systemClock, log }, messages);
+  const arbiter = new CountingArbiter(
+    {
+      settings,
+      clock: systemClock,
+      log,
+      wallClock: Date.now,
+      logFields: () => settings.logFormat === "json",
+    },
+    messages,
+  );
   const listenAddress = options.listenAddr ?? "*";
   const stopped = Promise.withResolvers<void>();
   // cmap: settings, runtime keys and the IPC `cmap` command (cli/daemon_cmap.ts).
@@ -137,11 +163,13 @@ export async function runDaemon(
   try {
     ipc = IpcServer.listen({
       path: settings.localSocketFile,
-      handlers: cmap.wrapHandlers(qnetdIpcHandlers({
-        snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
-        shutdown: () => stopped.resolve(),
-        log,
-      })),
+      handlers: cmap.wrapHandlers(
+        qnetdIpcHandlers({
+          snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
+          shutdown: () => stopped.resolve(),
+          log,
+        }).set("events", eventsIpcHandler({ history: arbiter.history, log })),
+      ),
       largeRequest: cmap.largeRequest,
       maxClients: settings.ipcMaxClients,
       maxReceiveSize: settings.ipcMaxReceiveSize,
@@ -163,8 +191,7 @@ export async function runDaemon(
   let server: QnetdServer;
   try {
     server = QnetdServer.listen({
-      hostname: listenHostname(options),
-      port: options.port,
+      listen: { host: options.listenAddr, family: options.addressFamily, port: options.port },
       arbiter,
       log,
       limits: settings,
@@ -199,9 +226,22 @@ export async function runDaemon(
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
   using _sighup = cmap.reloadOnSighup(extras);
+  // SIGHUP also rotates the TLS keys (cli/key_rotation.ts).
+  using _rotation = createContext === undefined ? { [Symbol.dispose]() {} } : new KeyRotation({
+    dir: settings.nssDbDir,
+    nickname: settings.certNickname,
+    requireClientCert: () => settings.tlsClientCertRequired,
+    createContext,
+    install: (next) => {
+      currentTls = next;
+      return server.replaceTls(next);
+    },
+    log,
+  }).onSighup();
 
   log(Priority.Debug, "Registering algorithms");
   log(Priority.Debug, "QNetd ready to provide service");
+  daemonReady();
   log(Priority.Debug, "Running QNetd main loop");
   const serving = server.serve();
 
@@ -215,10 +255,4 @@ export async function runDaemon(
   await serving;
   log(Priority.Debug, "Closing log");
   return ExitStatus.Success;
-}
-
-/** -l wins; otherwise the wildcard of the chosen family (dual stack by default, as C). */
-function listenHostname(options: QnetdOptions): string {
-  if (options.listenAddr !== undefined) return options.listenAddr;
-  return options.addressFamily === "ipv4" ? "0.0.0.0" : "::";
 }

@@ -4,14 +4,16 @@
  *
  * Port of qdevices/corosync-qnetd-tool.c (3.0.3): the same options (GNU getopt rules), the
  * same request bytes, exit codes ({@link ToolExit}: 1 usage, 2 internal, 3 socket or bad reply, 4 the daemon
- * answered Error) and messages. Our extension: `--json` with -s or -l asks for the JSON
- * form, which only qnet's daemon serves.
+ * answered Error) and messages. Our extensions, which only qnet's daemon serves: `--json`
+ * with -s or -l asks for the JSON form; `--events` prints the decision history.
  *
  * @module
  */
 import type { CliIo } from "./io.ts";
 import { IpcClientConnection, IpcConnectError } from "../ipc/client.ts";
 import { type ArgsSpec, type OptionDecl, parseOptions } from "./getopt.ts";
+import { runEvents } from "./qnetd_tool_events.ts";
+import { ToolExit } from "./qnetd_tool_exit.ts";
 
 const PROGRAM = "corosync-qnetd-tool";
 /** QNETD_DEFAULT_LOCAL_SOCKET_FILE. */
@@ -32,24 +34,23 @@ const HELP = `${USAGE}
   -p PATH   the daemon's IPC socket (default ${DEFAULT_SOCKET_PATH})
   --json    with -s or -l: print the same facts as one JSON object. Only qnet's daemon
             serves this; corosync-qnetd answers "Unknown command 'json'" (exit 4).
+            With --events: one JSON object per event and line.
+  --events  the decision history (connections, lists received, every vote with its
+            reason, DPD, disconnections), oldest first; -c NAME: one cluster only.
+            Only qnet's daemon serves this (see docs/decision-history.md).
+  --follow  with --events: go on printing new events until interrupted (Ctrl-C)
   --help    this help
 `;
 
-/** Exit codes of the C tool (enum qnetd_tool_exit_code). */
-export const ToolExit = {
-  Ok: 0,
-  Usage: 1,
-  InternalError: 2,
-  SocketConnect: 3,
-  QnetdReturnedError: 4,
-} as const;
+export { ToolExit } from "./qnetd_tool_exit.ts";
 
-type Operation = "none" | "shutdown" | "status" | "list";
+type Operation = "none" | "shutdown" | "status" | "list" | "events";
 
 interface ToolOptions {
   operation: Operation;
   verbose: boolean;
   json: boolean;
+  follow: boolean;
   cluster?: string;
   socketPath: string;
 }
@@ -64,6 +65,8 @@ const OPTIONS: readonly OptionDecl<ToolOptions>[] = [
   { flag: "c", arg: "cluster_name", store: "cluster" },
   { flag: "p", arg: "qnetd_ipc_socket_path", store: "socketPath" },
   { flag: "--json", set: { json: true } },
+  { flag: "--events", set: { operation: "events" } },
+  { flag: "--follow", set: { follow: true } },
   { flag: "--help", stop: { exitCode: ToolExit.Ok, stdout: HELP } },
 ];
 
@@ -75,6 +78,7 @@ export const TOOL_ARGS: ArgsSpec<ToolOptions> = {
     operation: "none",
     verbose: false,
     json: false,
+    follow: false,
     socketPath: DEFAULT_SOCKET_PATH,
   }),
   onError: (error) => ({ exitCode: ToolExit.Usage, stderr: error.message ?? "", stdout: USAGE }),
@@ -83,7 +87,14 @@ export const TOOL_ARGS: ArgsSpec<ToolOptions> = {
     if (options.json && options.operation === "shutdown") {
       return {
         exitCode: ToolExit.Usage,
-        stderr: `${PROGRAM}: --json needs -s or -l\n`,
+        stderr: `${PROGRAM}: --json needs -s, -l or --events\n`,
+        stdout: USAGE,
+      };
+    }
+    if (options.follow && options.operation !== "events") {
+      return {
+        exitCode: ToolExit.Usage,
+        stderr: `${PROGRAM}: --follow needs --events\n`,
         stdout: USAGE,
       };
     }
@@ -101,7 +112,7 @@ function quote(name: string): string {
  * with `json`, prefixed by `json ` (a request corosync-qnetd rejects).
  */
 export function buildRequest(
-  operation: Exclude<Operation, "none">,
+  operation: Exclude<Operation, "none" | "events">,
   options: { verbose: boolean; cluster?: string; json?: boolean },
 ): string {
   let line = options.json ? "json " : "";
@@ -157,7 +168,10 @@ function printReply(reply: Uint8Array, io: CliIo): number {
   return ToolExit.SocketConnect;
 }
 
-/** `qnet qnetd-tool [-Hhlsv] [-c cluster_name] [-p socket] [--json]`. */
+/**
+ * `qnet qnetd-tool [-Hhlsv] [-c cluster_name] [-p socket] [--json]`, and
+ * `--events [-c cluster_name] [--json] [--follow]` (cli/qnetd_tool_events.ts).
+ */
 export async function main(args: string[], io: CliIo): Promise<number> {
   const parsed = parseOptions(args, TOOL_ARGS);
   if (!parsed.ok) {
@@ -167,6 +181,14 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   }
   const options = parsed.options;
   if (options.operation === "none") return ToolExit.Usage;
+  if (options.operation === "events") {
+    return await runEvents({
+      socketPath: options.socketPath,
+      json: options.json,
+      follow: options.follow,
+      ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+    }, io);
+  }
   let connection: IpcClientConnection;
   try {
     connection = await IpcClientConnection.connect(options.socketPath);

@@ -31,8 +31,25 @@ export const PRIORITY_NAMES: Readonly<Record<Priority, string>> = {
   [Priority.Debug]: "debug",
 };
 
-/** A log sink. Debug filtering happens in the sink, so the core can always call it. */
-export type Log = (priority: Priority, message: string) => void;
+/**
+ * What a log line is about, for structured logs (`-S log_format=json`): the text format
+ * ignores them, so the C daemon's lines stay byte for byte.
+ */
+export interface LogFields {
+  /** The cluster name, as the logs print it. */
+  readonly cluster?: string;
+  readonly nodeId?: number;
+  /** The client's "addr:port". */
+  readonly clientAddress?: string;
+  /** The REPLY_ERROR_CODE sent with the line's error reply. */
+  readonly errorCode?: number;
+}
+
+/**
+ * A log sink. Debug filtering happens in the sink, so the core can always call it. `fields`
+ * says what the line is about (see {@link LogFields}).
+ */
+export type Log = (priority: Priority, message: string, fields?: LogFields) => void;
 
 /** A sink that drops everything. */
 export const nullLog: Log = () => {};
@@ -41,10 +58,16 @@ export const nullLog: Log = () => {};
 export interface LogLine {
   readonly priority: Priority;
   readonly message: string;
+  /** Present only when the line came with fields. */
+  readonly fields?: LogFields;
 }
 
 /** A sink that keeps every line in memory, for tests. */
 export function recordingLog(): { log: Log; lines: LogLine[] } {
   const lines: LogLine[] = [];
-  return { log: (priority, message) => lines.push({ priority, message }), lines };
+  return {
+    log: (priority, message, fields) =>
+      lines.push(fields === undefined ? { priority, message } : { priority, message, fields }),
+    lines,
+  };
 }

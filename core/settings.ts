@@ -6,6 +6,7 @@
  * @module
  */
 import { asciiLower, parseBoolStr, strtod, strtonum } from "./c_parse.ts";
+import { DEFAULT_HISTORY_LIMITS } from "./arbiter/history.ts";
 
 /** Every advanced setting, typed. Sizes and counts are plain numbers (see `settingsTable`). */
 export interface QnetdSettings {
@@ -29,7 +30,16 @@ export interface QnetdSettings {
   ipcMaxReceiveSize: number;
   ipcMaxSendSize: number;
   keepActivePartitionTieBreaker: boolean;
+  /** Decision-history events kept per cluster (`qnetd-tool --events`); 0 = no history. */
+  historyEventsPerCluster: number;
+  /** Bytes the decision history may use over every cluster (oldest events go first). */
+  historyMaxMemory: number;
+  /** `text`: the C daemon's log lines; `json`: one JSON object per line (structured fields). */
+  logFormat: LogFormat;
 }
+
+/** The log formats of `log_format`. */
+export type LogFormat = "text" | "json";
 
 /** Port of qnetd_advanced_settings_init(): the built-in defaults (Debian paths). */
 export const DEFAULT_QNETD_SETTINGS: Readonly<QnetdSettings> = Object.freeze({
@@ -50,6 +60,9 @@ export const DEFAULT_QNETD_SETTINGS: Readonly<QnetdSettings> = Object.freeze({
   ipcMaxReceiveSize: 4 * 1024,
   ipcMaxSendSize: 10 * 1024 * 1024,
   keepActivePartitionTieBreaker: false,
+  historyEventsPerCluster: DEFAULT_HISTORY_LIMITS.historyEventsPerCluster,
+  historyMaxMemory: DEFAULT_HISTORY_LIMITS.historyMaxMemory,
+  logFormat: "text",
 });
 
 /** A fresh, mutable copy of the defaults. */
@@ -60,6 +73,8 @@ export function defaultQnetdSettings(): QnetdSettings {
 const INT_MAX = 2n ** 31n - 1n;
 const LLONG_MAX = 2n ** 63n - 1n;
 const UINT32_MAX = 2n ** 32n - 1n;
+/** More events per cluster than anyone reads; keeps a typo from meaning "unbounded". */
+const HISTORY_EVENTS_MAX = 1_000_000n;
 
 /** One row of the settings table: the `-S` name, the field it sets and how to parse it. */
 export interface SettingSpec {
@@ -81,6 +96,10 @@ const integer = (min: bigint, max: bigint) => (value: string): number | undefine
 };
 const text = (value: string): string => value;
 const bool = (value: string): boolean | undefined => parseBoolStr(value);
+const logFormat = (value: string): LogFormat | undefined => {
+  const lower = asciiLower(value);
+  return lower === "text" || lower === "json" ? lower : undefined;
+};
 
 /** The table behind qnetd_advanced_settings_set(), in the C order. Minimums from qnet-config.h. */
 const SETTING_SPECS: readonly SettingSpec[] = [
@@ -110,6 +129,14 @@ const SETTING_SPECS: readonly SettingSpec[] = [
     key: "keepActivePartitionTieBreaker",
     parse: bool,
   },
+  // Ours (not in corosync-qnetd):
+  {
+    name: "history_events_per_cluster",
+    key: "historyEventsPerCluster",
+    parse: integer(0n, HISTORY_EVENTS_MAX),
+  },
+  { name: "history_max_memory", key: "historyMaxMemory", parse: integer(0n, LLONG_MAX) },
+  { name: "log_format", key: "logFormat", parse: logFormat },
 ];
 
 /** The settings table keyed by lower-case name. */

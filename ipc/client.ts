@@ -70,6 +70,26 @@ export class IpcClientConnection implements AsyncDisposable {
     return reply;
   }
 
+  /**
+   * Sends `request` and yields what the server sends, chunk by chunk, until it closes the
+   * connection (or this one is closed): for replies that stream (`events follow`).
+   */
+  async *stream(request: Uint8Array): AsyncGenerator<Uint8Array> {
+    let offset = 0;
+    while (offset < request.length) offset += await this.#conn.write(request.subarray(offset));
+    const chunk = new Uint8Array(4096);
+    for (;;) {
+      let count: number | null;
+      try {
+        count = await this.#conn.read(chunk);
+      } catch {
+        return; // reset, error or closed by us: the stream ends
+      }
+      if (count === null) return;
+      yield chunk.slice(0, count);
+    }
+  }
+
   close(): void {
     try {
       this.#conn.close();

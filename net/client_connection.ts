@@ -13,6 +13,15 @@
  * function, whose suspended frame would stay on the heap for the whole life of the client.
  * The send queue is empty except for the moment a reply is being written.
  *
+ * Back-pressure: while the send queue holds `max_client_send_buffers` messages the connection
+ * stops decoding (and reading) and resumes once the queue has drained, so a client that sends
+ * many requests in one write gets every reply, as from the C daemon (which handles one message
+ * per poll wake-up and writes in between). A client that does not read its replies would keep
+ * the queue full for good: after {@link SEND_STALL_MS} decoding goes on regardless, and the
+ * next reply that does not fit drops the client, as the C daemon drops one whose kernel send
+ * buffer is full. TLS output (handshake, alerts, KeyUpdate responses) counts against the same
+ * queue.
+ *
  * @module
  */
 import { FrameDecoder, type FrameEvent } from "../core/protocol/frame_decoder.ts";
@@ -20,6 +29,7 @@ import { decodeMsg } from "../core/protocol/decode.ts";
 import { Priority } from "../core/log.ts";
 import type { Log } from "../core/log.ts";
 import type { DecodeResult } from "../core/protocol/types.ts";
+import type { PeerCertNames } from "../core/certs/peer_names.ts";
 import type { TlsServerContext, TlsSession } from "./tls_server.ts";
 import { errorText } from "../core/error_text.ts";
 
@@ -31,6 +41,12 @@ const SLOTS_PER_SLAB = 256;
 const BURST_READ_SIZE = 4096;
 /** Burst buffers kept for reuse; more are allocated while many clients send at once. */
 const MAX_SPARE_BURST_BUFFERS = 64;
+/**
+ * A send queue that stays at its limit this long without draining means a client that does
+ * not read: decoding resumes so that the next reply over the limit drops it. A reading client
+ * drains 32 small replies in well under a millisecond on a LAN.
+ */
+export const SEND_STALL_MS = 2000;
 
 /**
  * Read buffers shared by the connections of one process. A read buffer is only touched by
@@ -79,10 +95,15 @@ export interface ConnectionHost {
   /** Send-queue limits, read live so cmap changes apply to existing clients too. */
   maxClientSendBuffers(): number;
   maxClientSendSize(): number;
+  /**
+   * The connection's first bytes arrived. True: go on now. False: the connection waits (its
+   * bytes held, no read pending) until the host calls {@link ClientConnection.admit}.
+   */
+  spoke(conn: ClientConnection): boolean;
   /** A frame event arrived (`decoded` is set for complete messages). */
   frame(conn: ClientConnection, event: FrameEvent, decoded?: DecodeResult): void;
-  /** The TLS handshake finished (peer names: SAN dNSNames or CN; undefined: no certificate). */
-  tlsEstablished(conn: ClientConnection, peerCertNames: string[] | undefined): void;
+  /** The TLS handshake finished (peer names as NSS reads them; undefined: no certificate). */
+  tlsEstablished(conn: ClientConnection, peerCertNames: PeerCertNames | undefined): void;
   /** The connection is gone for a reason of its own (EOF, read/write error, TLS failure). */
   gone(conn: ClientConnection): void;
   /** The connection is closed and its last read has settled: nothing of it runs any more. */
@@ -134,6 +155,23 @@ export class ClientConnection {
   #slot: Uint8Array | undefined;
   /** Set while reads go into a pooled burst buffer (the last read filled its buffer). */
   #burst: Uint8Array | undefined;
+  /** A read is pending on the socket (its settling will call #end() once closed). */
+  #readInFlight = false;
+  /** Set once start() ran; #ended once the host heard ended(). */
+  #started = false;
+  #ended = false;
+  /** Decoding (and reading) waits for the send queue to drain. */
+  #paused = false;
+  /** Set once the first bytes arrived. */
+  #spoke = false;
+  /** The first bytes arrived and wait, with reading, for the host's admit(). */
+  #awaitingAdmission = false;
+  /** Plaintext received and not yet decoded while paused (a copy: read buffers are shared). */
+  #held: Uint8Array | undefined;
+  /** Fires when the queue stayed full for SEND_STALL_MS while paused. */
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The queue stalled: no more pausing until it drains (the client is probably not reading). */
+  #stalled = false;
 
   constructor(
     id: number,
@@ -163,17 +201,37 @@ export class ClientConnection {
    * `ended()` once the last read has settled.
    */
   start(): void {
-    if (this.#closed) return this.#host.ended(this); // Closed before its first read.
+    this.#started = true;
+    if (this.#closed) return this.#end(); // Closed before its first read.
     this.#slot = this.#host.readBuffers.takeSlot();
     this.#readNext();
   }
 
+  /** True once the connection has sent its first bytes. */
+  get spoke(): boolean {
+    return this.#spoke;
+  }
+
+  /** Lets a connection that {@link ConnectionHost.spoke} held go on. */
+  admit(): void {
+    if (!this.#awaitingAdmission) return;
+    this.#awaitingAdmission = false;
+    this.#continue();
+  }
+
+  /** True while decoding waits for the send queue to drain (no read is pending then). */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
   #readNext(): void {
+    this.#readInFlight = true;
     this.#conn.read(this.#burst ?? this.#slot!).then(this.#onRead, this.#onReadError);
   }
 
   /** One read settled with `n` bytes (null: EOF) in the current read buffer. */
   readonly #onRead = (n: number | null): void => {
+    this.#readInFlight = false;
     if (this.#closed) return this.#end();
     if (n === null) {
       this.#host.log(Priority.Debug, "Client closed connection");
@@ -181,8 +239,21 @@ export class ClientConnection {
       return this.#end();
     }
     const buffer = this.#burst ?? this.#slot!;
+    if (!this.#spoke) {
+      this.#spoke = true;
+      if (!this.#host.spoke(this)) {
+        // Held until admit(); the first bytes are always plaintext (TLS starts later).
+        this.#held = buffer.slice(0, n);
+        this.#awaitingAdmission = true;
+        return;
+      }
+      if (this.#closed) return this.#end();
+    }
     this.#received(buffer.subarray(0, n));
     if (this.#closed) return this.#end();
+    if (this.#queueFull()) this.#pause();
+    // Paused: the next read starts when the send queue has drained (#resume).
+    if (this.#paused) return;
     // A full buffer means more is probably waiting: read it in one go into a larger buffer.
     if (n === buffer.length) {
       this.#burst ??= this.#host.readBuffers.takeBurst();
@@ -194,6 +265,7 @@ export class ClientConnection {
   };
 
   readonly #onReadError = (error: unknown): void => {
+    this.#readInFlight = false;
     if (!this.#closed) {
       this.#host.log(
         Priority.Err,
@@ -208,6 +280,8 @@ export class ClientConnection {
 
   /** The last read settled after close: give the buffers back and tell the host. */
   #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
     const buffers = this.#host.readBuffers;
     if (this.#slot !== undefined) buffers.releaseSlot(this.#slot);
     if (this.#burst !== undefined) buffers.releaseBurst(this.#burst);
@@ -253,7 +327,10 @@ export class ClientConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
+    this.#held = undefined;
     this.stats.queueSize = 0;
+    if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
     this.#tls?.[Symbol.dispose]();
     this.#tls = undefined;
     try {
@@ -261,6 +338,48 @@ export class ClientConnection {
     } catch {
       // Already closed by the peer or by a failed write: nothing left to release.
     }
+    // No read pending (paused): nothing else will report the end.
+    if (this.#started && !this.#readInFlight) this.#end();
+  }
+
+  /** The send queue is at its limit and pausing is allowed (it has not stalled). */
+  #queueFull(): boolean {
+    return !this.#stalled && this.#queue.length >= this.#host.maxClientSendBuffers();
+  }
+
+  /** Stops decoding and reading until the send queue drains (or stalls). */
+  #pause(): void {
+    this.#paused = true;
+    this.#stallTimer ??= setTimeout(() => {
+      this.#stallTimer = undefined;
+      if (!this.#paused || this.#closed) return;
+      this.#host.log(
+        Priority.Debug,
+        `Client does not read its replies: send queue full for ${SEND_STALL_MS} ms`,
+      );
+      this.#stalled = true;
+      this.#resume();
+    }, SEND_STALL_MS);
+  }
+
+  /** Ends a pause: the send queue drained or stalled. */
+  #resume(): void {
+    if (!this.#paused || this.#closed) return;
+    this.#paused = false;
+    if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    this.#continue();
+  }
+
+  /** Goes on decoding what was held, then reading, unless something holds it again. */
+  #continue(): void {
+    if (this.#closed || this.#paused || this.#awaitingAdmission) return;
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined) this.#frames(held);
+    if (this.#closed || this.#paused) return;
+    if (this.#queueFull()) return this.#pause();
+    this.#readNext();
   }
 
   #fail(): void {
@@ -276,6 +395,7 @@ export class ClientConnection {
         const wasDone = this.#tls.handshakeComplete;
         const r = this.#tls.receive(chunk);
         this.#queueTlsOutput();
+        if (this.#closed) return;
         if (r.handshakeDone && !wasDone) {
           this.#host.tlsEstablished(this, this.#tls.peerCertificateNames());
         }
@@ -300,6 +420,11 @@ export class ClientConnection {
   /** Feeds plaintext to the frame decoder, one message at a time, stopping at a TLS switch. */
   #frames(data: Uint8Array): void {
     while (data.length > 0 && !this.#closed) {
+      if (this.#queueFull()) {
+        this.#held = data.slice();
+        this.#pause();
+        return;
+      }
       const { consumed, events } = this.#decoder.feed(data);
       data = data.subarray(consumed);
       for (const event of events) {
@@ -326,11 +451,28 @@ export class ClientConnection {
     }
   }
 
+  /**
+   * Queues what OpenSSL wrote (handshake records, alerts, KeyUpdate responses) under the same
+   * limit as replies: below it, one read's output may take the queue one entry past the limit
+   * (then reading pauses, see #onRead); once the queue has stalled at the limit, more TLS
+   * output drops the client. So a TLS 1.3 peer that keeps asking for key updates and never
+   * reads holds at most max_client_send_buffers + 1 entries, each the output of one read.
+   */
   #queueTlsOutput(): void {
     if (this.#tls === undefined) return;
     const out = this.#tls.takeOutgoing();
     if (out.length === 0) return;
+    if (this.#stalled && this.#queue.length >= this.#host.maxClientSendBuffers()) {
+      this.stats.overload++;
+      this.#host.log(
+        Priority.Err,
+        "Can't queue TLS output: client send queue is full. Disconnecting client connection.",
+      );
+      this.#fail();
+      return;
+    }
     this.#queue.push(out);
+    this.stats.queueSize = this.#queue.length;
     if (!this.#writing) void this.#flush();
   }
 
@@ -364,6 +506,11 @@ export class ClientConnection {
       }
     } finally {
       this.#writing = false;
+    }
+    if (this.#queue.length === 0 && !this.#closed) {
+      // Drained: the client reads (it may pause again later); decoding goes on.
+      this.#stalled = false;
+      this.#resume();
     }
   }
 }

@@ -32,6 +32,7 @@ const SYMBOLS = {
   SSL_CTX_ctrl: { parameters: ["pointer", "i32", "i64", "pointer"], result: "i64" },
   SSL_CTX_set_options: { parameters: ["pointer", "u64"], result: "u64" },
   SSL_CTX_set_num_tickets: { parameters: ["pointer", "usize"], result: "i32" },
+  // files: the test client only (the daemon hands its key material over in memory)
   SSL_CTX_use_certificate_chain_file: { parameters: ["pointer", "buffer"], result: "i32" },
   SSL_CTX_use_PrivateKey_file: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   SSL_CTX_check_private_key: { parameters: ["pointer"], result: "i32" },
@@ -39,6 +40,15 @@ const SYMBOLS = {
   SSL_load_client_CA_file: { parameters: ["buffer"], result: "pointer" },
   SSL_CTX_set_client_CA_list: { parameters: ["pointer", "pointer"], result: "void" },
   SSL_CTX_set_verify: { parameters: ["pointer", "i32", "pointer"], result: "void" },
+  // libssl/libcrypto: key material from memory (DER through a memory BIO)
+  d2i_X509_bio: { parameters: ["pointer", "pointer"], result: "pointer" },
+  d2i_PrivateKey_bio: { parameters: ["pointer", "pointer"], result: "pointer" },
+  EVP_PKEY_free: { parameters: ["pointer"], result: "void" },
+  SSL_CTX_use_certificate: { parameters: ["pointer", "pointer"], result: "i32" },
+  SSL_CTX_use_PrivateKey: { parameters: ["pointer", "pointer"], result: "i32" },
+  SSL_CTX_get_cert_store: { parameters: ["pointer"], result: "pointer" },
+  X509_STORE_add_cert: { parameters: ["pointer", "pointer"], result: "i32" },
+  SSL_CTX_add_client_CA: { parameters: ["pointer", "pointer"], result: "i32" },
   // libssl: connection
   SSL_new: { parameters: ["pointer"], result: "pointer" },
   SSL_free: { parameters: ["pointer"], result: "void" },
@@ -91,6 +101,7 @@ export const Ssl = {
   CtrlMode: 33, // SSL_CTX_set_mode()
   CtrlSetSessCacheMode: 44, // SSL_CTX_set_session_cache_mode()
   CtrlSetTlsextHostname: 55, // SSL_set_tlsext_host_name()
+  CtrlChainCert: 89, // SSL_CTX_add0/add1_chain_cert() (larg 1: add1, the context takes a reference)
   CtrlSetMinProtoVersion: 123, // SSL_CTX_set_min_proto_version()
   CtrlSetMaxProtoVersion: 124, // SSL_CTX_set_max_proto_version()
   ModeReleaseBuffers: 0x10, // SSL_MODE_RELEASE_BUFFERS
@@ -112,6 +123,47 @@ export const Ssl = {
   NidCommonName: 13, // NID_commonName
   NidSubjectAltName: 85, // NID_subject_alt_name
   GenDns: 2, // GEN_DNS
+} as const;
+
+/** `SSL_version()` values (TLS1_x_VERSION in tls1.h / prov_ssl.h). */
+export const TlsVersion = {
+  Tls1: 0x0301, // TLS1_VERSION
+  Tls11: 0x0302, // TLS1_1_VERSION
+  Tls12: 0x0303, // TLS1_2_VERSION
+  Tls13: 0x0304, // TLS1_3_VERSION
+} as const;
+
+/** `SSL_get_verify_result()` values (X509_V_* in x509_vfy.h) that a client certificate can produce. */
+export const X509Verify = {
+  Ok: 0, // X509_V_OK
+  UnableToGetIssuerCert: 2, // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+  UnableToDecryptCertSignature: 4, // X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE
+  CertSignatureFailure: 7, // X509_V_ERR_CERT_SIGNATURE_FAILURE
+  CertNotYetValid: 9, // X509_V_ERR_CERT_NOT_YET_VALID
+  CertHasExpired: 10, // X509_V_ERR_CERT_HAS_EXPIRED
+  DepthZeroSelfSignedCert: 18, // X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+  SelfSignedCertInChain: 19, // X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+  UnableToGetIssuerCertLocally: 20, // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+  UnableToVerifyLeafSignature: 21, // X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
+  InvalidCa: 24, // X509_V_ERR_INVALID_CA
+  InvalidPurpose: 26, // X509_V_ERR_INVALID_PURPOSE
+} as const;
+
+/** SSL-library reason codes (SSL_R_* in sslerr.h) that the daemon translates. */
+export const SslReason = {
+  CertificateVerifyFailed: 134, // SSL_R_CERTIFICATE_VERIFY_FAILED
+  PeerDidNotReturnACertificate: 199, // SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE
+  UnsupportedProtocol: 258, // SSL_R_UNSUPPORTED_PROTOCOL
+  Tlsv1AlertInternalError: 1080, // SSL_R_TLSV1_ALERT_INTERNAL_ERROR
+} as const;
+
+/** How `ERR_get_error()` packs a library and a reason into one code (err.h, OpenSSL 3). */
+export const ErrCode = {
+  SystemFlag: 0x80000000n, // ERR_SYSTEM_FLAG: the rest is an errno
+  LibOffset: 23n, // ERR_LIB_OFFSET
+  LibMask: 0xffn, // ERR_LIB_MASK
+  ReasonMask: 0x7fffffn, // ERR_REASON_MASK
+  LibSsl: 20, // ERR_LIB_SSL
 } as const;
 
 /** Raised when libssl.so.3 cannot be opened (missing, wrong version, or no FFI permission). */
@@ -186,7 +238,7 @@ export function openSsl(libraryPath?: string): OpenSslSymbols {
   throw new OpenSslLoadError(
     `Cannot load libssl.so.3 (OpenSSL 3): ${reasons.join("; ")}. ` +
       "Install OpenSSL 3 (Debian/Ubuntu: package libssl3 or libssl3t64; Fedora/RHEL: " +
-      "openssl-libs) and allow FFI for that file (--allow-ffi=<path>)",
+      "openssl-libs); qnet loads it from these paths only",
     { cause: firstError },
   );
 }

@@ -10,35 +10,42 @@
  */
 import type { Action, Arbiter } from "../core/arbiter/arbiter.ts";
 import type { DecodeResult } from "../core/protocol/types.ts";
+import type { PeerCertNames } from "../core/certs/peer_names.ts";
 import type { FrameEvent } from "../core/protocol/frame_decoder.ts";
 import { encodeServerMsg } from "../core/protocol/encode_server.ts";
 import { MSG_TYPE_NAMES, MsgType } from "../core/protocol/constants.ts";
 import { type Log, Priority } from "../core/log.ts";
 import { ClientConnection, type ConnectionHost, ReadBuffers } from "./client_connection.ts";
 import type { TlsServerContext } from "./tls_server.ts";
-import { errorText } from "../core/error_text.ts";
+import { type ListenAddress, listenTcp } from "./listen_socket.ts";
 
 /**
- * At most this many clients may be in setup (accepted, not yet sent their INIT_REPLY) at
- * once; the reads of further accepted clients start only when one of these finishes. In a
- * connection storm this serves clients in turn (ADMISSION_LIFO_AFTER_MS says in which order):
- * without it every client's setup round trips queue behind every other client's, all of them
- * finish late, and all of them hit their connect timeout together (then reconnect, and the
- * storm feeds itself).
+ * Admission: who is served first when many clients connect at once.
  *
- * Waiting clients are accepted at once (and counted against max_clients, as in C) and queue
- * in the daemon, not in the kernel: Deno listens with a fixed backlog of 511, and a storm that
- * overflows it has its SYNs dropped and retried by the clients' kernels 1 s and 3 s later.
+ * Every accepted connection is read at once (a pending read costs a 128-byte slot), but it
+ * enters setup only when its first bytes arrive: a connection that has sent nothing is
+ * "silent" and costs a real client nothing (issue 17, finding 1). At most ADMISSION_WINDOW
+ * connections are in setup (spoke, not yet sent their INIT_REPLY) at once; those that speak
+ * while the window is full wait, with their first bytes held and no read pending, in the
+ * admission queue (ADMISSION_LIFO_AFTER_MS says in which order). Without a window every
+ * client's setup round trips queue behind every other client's, all of them finish late, and
+ * all of them hit their connect timeout together (then reconnect, and the storm feeds itself).
  * TLS handshakes cost the daemon far more CPU than plain setups, hence a smaller window.
+ *
+ * Connections are accepted at once (and counted against max_clients, as in C) and queue in
+ * the daemon, not in the kernel: Deno listens with a fixed backlog of 511, and a storm that
+ * overflows it has its SYNs dropped and retried by the clients' kernels 1 s and 3 s later.
+ * Silent connections are bounded by SILENT_BUDGET, the oldest dropped first; they never enter
+ * the admission queue, so they cannot push a client that has spoken to the back.
  */
-const ADMISSION_WINDOW = { plain: 512, tls: 64 } as const;
+export const ADMISSION_WINDOW = { plain: 512, tls: 64 } as const;
 /**
- * A client stops counting against the window after this long, so silent connections cannot
- * stall the others.
+ * A client stops counting against the window after this long in setup, so clients that
+ * speak and then stall cannot hold the window.
  */
 const ADMISSION_TIMEOUT_MS = 1000;
 /**
- * Accepted clients waiting for the window, at most; beyond that the accept loop pauses and
+ * Clients that spoke and wait for the window, at most; beyond that the accept loop pauses and
  * the kernel's listen queue takes over (each waiting client holds a descriptor).
  */
 const MAX_WAITING = 16384;
@@ -50,35 +57,69 @@ const MAX_WAITING = 16384;
  * served last, when they cost only a read of their PREINIT and their EOF.
  */
 const ADMISSION_LIFO_AFTER_MS = 500;
+/**
+ * Connections that have sent nothing yet, at most; beyond it the oldest silent one is closed,
+ * once it has been silent for SILENT_MIN_AGE_MS. Each holds a descriptor and a pending read.
+ * A flood of 800 silent connections a second, each held 3 s, stays under it.
+ */
+export const SILENT_BUDGET = 4096;
+/**
+ * In a storm thousands of connections are accepted before the daemon reads their first bytes
+ * (already sent): they look silent but are not. Only a connection silent for this long is
+ * closed for the budget; a client that speaks right after connecting, as qdevice does, is
+ * never one of them.
+ */
+const SILENT_MIN_AGE_MS = 1000;
+/** Silent connections, at most, whatever their age (each holds a descriptor). */
+const SILENT_HARD_CAP_FACTOR = 4;
+
+/** The admission rules; tests narrow them to observe the order with a few clients. */
+export interface AdmissionPolicy {
+  /** Clients in setup at once (default: ADMISSION_WINDOW for the TLS mode). */
+  readonly window: number;
+  /** A client in setup stops counting after this long (ADMISSION_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+  /** Newest first once the oldest waiting client has waited this long (ADMISSION_LIFO_AFTER_MS). */
+  readonly lifoAfterMs: number;
+  /** Silent connections beyond which the oldest is closed (SILENT_BUDGET). */
+  readonly silentBudget: number;
+  /** Only connections silent for this long are closed for the budget (SILENT_MIN_AGE_MS). */
+  readonly silentMinAgeMs: number;
+}
+
+/** How many connections are where in admission, for tests and monitoring. */
+export interface AdmissionState {
+  /** Connected, nothing sent yet. */
+  readonly silent: number;
+  /** Spoke, waiting for a place in setup. */
+  readonly waiting: number;
+  /** In setup (counting against the window). */
+  readonly inSetup: number;
+}
 
 /** How the server listens and what it enforces per client. */
 export interface QnetdServerOptions {
-  /** Address to bind: "::" (default, dual stack), "0.0.0.0" with -4, or the -l address. */
-  readonly hostname: string;
-  readonly port: number;
+  /** Where to listen: the -l address or the wildcard, the -4/-6 family, the port. */
+  readonly listen: ListenAddress;
   readonly arbiter: Arbiter;
   readonly log: Log;
   readonly tls?: TlsServerContext;
+  /** Admission rules other than the defaults (tests only). */
+  readonly admission?: Partial<AdmissionPolicy>;
   /** Live limits (cmap may change them while the daemon runs). */
   readonly limits: {
     maxClientSendBuffers: number;
     maxClientSendSize: number;
     maxClientReceiveSize: number;
+    /** `-m`: clients at most (0: no limit), the arbiter's refusal at accept; undefined: 0. */
+    maxClients?: number;
   };
-}
-
-/** Thrown when the listening socket cannot be created; carries the C daemon's wording. */
-export class ListenError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ListenError";
-  }
 }
 
 /** The daemon's TCP server. `serve()` runs until `close()`. */
 export class QnetdServer implements ConnectionHost, AsyncDisposable {
   readonly log: Log;
-  readonly tls: TlsServerContext | undefined;
+  #tls: TlsServerContext | undefined;
   readonly readBuffers = new ReadBuffers();
   readonly #arbiter: Arbiter;
   readonly #listener: Deno.TcpListener;
@@ -87,12 +128,14 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   /** Connections whose reads have not ended yet; close() waits for them. */
   #reading = 0;
   #allEnded: PromiseWithResolvers<void> | undefined;
-  /** Clients in setup (reading, no INIT_REPLY yet): id → when their reads started (ms). */
+  /** Clients in setup (spoke, no INIT_REPLY yet): id → when they entered it (ms). */
   readonly #admitting = new Map<number, number>();
-  readonly #admissionWindow: number;
-  /** Accepted clients whose reads wait for the window, oldest first from #waitingHead. */
+  readonly #policy: AdmissionPolicy;
+  /** Accepted connections that have sent nothing yet, oldest first, with their accept time. */
+  readonly #silent = new Map<number, { conn: ClientConnection; at: number }>();
+  /** Clients that spoke and wait for the window, oldest first from #waitingHead. */
   #waiting: ClientConnection[] = [];
-  /** When each of #waiting was accepted (ms), same indexes. */
+  /** When each of #waiting spoke (ms), same indexes. */
   #waitingSince: number[] = [];
   #waitingHead = 0;
   /** Wakes the window when its oldest member times out while clients wait. */
@@ -106,28 +149,39 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
 
   private constructor(options: QnetdServerOptions, listener: Deno.TcpListener) {
     this.log = options.log;
-    this.tls = options.tls;
+    this.#tls = options.tls;
     this.#arbiter = options.arbiter;
     this.#limits = options.limits;
     this.#listener = listener;
-    this.#admissionWindow = options.tls === undefined
-      ? ADMISSION_WINDOW.plain
-      : ADMISSION_WINDOW.tls;
+    this.#policy = {
+      window: options.tls === undefined ? ADMISSION_WINDOW.plain : ADMISSION_WINDOW.tls,
+      timeoutMs: ADMISSION_TIMEOUT_MS,
+      lifoAfterMs: ADMISSION_LIFO_AFTER_MS,
+      silentBudget: SILENT_BUDGET,
+      silentMinAgeMs: SILENT_MIN_AGE_MS,
+      ...options.admission,
+    };
+  }
+
+  /** The TLS context that every later StartTLS starts its session from. */
+  get tls(): TlsServerContext | undefined {
+    return this.#tls;
+  }
+
+  /**
+   * Key rotation: `next` serves every later StartTLS; sessions already started keep the
+   * context they started from (each `SSL` holds its own reference to its `SSL_CTX`). Returns
+   * the previous context, for the caller to dispose.
+   */
+  replaceTls(next: TlsServerContext): TlsServerContext | undefined {
+    const previous = this.#tls;
+    this.#tls = next;
+    return previous;
   }
 
   /** Binds the listening socket (SO_REUSEADDR is Deno's default, as in C). */
   static listen(options: QnetdServerOptions): QnetdServer {
-    let listener: Deno.TcpListener;
-    try {
-      listener = Deno.listen({ hostname: options.hostname, port: options.port });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotCapable) throw error;
-      throw new ListenError(
-        `Can't create listening socket on ${options.hostname}:${options.port}: ${errorText(error)}`,
-        { cause: error },
-      );
-    }
-    return new QnetdServer(options, listener);
+    return new QnetdServer(options, listenTcp(options.listen));
   }
 
   /** The bound address (useful with port 0 in tests). */
@@ -170,6 +224,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   #accepted(conn: Deno.TcpConn): void {
     const remote = conn.remoteAddr;
     const address = `${remote.hostname}:${remote.port}`;
+    this.#makeRoom(address);
     const accepted = this.#arbiter.accept(address);
     if (accepted === undefined) {
       conn.close();
@@ -186,32 +241,99 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#connections.set(client.id, client);
     this.#reading++;
     this.#apply(accepted.actions);
-    this.#waiting.push(client);
-    this.#waitingSince.push(performance.now());
-    this.#admitWaiting();
+    const now = performance.now();
+    if (!client.closed) this.#silent.set(client.id, { conn: client, at: now });
+    client.start();
+    this.#trimSilent(now);
     this.#armTimer();
+  }
+
+  /**
+   * At `-m` clients a new connection would be refused (as by C): if the oldest connection that
+   * has sent nothing has been silent for SILENT_MIN_AGE_MS, it makes room instead, so silent
+   * connections cannot fill `-m` and keep a real client out.
+   */
+  #makeRoom(address: string): void {
+    const max = this.#limits.maxClients ?? 0;
+    if (max === 0 || this.#connections.size < max) return;
+    const oldest = this.#silent.values().next();
+    if (oldest.done) return;
+    const silentMs = performance.now() - oldest.value.at;
+    if (silentMs < this.#policy.silentMinAgeMs) return;
+    this.log(
+      Priority.Debug,
+      `Closing connection ${oldest.value.conn.address}: it sent nothing for ${
+        Math.round(silentMs)
+      } ms, and ${address} needs its place (max_clients ${max})`,
+    );
+    this.#drop(oldest.value.conn);
+  }
+
+  /**
+   * Closes the oldest silent connections beyond the budget (those silent long enough), and
+   * beyond SILENT_HARD_CAP_FACTOR times the budget whatever their age.
+   */
+  #trimSilent(now: number): void {
+    const { silentBudget, silentMinAgeMs } = this.#policy;
+    while (this.#silent.size > silentBudget) {
+      const oldest = this.#silent.values().next().value!;
+      const hardCap = this.#silent.size > silentBudget * SILENT_HARD_CAP_FACTOR;
+      if (!hardCap && now - oldest.at < silentMinAgeMs) return;
+      this.log(
+        Priority.Debug,
+        `Closing connection ${oldest.conn.address}: it sent nothing for ${
+          Math.round(now - oldest.at)
+        } ms, beyond the ${silentBudget} silent connections allowed`,
+      );
+      this.#drop(oldest.conn);
+    }
+  }
+
+  /** A connection's first bytes: into setup now if the window has room, else it waits. */
+  spoke(conn: ClientConnection): boolean {
+    this.#silent.delete(conn.id);
+    if (this.#waitingCount === 0 && this.#admitting.size >= this.#policy.window) {
+      this.#expireAdmissions();
+    }
+    if (this.#waitingCount === 0 && this.#admitting.size < this.#policy.window) {
+      this.#admitting.set(conn.id, performance.now());
+      return true;
+    }
+    // Others wait already: take a place among them, in the queue's order.
+    this.#waiting.push(conn);
+    this.#waitingSince.push(performance.now());
+    return this.#admitWaiting(conn);
   }
 
   get #waitingCount(): number {
     return this.#waiting.length - this.#waitingHead;
   }
 
-  /** Starts the reads of waiting clients while the admission window has room. */
-  #admitWaiting(): void {
-    if (this.#waitingCount > 0 && this.#admitting.size >= this.#admissionWindow) {
+  /**
+   * Lets waiting clients into setup while the window has room: oldest first, newest first
+   * once the oldest has waited ADMISSION_LIFO_AFTER_MS. Returns whether `asking` (a client
+   * inside its own spoke() call, which cannot be admitted from here) got a place.
+   */
+  #admitWaiting(asking?: ClientConnection): boolean {
+    if (this.#waitingCount > 0 && this.#admitting.size >= this.#policy.window) {
       this.#expireAdmissions();
     }
     const behind = this.#waitingCount > 0 &&
-      performance.now() - this.#waitingSince[this.#waitingHead]! > ADMISSION_LIFO_AFTER_MS;
-    while (this.#waitingCount > 0 && this.#admitting.size < this.#admissionWindow) {
+      performance.now() - this.#waitingSince[this.#waitingHead]! > this.#policy.lifoAfterMs;
+    const admitted: ClientConnection[] = [];
+    let askingAdmitted = false;
+    while (this.#waitingCount > 0 && this.#admitting.size < this.#policy.window) {
       const client = behind ? this.#takeNewestWaiting() : this.#takeOldestWaiting();
-      // Closed while waiting (a send limit on an accept action): start() only reports
-      // ended(), as every connection does once.
-      if (!client.closed) this.#admitting.set(client.id, performance.now());
-      client.start();
+      if (client.closed) continue; // Dropped while waiting (a send limit, shutdown).
+      this.#admitting.set(client.id, performance.now());
+      if (client === asking) askingAdmitted = true;
+      else admitted.push(client);
     }
     if (this.#waitingCount < MAX_WAITING) this.#acceptWait?.resolve();
     this.#armAdmissionTimer();
+    // After the loop: admit() runs the held messages, which may free places again.
+    for (const client of admitted) client.admit();
+    return askingAdmitted;
   }
 
   #takeOldestWaiting(): ClientConnection {
@@ -234,7 +356,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   #expireAdmissions(): void {
     const now = performance.now();
     for (const [id, at] of this.#admitting) {
-      if (now - at < ADMISSION_TIMEOUT_MS) break;
+      if (now - at < this.#policy.timeoutMs) break;
       this.#admitting.delete(id);
     }
   }
@@ -243,7 +365,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   #armAdmissionTimer(): void {
     if (this.#admissionTimer !== undefined || this.#waitingCount === 0 || this.#closing) return;
     const oldest = this.#admitting.values().next();
-    const wait = oldest.done ? 0 : oldest.value + ADMISSION_TIMEOUT_MS - performance.now();
+    const wait = oldest.done ? 0 : oldest.value + this.#policy.timeoutMs - performance.now();
     this.#admissionTimer = setTimeout(() => {
       this.#admissionTimer = undefined;
       this.#admitWaiting();
@@ -273,11 +395,12 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#armTimer();
   }
 
-  tlsEstablished(conn: ClientConnection, peerCertNames: string[] | undefined): void {
+  tlsEstablished(conn: ClientConnection, peerCertNames: PeerCertNames | undefined): void {
     this.#arbiter.tlsEstablished(conn.id, peerCertNames);
   }
 
   gone(conn: ClientConnection): void {
+    this.#silent.delete(conn.id);
     this.#admitted(conn.id);
     if (!this.#connections.delete(conn.id)) return;
     this.#apply(this.#arbiter.closed(conn.id));
@@ -319,6 +442,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
           }
           break;
         case "disconnect":
+          this.#silent.delete(conn.id);
           this.#admitted(conn.id);
           this.#connections.delete(conn.id);
           conn.close();
@@ -363,6 +487,20 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     return this.#connections.values();
   }
 
+  /** Where the connections are in admission now. */
+  get admission(): AdmissionState {
+    return {
+      silent: this.#silent.size,
+      waiting: this.#waiting.slice(this.#waitingHead).filter((c) => !c.closed).length,
+      inSetup: this.#admitting.size,
+    };
+  }
+
+  /** The admission rules in force. */
+  get admissionPolicy(): AdmissionPolicy {
+    return this.#policy;
+  }
+
   /** Number of open TCP connections. */
   get connectionCount(): number {
     return this.#connections.size;
@@ -384,8 +522,11 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#apply(this.#arbiter.shutdown());
     for (const conn of this.#connections.values()) conn.close();
     this.#connections.clear();
-    // Clients still waiting for the window: each start() now only reports ended().
-    while (this.#waitingCount > 0) this.#takeOldestWaiting().start();
+    // Clients still waiting for the window were closed above (their close() reported ended()).
+    this.#silent.clear();
+    this.#waiting = [];
+    this.#waitingSince = [];
+    this.#waitingHead = 0;
     if (this.#reading > 0) {
       this.#allEnded = Promise.withResolvers();
       await this.#allEnded.promise;

@@ -1,13 +1,17 @@
 // deno-lint-ignore-file no-console -- a command-line script: stdout and stderr are its interface
 /**
- * Builds the `qnet` executable with `deno compile`, granting it the union of deno.json's
- * permission sets for the shipped subcommands ("qnetd", "qnetd-tool", "cmapctl",
- * "certutil", and with --with-import "certutil-import"). A compiled binary takes no
- * permission flags at run time, so widening a set (another port, socket or key directory)
- * means editing the set in deno.json and building again.
+ * Builds the `qnet` executable with `deno compile`. The binary is built with the widest
+ * grants any valid command line may need (cli/permission_sets.ts widestSet(): read, write,
+ * net and run open, ffi, env and sys bounded), held only by its launcher (cli/sandbox.ts),
+ * which runs each command line in a worker with the least set computed for it at run time
+ * and revokes its own. No rebuild for another port, path or key directory.
  *
  *   scripts/deno run --allow-read --allow-env=DENORT_BIN --allow-run scripts/compile.ts \
- *     [--output dist/qnet] [--with-import]
+ *     [--output dist/qnet]
+ *   scripts/deno run scripts/compile.ts --print-flags
+ *
+ * `--print-flags` prints the flags baked into the binary, on one line: the tests run
+ * `deno run <those flags> mod.ts ...` to run what the binary runs.
  *
  * `deno compile` needs a runtime (`denort`) of the same Deno version. It downloads it from
  * dl.deno.land unless DENORT_BIN names a local copy; when neither works this script says so
@@ -17,22 +21,13 @@
  * @module
  */
 
-/** The sets granted to the binary, in deno.json. */
-export const SHIPPED_SETS: readonly string[] = ["qnetd", "qnetd-tool", "cmapctl", "certutil"];
+import { bakedFlags, V8_FLAGS, WORKER_FLAG } from "../cli/baked_flags.ts";
 
-/**
- * V8 flags baked into the binary; the same as the `qnetd` and `start` tasks of deno.json
- * (tests/permissions/permission_sets_test.ts keeps them equal). A 2 MiB young generation:
- * V8's default grows it to ~40 MB during a reconnect storm and keeps it. Memory saver mode:
- * V8 collects and compacts the old generation sooner, which holds the resident memory per
- * client near what the clients really use (about 4 KiB instead of 11 KiB at 4,000 plain
- * clients) for a storm about twice as slow (still a tenth of the C daemon's). See README,
- * "Performance".
- */
-export const V8_FLAGS = "--v8-flags=--max-semi-space-size=2,--memory-saver-mode";
+export { bakedFlags, V8_FLAGS, WORKER_FLAG };
 
-/** Modules loaded with `import()`, embedded explicitly in case the analysis misses one. */
+/** Modules loaded with `import()` or as a Worker, embedded explicitly for the analysis. */
 const LAZY_MODULES: readonly string[] = [
+  "cli/sandbox_worker.ts",
   "cli/qnetd.ts",
   "cli/qnetd_tool.ts",
   "cli/cmapctl.ts",
@@ -52,23 +47,6 @@ const RUNTIME_HELP = (version: string) =>
   `(aarch64: denort-aarch64-unknown-linux-gnu.zip), unzip it here, then run again with\n` +
   `  DENORT_BIN=/path/to/denort\n` +
   `The full 'deno' binary is not a valid denort: the result would run as plain deno.\n`;
-
-type PermissionSets = Record<string, Record<string, string[]>>;
-
-/** The `--allow-*` flags for the union of `names` from deno.json's "permissions". */
-export function unionFlags(sets: PermissionSets, names: readonly string[]): string[] {
-  const union = new Map<string, Set<string>>();
-  for (const name of names) {
-    const set = sets[name];
-    if (set === undefined) throw new Error(`deno.json has no permission set "${name}"`);
-    for (const [kind, values] of Object.entries(set)) {
-      const seen = union.get(kind) ?? new Set<string>();
-      for (const value of values) seen.add(value);
-      union.set(kind, seen);
-    }
-  }
-  return [...union].map(([kind, values]) => `--allow-${kind}=${[...values].join(",")}`);
-}
 
 /** Sum of the "Files:" line of deno compile's "Embedded Files" report, in bytes. */
 export function embeddedBytes(report: string): number | undefined {
@@ -94,13 +72,16 @@ function explain(stderr: string, denortBin: string | undefined, version: string)
 /** Runs the build; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let output = `${ROOT}dist/qnet`;
-  const sets = [...SHIPPED_SETS];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--output" && args[i + 1] !== undefined) output = args[++i]!;
-    else if (arg === "--with-import") sets.push("certutil-import");
-    else {
-      console.error("usage: compile.ts [--output FILE] [--with-import]");
+    else if (arg === "--print-flags") {
+      console.log(bakedFlags().join(" "));
+      return 0;
+    } else if (arg === "--with-import") {
+      // Accepted for old scripts: run is in every build now (see cli/permission_sets.ts).
+    } else {
+      console.error("usage: compile.ts [--output FILE] | --print-flags");
       return 2;
     }
   }
@@ -119,16 +100,11 @@ export async function main(args: string[]): Promise<number> {
       return 1;
     }
   }
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
-    permissions?: PermissionSets;
-  };
-  const flags = unionFlags(config.permissions ?? {}, sets);
   const compileArgs = [
     "compile",
     "--no-prompt",
     "--exclude-unused-npm",
-    V8_FLAGS,
-    ...flags,
+    ...bakedFlags(),
     ...LAZY_MODULES.flatMap((m) => ["--include", `${ROOT}${m}`]),
     "--output",
     output,

@@ -1,87 +1,25 @@
 /**
- * The decision-algorithm interface and the services the arbiter gives an algorithm.
- *
- * Port of `struct qnetd_algorithm` and the registry of qdevices/qnetd-algorithm.c. The
- * algorithms import only types from here, so the registry creates no import cycle.
+ * The registry of decision algorithms (qdevices/qnetd-algorithm.c); their interface is in
+ * algorithm_types.ts.
  *
  * @module
  */
 import { type Log, Priority } from "../log.ts";
-import type { DecisionAlgorithm, Heuristics, Quorate, Vote } from "../protocol/constants.ts";
-import type { NodeInfo, RingId } from "../protocol/types.ts";
+import type { DecisionAlgorithm } from "../protocol/constants.ts";
+import type { Algorithm } from "./algorithm_types.ts";
 import type { Client } from "./client.ts";
 import { testAlgorithm } from "./algorithm_test_mode.ts";
 import { ffsplitAlgorithm } from "./ffsplit.ts";
 import { twoNodeLmsAlgorithm } from "./two_node_lms.ts";
 import { lmsAlgorithm } from "./lms.ts";
 
-/** An algorithm's answer: an error code (0 = none) and, without error, the vote to reply. */
-export interface AlgoOutcome {
-  readonly error: number;
-  readonly vote: Vote;
-}
-
-/** What `timer_callback` returns through its out-parameters. */
-export interface TimerOutcome {
-  readonly error: number;
-  readonly reschedule: boolean;
-  readonly sendVote: boolean;
-  readonly vote: Vote;
-}
-
-/** What an algorithm may do besides computing its answer. */
-export interface AlgorithmContext {
-  readonly log: Log;
-  /** `qnetd_client_send_vote_info()`: records the vote on the client and queues VOTE_INFO. */
-  sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote): void;
-  /** `qnetd_client_algo_timer_schedule()`: (re)starts the client's timer at heartbeat/4. */
-  scheduleAlgoTimer(client: Client): void;
-  /** `qnetd_client_algo_timer_abort()`. */
-  abortAlgoTimer(client: Client): void;
-}
-
-/**
- * One decision algorithm (`struct qnetd_algorithm`). The handlers call it *before* they
- * store the message's data on the client, so `client.last*` still hold the previous values.
- */
-export interface Algorithm {
-  /** Called once the client joined its cluster after a successful INIT. */
-  init(ctx: AlgorithmContext, client: Client): number;
-  configNodeListReceived(
-    ctx: AlgorithmContext,
-    client: Client,
-    seq: number,
-    configVersion: bigint | undefined,
-    nodes: readonly NodeInfo[],
-    initial: boolean,
-  ): AlgoOutcome;
-  membershipNodeListReceived(
-    ctx: AlgorithmContext,
-    client: Client,
-    seq: number,
-    ring: RingId,
-    nodes: readonly NodeInfo[],
-    heuristics: Heuristics,
-  ): AlgoOutcome;
-  quorumNodeListReceived(
-    ctx: AlgorithmContext,
-    client: Client,
-    seq: number,
-    quorate: Quorate,
-    nodes: readonly NodeInfo[],
-  ): AlgoOutcome;
-  /** The client is still in its cluster during the call and removed right after. */
-  clientDisconnect(ctx: AlgorithmContext, client: Client, serverGoingDown: boolean): void;
-  askForVoteReceived(ctx: AlgorithmContext, client: Client, seq: number): AlgoOutcome;
-  voteInfoReplyReceived(ctx: AlgorithmContext, client: Client, seq: number): number;
-  heuristicsChangeReceived(
-    ctx: AlgorithmContext,
-    client: Client,
-    seq: number,
-    heuristics: Heuristics,
-  ): AlgoOutcome;
-  timerCallback(ctx: AlgorithmContext, client: Client): TimerOutcome;
-}
+export type {
+  AlgoOutcome,
+  Algorithm,
+  AlgorithmContext,
+  Reason,
+  TimerOutcome,
+} from "./algorithm_types.ts";
 
 /**
  * The algorithms, indexed by DECISION_ALGORITHM number (`qnetd_algorithm_register_all()`):

@@ -8,8 +8,11 @@
  */
 import { Priority } from "../log.ts";
 import { Vote } from "../protocol/constants.ts";
-import type { Algorithm } from "./algorithm.ts";
+import type { Algorithm } from "./algorithm_types.ts";
+import { NO_ERROR, voted } from "./algo_utils.ts";
 import { clusterNameText } from "./log_debug.ts";
+
+const TEST_REASON = "test algorithm: every partition gets ACK";
 
 /** The test algorithm (`qnetd_algo_test`). */
 export const testAlgorithm: Algorithm = {
@@ -26,19 +29,19 @@ export const testAlgorithm: Algorithm = {
     if (client.cluster?.size === 1) {
       ctx.log(Priority.Info, "algo-test: Initializing cluster->algorithm data");
     }
-    return 0;
+    return NO_ERROR;
   },
   configNodeListReceived(ctx) {
     ctx.log(Priority.Info, "algo-test: node_list_received");
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
   membershipNodeListReceived(ctx) {
     ctx.log(Priority.Info, "algo-test: membership_node_list_received");
-    return { error: 0, vote: Vote.Ack };
+    return voted(Vote.Ack, TEST_REASON);
   },
   quorumNodeListReceived(ctx) {
     ctx.log(Priority.Info, "algo-test: quorum_node_list_received");
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
   clientDisconnect(ctx, client) {
     ctx.log(Priority.Info, "algo-test: client_disconnect");
@@ -48,17 +51,17 @@ export const testAlgorithm: Algorithm = {
   },
   askForVoteReceived(ctx) {
     ctx.log(Priority.Info, "algo-test: ask_for_vote_received");
-    return { error: 0, vote: Vote.Ack };
+    return voted(Vote.Ack, TEST_REASON);
   },
   voteInfoReplyReceived(ctx) {
     ctx.log(Priority.Info, "algo-test: vote_info_reply_received");
-    return 0;
+    return NO_ERROR;
   },
   heuristicsChangeReceived(ctx) {
     ctx.log(Priority.Info, "algo-test: heuristics_change_received");
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
   timerCallback() {
-    return { error: 0, reschedule: false, sendVote: false, vote: Vote.WaitForReply };
+    return { error: NO_ERROR, reschedule: false, sendVote: false, vote: Vote.WaitForReply };
   },
 };

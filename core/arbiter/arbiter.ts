@@ -11,13 +11,29 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import { type Log, Priority } from "../log.ts";
-import { MsgType, type Vote, voteName } from "../protocol/constants.ts";
+import type { PeerCertNames } from "../certs/peer_names.ts";
+import { type Log, type LogFields, Priority } from "../log.ts";
+import {
+  KeepActivePartitionTieBreaker,
+  MsgType,
+  ReplyError,
+  TieBreakerMode,
+  Vote,
+  voteName,
+} from "../protocol/constants.ts";
 import type { DecodeFailure, DecodeResult, RingId, ServerMsg } from "../protocol/types.ts";
-import { algorithmFor } from "./algorithm.ts";
+import { algorithmFor, type Reason } from "./algorithm.ts";
 import { Client } from "./client.ts";
 import { ClusterList } from "./cluster_list.ts";
-import { logClientDisconnect, logSendVoteInfo } from "./log_debug.ts";
+import { clusterNameText, logClientDisconnect, logSendVoteInfo } from "./log_debug.ts";
+import { DecisionHistory } from "./history.ts";
+import {
+  type ClientEvent,
+  disconnectedEvent,
+  dpdEvent,
+  isDecision,
+  voteEvent,
+} from "./history_events.ts";
 import { type HandlerContext, MSG_HANDLERS, sendError } from "./msg_handlers.ts";
 import { type ArbiterSettings, HEARTBEAT_INTERVAL_BEFORE_INIT } from "./settings.ts";
 import type { ClientSnapshot, ClusterSnapshot, ServerSnapshot } from "./snapshot.ts";
@@ -56,12 +72,65 @@ export class Arbiter {
   #nextId = 1;
   #actions: Action[] = [];
   readonly #ctx: HandlerContext;
+  readonly #history: DecisionHistory;
 
-  constructor(opts: { settings: ArbiterSettings; clock: Clock; log: Log }) {
+  /**
+   * `wallClock` stamps the decision history (ms since the epoch); without it, `clock`'s
+   * milliseconds are used.
+   */
+  constructor(opts: {
+    settings: ArbiterSettings;
+    clock: Clock;
+    log: Log;
+    wallClock?: () => number;
+    /**
+     * Whether to give every log line the fields of the client it is about (cluster, node
+     * id, address), for structured logs; asked at every line (the format is a live
+     * setting). When false, the log gets only the fields a line names itself.
+     */
+    logFields?: () => boolean;
+  }) {
     this.#settings = opts.settings;
-    this.#log = opts.log;
+    const log = opts.log;
+    const logFields = opts.logFields;
+    this.#log = logFields === undefined
+      ? log
+      : (priority, message, fields) =>
+        log(priority, message, logFields() ? this.#fieldsOf(fields) : fields);
     this.#timers = new TimerList(opts.clock);
     this.#ctx = this.#makeContext();
+    this.#history = new DecisionHistory(opts.settings, opts.wallClock ?? (() => opts.clock.now()));
+  }
+
+  /** The client whose event is being handled (for the log lines' fields). */
+  #current: Client | undefined;
+
+  /** The current client's fields, overridden by the line's own. */
+  #fieldsOf(fields: LogFields | undefined): LogFields | undefined {
+    const client = this.#current;
+    if (client === undefined) return fields;
+    const own: LogFields = {
+      clientAddress: client.addrStr,
+      ...(client.clusterName === undefined ? {} : { cluster: clusterNameText(client.clusterName) }),
+      ...(client.initReceived ? { nodeId: client.nodeId >>> 0 } : {}),
+    };
+    return fields === undefined ? own : { ...own, ...fields };
+  }
+
+  /** Runs `fn` with `client` as the one the log lines are about. */
+  #about<T>(client: Client, fn: () => T): T {
+    const previous = this.#current;
+    this.#current = client;
+    try {
+      return fn();
+    } finally {
+      this.#current = previous;
+    }
+  }
+
+  /** The decision history (`qnetd-tool --events`). */
+  get history(): DecisionHistory {
+    return this.#history;
   }
 
   /** Number of connected clients, including those that have not sent PREINIT. */
@@ -85,7 +154,7 @@ export class Arbiter {
     if (settings.dpdEnabled) {
       const entry = this.#timers.add(
         this.#dpdInterval(HEARTBEAT_INTERVAL_BEFORE_INIT),
-        () => this.#dpdExpired(client),
+        () => this.#about(client, () => this.#dpdExpired(client)),
       );
       if (entry === undefined) {
         this.#log(Priority.Err, `Can't initialize dpd timer for client ${address}`);
@@ -106,18 +175,22 @@ export class Arbiter {
     const client = this.#clients.get(clientId);
     if (client === undefined) return;
     client.skipping = true;
-    this.#log(Priority.Debug, "msgio_read set skipping_msg");
-    if (reason === 4) {
-      this.#log(
-        Priority.Warning,
-        `Client sent unsupported msg type ${msgType >>> 0}. Skipping message`,
-      );
-    } else {
-      this.#log(
-        Priority.Warning,
-        `Client wants to send too long message ${length >>> 0} bytes. Skipping message`,
-      );
-    }
+    this.#about(client, () => {
+      this.#log(Priority.Debug, "msgio_read set skipping_msg");
+      if (reason === ReplyError.UnsupportedMessage) {
+        this.#log(
+          Priority.Warning,
+          `Client sent unsupported msg type ${msgType >>> 0}. Skipping message`,
+          { errorCode: reason },
+        );
+      } else {
+        this.#log(
+          Priority.Warning,
+          `Client wants to send too long message ${length >>> 0} bytes. Skipping message`,
+          { errorCode: reason },
+        );
+      }
+    });
   }
 
   /**
@@ -128,7 +201,9 @@ export class Arbiter {
   skipped(clientId: number, reason: number): Action[] {
     const client = this.#clients.get(clientId);
     if (client === undefined) return [];
-    if (!client.skipping) this.#log(Priority.Debug, "msgio_read set skipping_msg");
+    if (!client.skipping) {
+      this.#about(client, () => this.#log(Priority.Debug, "msgio_read set skipping_msg"));
+    }
     client.skipping = false;
     sendError(this.#ctx, client, undefined, reason);
     return this.#flush();
@@ -142,12 +217,18 @@ export class Arbiter {
   received(clientId: number, raw: Uint8Array, decoded: DecodeResult): Action[] {
     const client = this.#clients.get(clientId);
     if (client === undefined) return [];
+    return this.#about(client, () => this.#received(client, raw, decoded));
+  }
+
+  #received(client: Client, raw: Uint8Array, decoded: DecodeResult): Action[] {
     if (client.dpdTimer !== undefined) this.#timers.reschedule(client.dpdTimer);
     if (!decoded.ok) {
       const [priority, text] = DECODE_FAILURE_LOGS[decoded.failure];
       this.#log(priority, text);
-      this.#log(Priority.Info, "Sending back error message");
-      sendError(this.#ctx, client, decoded.partial.seqNumber, 9);
+      this.#log(Priority.Info, "Sending back error message", {
+        errorCode: ReplyError.ErrorDecodingMsg,
+      });
+      sendError(this.#ctx, client, decoded.partial.seqNumber, ReplyError.ErrorDecodingMsg);
       return this.#flush();
     }
     const msg = decoded.msg;
@@ -156,33 +237,39 @@ export class Arbiter {
       this.#log(
         Priority.Err,
         `Unsupported message ${msg.type} received from client. Sending back error message`,
+        { errorCode: ReplyError.UnsupportedMessage },
       );
-      sendError(this.#ctx, client, msg.seqNumber, 4);
+      sendError(this.#ctx, client, msg.seqNumber, ReplyError.UnsupportedMessage);
       return this.#flush();
     }
-    if (handler(this.#ctx, client, msg, raw) === "disconnect") this.#disconnect(client, false);
+    if (handler(this.#ctx, client, msg, raw) === "disconnect") {
+      this.#disconnect(client, false, "refused: TLS or client certificate");
+    }
     return this.#flush();
   }
 
   /**
-   * The TLS handshake after STARTTLS completed. `peerCertNames`: the client certificate's
-   * SAN dNSNames if it has a SAN, else [its CN]; undefined when no certificate was sent.
+   * The TLS handshake after STARTTLS completed. `peerCertNames`: what NSS's name check reads
+   * from the client certificate (core/certs/peer_names.ts); undefined when none was sent.
    * The name is checked against the PREINIT cluster name on the next message, as in C.
    */
-  tlsEstablished(clientId: number, peerCertNames: readonly string[] | undefined): void {
+  tlsEstablished(clientId: number, peerCertNames: PeerCertNames | undefined): void {
     const client = this.#clients.get(clientId);
     if (client === undefined) return;
-    client.peerCertNames = peerCertNames === undefined ? undefined : [...peerCertNames];
+    client.peerCertNames = peerCertNames;
   }
 
   /**
    * The connection is gone (EOF, read/write error, send queue overflow): the C disconnect
    * path, including the ffsplit re-decision that may send votes to the other clients.
    */
-  closed(clientId: number): Action[] {
+  closed(
+    clientId: number,
+    reason = "connection closed (by the client or a network error)",
+  ): Action[] {
     const client = this.#clients.get(clientId);
     if (client === undefined) return [];
-    this.#disconnect(client, false);
+    this.#about(client, () => this.#disconnect(client, false, reason));
     return this.#flush();
   }
 
@@ -190,7 +277,12 @@ export class Arbiter {
   expireTimers(): Action[] {
     this.#timers.expire();
     for (const client of [...this.#clients.values()]) {
-      if (client.scheduleDisconnect) this.#disconnect(client, false);
+      if (client.scheduleDisconnect) {
+        this.#about(
+          client,
+          () => this.#disconnect(client, false, "dead peer detection (no message in time)"),
+        );
+      }
     }
     return this.#flush();
   }
@@ -205,7 +297,9 @@ export class Arbiter {
    * accept order with server_going_down set, so ffsplit sends nothing.
    */
   shutdown(): Action[] {
-    for (const client of [...this.#clients.values()]) this.#disconnect(client, true);
+    for (const client of [...this.#clients.values()]) {
+      this.#about(client, () => this.#disconnect(client, true, "server going down"));
+    }
     return this.#flush();
   }
 
@@ -228,9 +322,10 @@ export class Arbiter {
           decisionAlgorithm: (first?.decisionAlgorithm ?? 0) as ClusterSnapshot[
             "decisionAlgorithm"
           ],
-          tieBreaker: (first?.tieBreaker ?? { mode: 1, nodeId: 0 }) as ClusterSnapshot[
-            "tieBreaker"
-          ],
+          tieBreaker:
+            (first?.tieBreaker ?? { mode: TieBreakerMode.Lowest, nodeId: 0 }) as ClusterSnapshot[
+              "tieBreaker"
+            ],
           clients: cluster.clients.map(clientSnapshot),
         };
       }),
@@ -247,7 +342,9 @@ export class Arbiter {
       updateDpdInterval: (client) =>
         client.dpdTimer === undefined ||
         this.#timers.setInterval(client.dpdTimer, this.#dpdInterval(client.heartbeatInterval)),
-      sendVoteInfo: (client, seq, ring, vote) => this.#sendVoteInfo(client, seq, ring, vote),
+      sendVoteInfo: (client, seq, ring, vote, reason) =>
+        this.#sendVoteInfo(client, seq, ring, vote, reason),
+      record: (client, make) => this.#record(client, make),
       scheduleAlgoTimer: (client) => this.#scheduleAlgoTimer(client),
       abortAlgoTimer: (client) => this.#abortAlgoTimer(client),
     };
@@ -273,16 +370,38 @@ export class Arbiter {
         client.dpdTimer?.interval ?? 0
       }ms. Disconnecting`,
     );
+    this.#record(client, () => dpdEvent(client.dpdTimer?.interval ?? 0));
     client.scheduleDisconnect = true;
     client.dpdTimer = undefined;
     return false;
   }
 
+  /** Keeps an event in the client's cluster's history (a client before PREINIT has none). */
+  #record(client: Client, make: () => ClientEvent): void {
+    if (client.clusterName === undefined || !(this.#settings.historyEventsPerCluster > 0)) return;
+    this.#history.record({
+      ...make(),
+      cluster: this.#nameText(client.clusterName),
+      nodeId: client.nodeId,
+      address: client.addrStr,
+    });
+  }
+
+  /** Cluster names as text, decoded once per name (clients share their cluster's bytes). */
+  readonly #names = new WeakMap<Uint8Array, string>();
+
+  #nameText(name: Uint8Array): string {
+    let text = this.#names.get(name);
+    if (text === undefined) this.#names.set(name, text = clusterNameText(name));
+    return text;
+  }
+
   /** `qnetd_client_send_vote_info()`. */
-  #sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote): void {
+  #sendVoteInfo(client: Client, seq: number, ring: RingId, vote: Vote, reason?: Reason): void {
     client.lastSentVote = vote;
-    if (vote === 1 || vote === 2) client.lastSentAckNackVote = vote;
-    logSendVoteInfo(this.#log, client, seq, vote);
+    if (vote === Vote.Ack || vote === Vote.Nack) client.lastSentAckNackVote = vote;
+    this.#about(client, () => logSendVoteInfo(this.#log, client, seq, vote));
+    if (isDecision(vote)) this.#record(client, () => voteEvent(vote, "vote info", reason));
     this.#actions.push({
       kind: "send",
       clientId: client.id,
@@ -295,7 +414,7 @@ export class Arbiter {
     this.#abortAlgoTimer(client);
     const entry = this.#timers.add(
       Math.floor(client.heartbeatInterval / 4),
-      () => this.#algoTimerExpired(client),
+      () => this.#about(client, () => this.#algoTimerExpired(client)),
     );
     if (entry === undefined) this.#log(Priority.Err, "Can't schedule algo timer");
     client.algoTimer = entry;
@@ -313,9 +432,14 @@ export class Arbiter {
     const log = this.#log;
     const algorithm = algorithmFor(log, client, "qnetd_algorithm_timer_callback");
     const outcome = algorithm === undefined
-      ? { error: 10, reschedule: false, sendVote: false, vote: 4 as Vote }
+      ? {
+        error: ReplyError.InternalError,
+        reschedule: false,
+        sendVote: false,
+        vote: Vote.WaitForReply,
+      }
       : algorithm.timerCallback(this.#ctx, client);
-    if (outcome.error !== 0) {
+    if (outcome.error !== ReplyError.NoError) {
       log(
         Priority.Err,
         `Algorithm for client ${client.addrStr} returned error code. Sending error reply.`,
@@ -334,7 +458,13 @@ export class Arbiter {
     );
     if (outcome.sendVote) {
       client.algoTimerVoteInfoSeq = (client.algoTimerVoteInfoSeq + 1) >>> 0;
-      this.#sendVoteInfo(client, client.algoTimerVoteInfoSeq, client.lastRingId, outcome.vote);
+      this.#sendVoteInfo(
+        client,
+        client.algoTimerVoteInfoSeq,
+        client.lastRingId,
+        outcome.vote,
+        outcome.reason,
+      );
     }
     if (outcome.reschedule) return true;
     client.algoTimer = undefined;
@@ -342,10 +472,11 @@ export class Arbiter {
   }
 
   /** `qnetd_instance_client_disconnect()`. */
-  #disconnect(client: Client, serverGoingDown: boolean): void {
+  #disconnect(client: Client, serverGoingDown: boolean, reason: string): void {
     if (!this.#clients.has(client.id)) return;
     this.#actions.push({ kind: "disconnect", clientId: client.id });
     logClientDisconnect(this.#log, client, serverGoingDown);
+    if (client.initReceived) this.#record(client, () => disconnectedEvent(reason));
     if (client.initReceived) {
       algorithmFor(this.#log, client, "qnetd_algorithm_client_disconnect")
         ?.clientDisconnect(this.#ctx, client, serverGoingDown);
@@ -377,7 +508,8 @@ function clientSnapshot(client: Client): ClientSnapshot {
     tlsPeerCertificateVerified: client.tlsPeerCertificateVerified,
     lastSentVote: client.lastSentVote,
     lastSentAckNackVote: client.lastSentAckNackVote,
-    keepActivePartitionTieBreaker: client.keepActivePartitionTieBreaker !== 0,
+    keepActivePartitionTieBreaker:
+      client.keepActivePartitionTieBreaker !== KeepActivePartitionTieBreaker.Disabled,
   };
   return client.configVersion === undefined
     ? snapshot

@@ -6,11 +6,12 @@
  *
  * @module
  */
-import type { Heuristics, Vote } from "../protocol/constants.ts";
+import { Heuristics, KeepActivePartitionTieBreaker, Vote } from "../protocol/constants.ts";
 import type { NodeInfo, RingId } from "../protocol/types.ts";
 import type { TimerEntry } from "./timer_list.ts";
 import type { Cluster } from "./cluster_list.ts";
 import { HEARTBEAT_INTERVAL_BEFORE_INIT } from "./settings.ts";
+import type { PeerCertNames } from "../certs/peer_names.ts";
 
 /**
  * A tie-breaker as stored on a client. Before INIT (or after an INIT without one) the mode
@@ -20,6 +21,9 @@ export interface StoredTieBreaker {
   readonly mode: number;
   readonly nodeId: number;
 }
+
+/** The tie-breaker a client has before INIT (mode 0: none, which no algorithm accepts). */
+export const NO_TIE_BREAKER: StoredTieBreaker = Object.freeze({ mode: 0, nodeId: 0 });
 
 /** The zero ring id ({0, 0}). */
 export const ZERO_RING_ID: RingId = Object.freeze({ nodeId: 0, seq: 0n });
@@ -48,15 +52,15 @@ export class Client {
   tlsStarted = false;
   tlsPeerCertificateVerified = false;
   /** Names of the client certificate (see Arbiter.tlsEstablished); undefined = none. */
-  peerCertNames: readonly string[] | undefined = undefined;
+  peerCertNames: PeerCertNames | undefined = undefined;
 
   nodeId = 0;
   /** Any u16 the client sent (checked at INIT, but a failed INIT still stores it). */
   decisionAlgorithm = 0;
-  tieBreaker: StoredTieBreaker = { mode: 0, nodeId: 0 };
+  tieBreaker: StoredTieBreaker = NO_TIE_BREAKER;
   heartbeatInterval = HEARTBEAT_INTERVAL_BEFORE_INIT;
-  /** 0 or 1 (KEEP_ACTIVE_PARTITION_TIE_BREAKER). */
-  keepActivePartitionTieBreaker = 0;
+  /** KEEP_ACTIVE_PARTITION_TIE_BREAKER: Disabled or Enabled. */
+  keepActivePartitionTieBreaker: number = KeepActivePartitionTieBreaker.Disabled;
 
   configNodeList: readonly NodeInfo[] = [];
   /** Undefined unless the last config list carried CONFIG_VERSION. */
@@ -64,11 +68,11 @@ export class Client {
   lastMembershipNodeList: readonly NodeInfo[] = [];
   lastQuorumNodeList: readonly NodeInfo[] = [];
   lastRingId: RingId = ZERO_RING_ID;
-  lastMembershipHeuristics: Heuristics = 0;
-  lastRegularHeuristics: Heuristics = 0;
-  lastHeuristics: Heuristics = 0;
-  lastSentVote: Vote = 0;
-  lastSentAckNackVote: Vote = 0;
+  lastMembershipHeuristics: Heuristics = Heuristics.Undefined;
+  lastRegularHeuristics: Heuristics = Heuristics.Undefined;
+  lastHeuristics: Heuristics = Heuristics.Undefined;
+  lastSentVote: Vote = Vote.Undefined;
+  lastSentAckNackVote: Vote = Vote.Undefined;
 
   cluster: Cluster | undefined = undefined;
   /** Per-client data owned by the client's decision algorithm. */

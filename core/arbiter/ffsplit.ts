@@ -14,9 +14,26 @@
  * @module
  */
 import { Priority } from "../log.ts";
-import { Heuristics, ReplyError, TieBreakerMode, Vote } from "../protocol/constants.ts";
+import {
+  Heuristics,
+  KeepActivePartitionTieBreaker,
+  ReplyError,
+  TieBreakerMode,
+  Vote,
+} from "../protocol/constants.ts";
 import type { NodeInfo, RingId } from "../protocol/types.ts";
-import type { AlgoOutcome, Algorithm, AlgorithmContext } from "./algorithm.ts";
+import type { AlgoOutcome, Algorithm, AlgorithmContext, Reason } from "./algorithm_types.ts";
+import {
+  dataOf,
+  failed,
+  NO_ERROR,
+  nodeSetText,
+  onceReason,
+  scanTieBreaker,
+  tieBreakerText,
+  tieReason,
+  voted,
+} from "./algo_utils.ts";
 import { type Client, hasNodeId, ringIdEquals } from "./client.ts";
 import type { Cluster } from "./cluster_list.ts";
 import { clusterNameText, logNodeList } from "./log_debug.ts";
@@ -39,6 +56,8 @@ export class FfsplitClusterData {
   state: FfsplitClusterState = FfsplitClusterState.WaitingForChange;
   /** The membership list of the last winner; empty when there was none. */
   quoratePartition: readonly NodeInfo[] = [];
+  /** Why the last decision went as it did (for the history). */
+  lastReason: Reason = "";
 }
 
 /** `struct qnetd_algo_ffsplit_client_data`. */
@@ -55,17 +74,11 @@ function clusterOf(client: Client): Cluster {
 }
 
 function clusterData(cluster: Cluster): FfsplitClusterData {
-  if (!(cluster.algorithmData instanceof FfsplitClusterData)) {
-    cluster.algorithmData = new FfsplitClusterData();
-  }
-  return cluster.algorithmData as FfsplitClusterData;
+  return dataOf(cluster, FfsplitClusterData);
 }
 
 function clientData(client: Client): FfsplitClientData {
-  if (!(client.algorithmData instanceof FfsplitClientData)) {
-    client.algorithmData = new FfsplitClientData();
-  }
-  return client.algorithmData as FfsplitClientData;
+  return dataOf(client, FfsplitClientData);
 }
 
 /**
@@ -135,6 +148,8 @@ interface Candidate {
   readonly config: readonly NodeInfo[];
   readonly membership: readonly NodeInfo[];
   readonly heuristics: Heuristics;
+  /** Once the best so far: why it is. */
+  readonly why?: () => string;
 }
 
 /** `qnetd_algo_ffsplit_get_active_clients_in_partition_stats()`. */
@@ -156,70 +171,146 @@ function partitionStats(
 }
 
 /**
+ * The node id the tie-breaker prefers for `candidate`, or undefined: LOWEST/HIGHEST of an
+ * empty config list (3.0.3 crashes there) or an invalid mode (C exits; INIT refuses it).
+ */
+function preferredNode(candidate: Candidate): number | undefined {
+  const config = candidate.config;
+  const mode = candidate.client.tieBreaker.mode;
+  switch (mode) {
+    case TieBreakerMode.Lowest:
+    case TieBreakerMode.Highest:
+      if (config.length === 0) return undefined;
+      return scanTieBreaker(
+        mode,
+        config,
+        (node) => node.nodeId,
+        mode === TieBreakerMode.Lowest ? Infinity : -Infinity,
+      ).nodeId;
+    case TieBreakerMode.NodeId:
+      return candidate.client.tieBreaker.nodeId;
+    default:
+      return undefined;
+  }
+}
+
+/**
  * `qnetd_algo_ffsplit_is_preferred_partition()`. Deviation: an empty config list (a client
  * that never sent one) gives false instead of C's crash.
  */
 function isPreferredPartition(candidate: Candidate): boolean {
-  const ids = candidate.config.map((node) => node.nodeId);
-  let preferred: number;
-  switch (candidate.client.tieBreaker.mode) {
-    case TieBreakerMode.Lowest:
-      if (ids.length === 0) return false;
-      preferred = Math.min(...ids);
-      break;
-    case TieBreakerMode.Highest:
-      if (ids.length === 0) return false;
-      preferred = Math.max(...ids);
-      break;
-    case TieBreakerMode.NodeId:
-      preferred = candidate.client.tieBreaker.nodeId;
-      break;
-    default:
-      // C exits here; a client cannot reach it (INIT requires a valid tie-breaker).
-      return false;
-  }
-  return hasNodeId(candidate.membership, preferred);
+  const preferred = preferredNode(candidate);
+  return preferred !== undefined && hasNodeId(candidate.membership, preferred);
 }
 
-/** `qnetd_algo_ffsplit_partition_cmp()`: is `a` better than the best so far `b`? */
+/**
+ * A comparison's outcome and why, in words about the partition that wins it (made only when
+ * a history is kept: every decision compares each client with the best so far).
+ */
+interface Comparison {
+  readonly better: boolean;
+  readonly why: () => string;
+}
+
+/** "partition {1,2}": a candidate by its membership. */
+function partitionText(candidate: Candidate): string {
+  return `partition ${nodeSetText(candidate.membership.map((node) => node.nodeId))}`;
+}
+
+/**
+ * `qnetd_algo_ffsplit_partition_cmp()`: is `a` better than the best so far `b`? With the
+ * reason, about the winner of the comparison (`b` when `a` is not better).
+ */
 function partitionBetter(
   cluster: Cluster,
   a: Candidate,
   b: Candidate | undefined,
   quoratePartition: readonly NodeInfo[],
   kap: boolean,
-): boolean {
+): Comparison {
   const n = a.config.length;
   const m = a.membership.length;
   const half = Math.floor(n / 2);
-  if (n % 2 !== 0) return m > half;
-  if (m > half) return true;
-  if (m < half) return false;
+  const size = () => `${partitionText(a)} has ${m} of ${n} nodes`;
+  const sizeDecides = (better: boolean): Comparison => ({
+    better,
+    why: better
+      ? size
+      : b === undefined
+      ? () => `no partition has more than half of the nodes: ${size()}`
+      : lastWhy(b),
+  });
+  if (n % 2 !== 0) return sizeDecides(m > half);
+  if (m > half) return sizeDecides(true);
+  if (m < half) return sizeDecides(false);
 
+  const split = `${m} of ${n} nodes each, a 50:50 split`;
   const sa = partitionStats(cluster, a);
   const sb = partitionStats(cluster, b);
   const scoreA = sa.active + sa.pass - sa.fail;
   const scoreB = sb.active + sb.pass - sb.fail;
-  if (scoreA !== scoreB) return scoreA > scoreB;
-  if (sa.active !== sb.active) return sa.active > sb.active;
-
+  const winner = (better: boolean) => partitionText(better || b === undefined ? a : b);
+  const loser = (better: boolean) => b === undefined ? "none" : partitionText(better ? b : a);
+  if (scoreA !== scoreB || sa.active !== sb.active) {
+    const better = scoreA !== scoreB ? scoreA > scoreB : sa.active > sb.active;
+    const [sw, sl] = better ? [sa, sb] : [sb, sa];
+    const why = () =>
+      sw.pass - sw.fail !== sl.pass - sl.fail
+        ? `heuristics: ${heuristicsSummary(sw)} beats ${heuristicsSummary(sl)} (${
+          winner(better)
+        } over ${loser(better)}; ${split})`
+        : `${
+          winner(better)
+        } has more connected nodes (${sw.active} against ${sl.active}; ${split})`;
+    return { better, why };
+  }
   if (kap && b !== undefined) {
     const aWasQuorate = hasNodeId(quoratePartition, a.client.nodeId);
     const bWasQuorate = hasNodeId(quoratePartition, b.client.nodeId);
-    if (aWasQuorate && !bWasQuorate) return true;
-    if (!aWasQuorate && bWasQuorate) return false;
+    if (aWasQuorate !== bWasQuorate) {
+      return {
+        better: aWasQuorate,
+        why: () =>
+          `KAP: the partition that was active keeps the vote (${winner(aWasQuorate)}; ${split})`,
+      };
+    }
   }
-  return isPreferredPartition(a);
+  const better = isPreferredPartition(a);
+  const why = () => {
+    const preferred = preferredNode(a);
+    const mode = a.client.tieBreaker.mode;
+    if (preferred === undefined) {
+      return `tie: the ${tieBreakerText(mode)} is unknown (no config list); ${split}`;
+    }
+    if (better || (b !== undefined && hasNodeId(b.membership, preferred))) {
+      return `${tieReason(mode, preferred)} (${winner(better)}; ${split})`;
+    }
+    return `tie: no partition has node ${preferred >>> 0} (${tieBreakerText(mode)}); ${split}`;
+  };
+  return { better, why };
 }
 
-/** `qnetd_algo_ffsplit_select_partition()`: the winning membership list, if any. */
+/** What the previous comparison said about `b`, kept on the candidate. */
+function lastWhy(b: Candidate): () => string {
+  return b.why ?? (() => `${partitionText(b)} was chosen`);
+}
+
+/** "heuristics pass 2, fail 0" for a partition's stats. */
+function heuristicsSummary(stats: { pass: number; fail: number }): string {
+  return `${stats.pass} pass/${stats.fail} fail`;
+}
+
+/** `qnetd_algo_ffsplit_select_partition()`: the winning membership list, if any, and why. */
 function selectPartition(
   d: Decision,
   cluster: Cluster,
   quoratePartition: readonly NodeInfo[],
-): readonly NodeInfo[] | undefined {
-  const kap = cluster.clients.every((x) => x.keepActivePartitionTieBreaker !== 0);
+): { winners: readonly NodeInfo[] | undefined; why: () => string } {
+  const kap = cluster.clients.every((x) =>
+    x.keepActivePartitionTieBreaker !== KeepActivePartitionTieBreaker.Disabled
+  );
   let best: Candidate | undefined;
+  let why = () => "no partition";
   for (const x of cluster.clients) {
     const ex = effective(d, x);
     if (ex === undefined) continue;
@@ -229,9 +320,22 @@ function selectPartition(
       membership: ex.membership,
       heuristics: ex.heuristics,
     };
-    if (partitionBetter(cluster, candidate, best, quoratePartition, kap)) best = candidate;
+    const result = partitionBetter(cluster, candidate, best, quoratePartition, kap);
+    // The reason that counts is the last one that compared the winner with another
+    // partition (or chose it): members of one partition compare equal.
+    if (result.better) {
+      best = { ...candidate, why: result.why };
+      why = result.why;
+    } else if (best === undefined || !sameMembers(best.membership, candidate.membership)) {
+      why = result.why;
+      if (best !== undefined) best = { ...best, why };
+    }
   }
-  return best?.membership;
+  return { winners: best?.membership, why };
+}
+
+function sameMembers(a: readonly NodeInfo[], b: readonly NodeInfo[]): boolean {
+  return a.length === b.length && a.every((node) => hasNodeId(b, node.nodeId));
 }
 
 /** `qnetd_algo_ffsplit_update_nodes_state()`. */
@@ -277,7 +381,13 @@ function sendVotes(
     if (data.state !== wanted) continue;
     data.voteInfoExpectedSeq = (data.voteInfoExpectedSeq + 1) >>> 0;
     sent++;
-    ctx.sendVoteInfo(x, data.voteInfoExpectedSeq, xRing, acks ? Vote.Ack : Vote.Nack);
+    ctx.sendVoteInfo(
+      x,
+      data.voteInfoExpectedSeq,
+      xRing,
+      acks ? Vote.Ack : Vote.Nack,
+      clusterData(cluster).lastReason,
+    );
   }
   return sent;
 }
@@ -296,11 +406,17 @@ function decide(ctx: AlgorithmContext, d: Decision): AlgoOutcome {
 
   if (!isMembershipStable(d, cluster)) {
     ctx.log(Priority.Debug, `ffsplit: Membership for cluster ${name} is not yet stable`);
-    return { error: 0, vote: Vote.WaitForReply };
+    return voted(
+      Vote.WaitForReply,
+      "membership not yet stable: the nodes do not agree on their config and membership lists",
+    );
   }
   ctx.log(Priority.Debug, `ffsplit: Membership for cluster ${name} is now stable`);
 
-  const winners = selectPartition(d, cluster, data.quoratePartition);
+  const { winners, why } = selectPartition(d, cluster, data.quoratePartition);
+  data.lastReason = onceReason(() =>
+    winners === undefined ? `no quorate partition: ${why()}` : why()
+  );
   if (winners === undefined) {
     ctx.log(Priority.Debug, "ffsplit: No quorate partition was selected");
     data.quoratePartition = [];
@@ -320,7 +436,7 @@ function decide(ctx: AlgorithmContext, d: Decision): AlgoOutcome {
       data.state = FfsplitClusterState.WaitingForChange;
     }
   }
-  return { error: 0, vote: Vote.NoChange };
+  return voted(Vote.NoChange);
 }
 
 /** The ffsplit algorithm (`qnetd_algo_ffsplit`). */
@@ -329,7 +445,7 @@ export const ffsplitAlgorithm: Algorithm = {
     const cluster = clusterOf(client);
     if (cluster.size === 1) cluster.algorithmData = new FfsplitClusterData();
     client.algorithmData = new FfsplitClientData();
-    return 0;
+    return NO_ERROR;
   },
 
   configNodeListReceived(ctx, client, _seq, _configVersion, nodes, initial) {
@@ -338,14 +454,14 @@ export const ffsplitAlgorithm: Algorithm = {
         Priority.Err,
         `ffsplit: Received empty config node list for client ${client.addrStr}`,
       );
-      return { error: ReplyError.InvalidConfigNodeList, vote: 0 };
+      return failed(ReplyError.InvalidConfigNodeList, "the config list is empty");
     }
     if (!hasNodeId(nodes, client.nodeId)) {
       ctx.log(Priority.Err, `ffsplit: Received config node list without client ${client.addrStr}`);
-      return { error: ReplyError.InvalidConfigNodeList, vote: 0 };
+      return failed(ReplyError.InvalidConfigNodeList, "the config list lacks the sending node");
     }
     if (initial || client.lastMembershipNodeList.length === 0) {
-      return { error: 0, vote: Vote.AskLater };
+      return voted(Vote.AskLater, "waiting for the node's membership list");
     }
     return decide(ctx, {
       client,
@@ -363,16 +479,21 @@ export const ffsplitAlgorithm: Algorithm = {
         Priority.Err,
         `ffsplit: Received empty membership node list for client ${client.addrStr}`,
       );
-      return { error: ReplyError.InvalidMembershipNodeList, vote: 0 };
+      return failed(ReplyError.InvalidMembershipNodeList, "the membership list is empty");
     }
     if (!hasNodeId(nodes, client.nodeId)) {
       ctx.log(
         Priority.Err,
         `ffsplit: Received membership node list without client ${client.addrStr}`,
       );
-      return { error: ReplyError.InvalidMembershipNodeList, vote: 0 };
+      return failed(
+        ReplyError.InvalidMembershipNodeList,
+        "the membership list lacks the sending node",
+      );
     }
-    if (client.configNodeList.length === 0) return { error: 0, vote: Vote.AskLater };
+    if (client.configNodeList.length === 0) {
+      return voted(Vote.AskLater, "waiting for the node's config list");
+    }
     return decide(ctx, {
       client,
       leaving: false,
@@ -384,7 +505,7 @@ export const ffsplitAlgorithm: Algorithm = {
   },
 
   quorumNodeListReceived() {
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
 
   clientDisconnect(ctx, client, serverGoingDown) {
@@ -401,7 +522,10 @@ export const ffsplitAlgorithm: Algorithm = {
   },
 
   askForVoteReceived() {
-    return { error: ReplyError.UnsupportedDecisionAlgorithmMessage, vote: 0 };
+    return failed(
+      ReplyError.UnsupportedDecisionAlgorithmMessage,
+      "ffsplit does not answer ask-for-vote: it sends its votes itself",
+    );
   },
 
   voteInfoReplyReceived(ctx, client, seq) {
@@ -413,7 +537,7 @@ export const ffsplitAlgorithm: Algorithm = {
         Priority.Debug,
         `ffsplit: Received old vote info reply from client ${client.addrStr}`,
       );
-      return 0;
+      return NO_ERROR;
     }
     data.state = FfsplitClientState.WaitingForChange;
     const name = clusterNameText(client.clusterName);
@@ -432,12 +556,12 @@ export const ffsplitAlgorithm: Algorithm = {
         cdata.state = FfsplitClusterState.WaitingForChange;
       }
     }
-    return 0;
+    return NO_ERROR;
   },
 
   heuristicsChangeReceived(ctx, client, _seq, heuristics) {
     if (client.configNodeList.length === 0 || client.lastMembershipNodeList.length === 0) {
-      return { error: 0, vote: Vote.AskLater };
+      return voted(Vote.AskLater, "waiting for the node's config and membership lists");
     }
     return decide(ctx, {
       client,
@@ -450,6 +574,6 @@ export const ffsplitAlgorithm: Algorithm = {
   },
 
   timerCallback() {
-    return { error: 0, reschedule: false, sendVote: false, vote: Vote.WaitForReply };
+    return { error: NO_ERROR, reschedule: false, sendVote: false, vote: Vote.WaitForReply };
   },
 };

@@ -10,82 +10,40 @@
  * @module
  */
 import { Priority } from "../log.ts";
-import { Heuristics, TieBreakerMode, Vote } from "../protocol/constants.ts";
+import { TieBreakerMode, Vote } from "../protocol/constants.ts";
 import type { RingId } from "../protocol/types.ts";
-import type { AlgoOutcome, Algorithm, AlgorithmContext } from "./algorithm.ts";
-import { type Client, hasNodeId, ringIdEquals, ZERO_RING_ID } from "./client.ts";
+import type { AlgoOutcome, Algorithm, AlgorithmContext, Reason } from "./algorithm_types.ts";
+import {
+  allRingIdsMatch,
+  createPartitions,
+  dataOf,
+  dumpPartitions,
+  isNewcomerToActivePartition,
+  NEWCOMER_REASON,
+  NO_ERROR,
+  nodeSetText,
+  type Partition,
+  scanTieBreaker,
+  tieReason,
+  voted,
+} from "./algo_utils.ts";
+import { type Client, ringIdEquals, ZERO_RING_ID } from "./client.ts";
 import { asInt32, clusterNameText, ringIdText } from "./log_debug.ts";
 
 /** `struct qnetd_algo_lms_info`. */
 export class LmsClientData {
   numConfigNodes = 0;
   /** 0 (new), ACK, NACK or WAIT_FOR_REPLY. */
-  lastResult: Vote = 0;
+  lastResult: Vote = Vote.Undefined;
 }
 
-/** `struct qnetd_algo_partition`. */
-interface Partition {
-  readonly ringId: RingId;
-  numNodes: number;
-  score: number;
-  /** Stands in for the `%p` of the partition in the dump. */
-  readonly pointer: string;
+function lastResultOf(client: Client): Vote {
+  return dataOf(client, LmsClientData).lastResult;
 }
 
-function dataOf(client: Client): LmsClientData {
-  if (!(client.algorithmData instanceof LmsClientData)) {
-    client.algorithmData = new LmsClientData();
-  }
-  return client.algorithmData as LmsClientData;
-}
-
-/** `qnetd_algo_all_ring_ids_match()`: false while a partition-mate reports another ring. */
-function allRingIdsMatch(ctx: AlgorithmContext, client: Client, ring: RingId): boolean {
-  for (const other of client.cluster?.clients ?? []) {
-    if (other === client) continue;
-    ctx.log(
-      Priority.Debug,
-      `algo-util: all_ring_ids_match: seen nodeid ${
-        asInt32(other.nodeId)
-      } (client ${other.pointer}) ring_id (${ringIdText(other.lastRingId)})`,
-    );
-    const inOurPartition = hasNodeId(client.lastMembershipNodeList, other.nodeId) ||
-      hasNodeId(other.lastMembershipNodeList, client.nodeId);
-    if (inOurPartition && !ringIdEquals(ring, other.lastRingId)) {
-      ctx.log(
-        Priority.Debug,
-        `algo-util: nodeid ${asInt32(other.nodeId)} in our partition has different ring_id (${
-          ringIdText(other.lastRingId)
-        }) to us (${ringIdText(ring)})`,
-      );
-      return false;
-    }
-  }
-  return true;
-}
-
-/** `qnetd_algo_create_partitions()`: by stored ring id, in first-seen order, seq 0 skipped. */
-function createPartitions(client: Client): Partition[] {
-  const partitions: Partition[] = [];
-  for (const other of client.cluster?.clients ?? []) {
-    if (other.lastRingId.seq === 0n) continue;
-    let partition = partitions.find((p) => ringIdEquals(p.ringId, other.lastRingId));
-    if (partition === undefined) {
-      partition = {
-        ringId: other.lastRingId,
-        numNodes: 0,
-        score: 0,
-        pointer: `0x${(0x55d0c1a00000 + partitions.length * 0x30).toString(16)}`,
-      };
-      partitions.push(partition);
-    }
-    partition.numNodes++;
-    partition.score++;
-    if (other.lastHeuristics === Heuristics.Pass) partition.score++;
-    else if (other.lastHeuristics === Heuristics.Fail) partition.score--;
-  }
-  return partitions;
-}
+/** The start of C's LOWEST scan (INT_MAX) and the node id of an invalid tie-breaker. */
+const INT32_MAX = 0x7fffffff;
+const UINT32_MAX = 0xffffffff;
 
 /** The first partition with the highest value of `key`, and whether another one ties it. */
 function leader(
@@ -100,10 +58,10 @@ function leader(
 
 /** `do_lms_algorithm()`. */
 function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome {
-  const info = dataOf(client);
-  const settle = (vote: Vote): AlgoOutcome => {
+  const info = dataOf(client, LmsClientData);
+  const settle = (vote: Vote, reason: Reason): AlgoOutcome => {
     info.lastResult = vote;
-    return { error: 0, vote };
+    return voted(vote, reason);
   };
   ctx.abortAlgoTimer(client);
 
@@ -115,37 +73,29 @@ function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome
       }) not unique in this membership, waiting`,
     );
     ctx.scheduleAlgoTimer(client);
-    return settle(Vote.WaitForReply);
+    return settle(
+      Vote.WaitForReply,
+      "the nodes of this partition do not report the same ring id yet: waiting",
+    );
   }
 
   const partitions = createPartitions(client);
   if (partitions.length === 0) {
     ctx.log(Priority.Debug, "algo-lms: No partitions found");
     ctx.scheduleAlgoTimer(client);
-    return settle(Vote.WaitForReply);
+    return settle(Vote.WaitForReply, "no node has reported a ring id yet: waiting");
   }
-  for (const p of partitions) {
-    ctx.log(
-      Priority.Debug,
-      `algo-util: partition (${ringIdText(p.ringId)}) (${p.pointer}) has ${p.numNodes} nodes`,
-    );
-  }
+  dumpPartitions(ctx, partitions);
   if (partitions.length === 1) {
     ctx.log(Priority.Debug, "algo-lms: Only 1 partition. This is votequorum's problem, not ours");
-    return settle(Vote.Ack);
+    return settle(Vote.Ack, "only one partition: votequorum decides, every node gets ACK");
   }
 
-  if (info.lastResult === 0) {
-    for (const other of client.cluster?.clients ?? []) {
-      if (!ringIdEquals(ring, other.lastRingId) && dataOf(other).lastResult === Vote.Ack) {
-        ctx.log(
-          Priority.Debug,
-          "algo-lms: we are a new partition and another active partition exists. NACK",
-        );
-        return { error: 0, vote: Vote.Nack };
-      }
-    }
+  if (isNewcomerToActivePartition(ctx, client, ring, lastResultOf, "algo-lms")) {
+    return voted(Vote.Nack, NEWCOMER_REASON);
   }
+  const total = partitions.reduce((sum, p) => sum + p.numNodes, 0);
+  const members = (p: Partition) => partitionNodesText(client, p);
 
   const byScore = leader(partitions, (p) => p.score);
   ctx.log(
@@ -155,12 +105,19 @@ function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome
     }) with score ${byScore.best.score}`,
   );
   if (!byScore.joint) {
+    // Without heuristics the score is the number of nodes: say so in those words.
+    const best = byScore.best;
+    const why = () =>
+      partitions.every((p) => p.score === p.numNodes)
+        ? `partition ${members(best)} has ${best.numNodes} of ${total} nodes, the most`
+        : `score: partition ${members(best)} has the best score, ${best.score} ` +
+          "(a point per node, +1 per heuristics pass, -1 per fail)";
     if (ringIdEquals(byScore.best.ringId, ring)) {
       ctx.log(Priority.Debug, "algo-lms: We are in the best score partition. ACK");
-      return settle(Vote.Ack);
+      return settle(Vote.Ack, why);
     }
     ctx.log(Priority.Debug, "algo-lms: We are NOT in the best score partition. NACK");
-    return settle(Vote.Nack);
+    return settle(Vote.Nack, why);
   }
 
   const bySize = leader(partitions, (p) => p.numNodes);
@@ -171,22 +128,25 @@ function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome
     }) with ${bySize.best.numNodes} nodes`,
   );
   if (!bySize.joint) {
+    const why = () =>
+      `partition ${members(bySize.best)} has ${bySize.best.numNodes} of ${total} nodes, the most`;
     if (ringIdEquals(bySize.best.ringId, ring)) {
       ctx.log(Priority.Debug, "algo-lms: We are in the largest partition. ACK");
-      return settle(Vote.Ack);
+      return settle(Vote.Ack, why);
     }
     ctx.log(Priority.Debug, "algo-lms: We are NOT in the largest partition. NACK");
-    return settle(Vote.Nack);
+    return settle(Vote.Nack, why);
   }
 
   const { nodeId: tbNodeId, ring: tbRing } = tieBreakerNode(ctx, client);
   const where = `(${ringIdText(tbRing)}) as tie-breaker node id ${asInt32(tbNodeId)}`;
+  const why = () => tieReason(client.tieBreaker.mode, tbNodeId);
   if (client.nodeId === tbNodeId || ringIdEquals(tbRing, ring)) {
     ctx.log(Priority.Debug, `algo-lms: We are in the same partition ${where}. ACK`);
-    return settle(Vote.Ack);
+    return settle(Vote.Ack, why);
   }
   ctx.log(Priority.Debug, `algo-lms: We are NOT in the same partition ${where}. NACK`);
-  return settle(Vote.Nack);
+  return settle(Vote.Nack, why);
 }
 
 /**
@@ -196,51 +156,50 @@ function doLms(ctx: AlgorithmContext, client: Client, ring: RingId): AlgoOutcome
  */
 function tieBreakerNode(ctx: AlgorithmContext, client: Client): { nodeId: number; ring: RingId } {
   const mode = client.tieBreaker.mode;
-  let nodeId: number;
-  let ring: RingId = ZERO_RING_ID;
-  if (mode === TieBreakerMode.Lowest) nodeId = 0x7fffffff;
-  else if (mode === TieBreakerMode.Highest) nodeId = 0;
-  else if (mode === TieBreakerMode.NodeId) nodeId = client.tieBreaker.nodeId;
-  else {
-    ctx.log(Priority.Debug, `algo-lms: denied vote because tie-breaker option is invalid: ${mode}`);
-    nodeId = 0xffffffff;
+  const clients = client.cluster?.clients ?? [];
+  if (mode === TieBreakerMode.Lowest || mode === TieBreakerMode.Highest) {
+    const what = mode === TieBreakerMode.Lowest ? "low" : "high";
+    const { nodeId, item } = scanTieBreaker(
+      mode,
+      clients,
+      (other) => other.nodeId,
+      mode === TieBreakerMode.Lowest ? INT32_MAX : 0,
+      (other, id) =>
+        ctx.log(
+          Priority.Debug,
+          `algo-lms: Looking for ${what} node ID. found ${asInt32(id)} (${
+            ringIdText(other.lastRingId)
+          })`,
+        ),
+    );
+    return { nodeId, ring: item?.lastRingId ?? ZERO_RING_ID };
   }
-  for (const other of client.cluster?.clients ?? []) {
-    if (mode === TieBreakerMode.Lowest) {
-      if (other.nodeId < nodeId) {
-        nodeId = other.nodeId;
-        ring = other.lastRingId;
-        ctx.log(
-          Priority.Debug,
-          `algo-lms: Looking for low node ID. found ${asInt32(nodeId)} (${ringIdText(ring)})`,
-        );
-      }
-    } else if (mode === TieBreakerMode.Highest) {
-      if (other.nodeId > nodeId) {
-        nodeId = other.nodeId;
-        ring = other.lastRingId;
-        ctx.log(
-          Priority.Debug,
-          `algo-lms: Looking for high node ID. found ${asInt32(nodeId)} (${ringIdText(ring)})`,
-        );
-      }
-    } else if (mode === TieBreakerMode.NodeId) {
-      if (client.tieBreaker.nodeId === client.nodeId) {
+  if (mode === TieBreakerMode.NodeId) {
+    const nodeId = client.tieBreaker.nodeId;
+    let ring: RingId = ZERO_RING_ID;
+    if (nodeId === client.nodeId) {
+      for (const other of clients) {
         ring = other.lastRingId;
         ctx.log(
           Priority.Debug,
           `algo-lms: Looking for nominated node ID. found ${asInt32(nodeId)} (${ringIdText(ring)})`,
         );
       }
-    } else {
-      ctx.log(
-        Priority.Debug,
-        `algo-lms: denied vote because tie-breaker option is invalid: ${mode}`,
-      );
-      ring = ZERO_RING_ID;
     }
+    return { nodeId, ring };
   }
-  return { nodeId, ring };
+  const invalid = `algo-lms: denied vote because tie-breaker option is invalid: ${mode}`;
+  ctx.log(Priority.Debug, invalid);
+  for (const _other of clients) ctx.log(Priority.Debug, invalid);
+  return { nodeId: UINT32_MAX, ring: ZERO_RING_ID };
+}
+
+/** The connected nodes of an lms partition (those whose stored ring is its ring): "{1,2}". */
+function partitionNodesText(client: Client, partition: Partition): string {
+  const clients = client.cluster?.clients ?? [];
+  return nodeSetText(
+    clients.filter((c) => ringIdEquals(c.lastRingId, partition.ringId)).map((c) => c.nodeId),
+  );
 }
 
 function describe(client: Client): string {
@@ -253,18 +212,18 @@ function describe(client: Client): string {
 export const lmsAlgorithm: Algorithm = {
   init(_ctx, client) {
     client.algorithmData = new LmsClientData();
-    return 0;
+    return NO_ERROR;
   },
 
   configNodeListReceived(ctx, client, _seq, _configVersion, nodes) {
-    dataOf(client).numConfigNodes = nodes.length;
+    dataOf(client, LmsClientData).numConfigNodes = nodes.length;
     ctx.log(
       Priority.Debug,
       `algo-lms: cluster ${
         clusterNameText(client.clusterName)
       } config_list has ${nodes.length} nodes`,
     );
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
 
   membershipNodeListReceived(ctx, client, _seq, ring) {
@@ -302,23 +261,24 @@ export const lmsAlgorithm: Algorithm = {
 
   voteInfoReplyReceived(ctx, client) {
     ctx.log(Priority.Debug, `algo-lms: ${describe(client)} replied back to vote info message`);
-    return 0;
+    return NO_ERROR;
   },
 
   heuristicsChangeReceived(ctx) {
     ctx.log(Priority.Info, "algo-lms: heuristics change is not supported.");
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
 
   timerCallback(ctx, client) {
     ctx.log(Priority.Debug, `algo-lms: ${describe(client)} Timer callback`);
     const outcome = doLms(ctx, client, client.lastRingId);
-    const ok = outcome.error === 0;
+    const ok = outcome.error === NO_ERROR;
     return {
       error: outcome.error,
       sendVote: ok && (outcome.vote === Vote.Ack || outcome.vote === Vote.Nack),
       reschedule: ok && outcome.vote === Vote.WaitForReply,
       vote: outcome.vote,
+      ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
     };
   },
 };

@@ -7,17 +7,21 @@
  *
  * @module
  */
-import { type Log, Priority } from "../log.ts";
+import { type Log, type LogFields, Priority } from "../log.ts";
 import {
   Heuristics,
+  isDecisionAlgorithm,
+  KeepActivePartitionTieBreaker,
   MsgType,
   NodeListType,
+  type Quorate,
   ReplyError,
+  TieBreakerMode,
   TlsSupported,
   Vote,
   voteName,
 } from "../protocol/constants.ts";
-import type { DecodedMsg, NodeInfo, ServerMsg } from "../protocol/types.ts";
+import type { DecodedMsg, NodeInfo, RingId, ServerMsg } from "../protocol/types.ts";
 import {
   type AlgoOutcome,
   type Algorithm,
@@ -25,7 +29,7 @@ import {
   algorithmFor,
 } from "./algorithm.ts";
 import { certNameMatches } from "./cert_name.ts";
-import { type Client, ZERO_RING_ID } from "./client.ts";
+import { type Client, NO_TIE_BREAKER, ZERO_RING_ID } from "./client.ts";
 import type { ClusterList } from "./cluster_list.ts";
 import {
   logAskForVoteReceived,
@@ -37,6 +41,18 @@ import {
   logVoteInfoReplyReceived,
 } from "./log_debug.ts";
 import type { ArbiterSettings } from "./settings.ts";
+import {
+  algorithmErrorEvent,
+  type ClientEvent,
+  configListEvent,
+  connectedEvent,
+  heuristicsEvent,
+  isDecision,
+  membershipListEvent,
+  quorumListEvent,
+  refusedEvent,
+  voteEvent,
+} from "./history_events.ts";
 
 /** The arbiter services a handler uses. */
 export interface HandlerContext extends AlgorithmContext {
@@ -49,6 +65,11 @@ export interface HandlerContext extends AlgorithmContext {
   startTls(client: Client): void;
   /** `qnetd_client_dpd_timer_update_interval()`: false if the new interval is invalid. */
   updateDpdInterval(client: Client): boolean;
+  /**
+   * Keeps an event in the client's cluster's decision history; `make` runs only when a
+   * history is kept.
+   */
+  record(client: Client, make: () => ClientEvent): void;
 }
 
 /** "ok" = keep the connection; "disconnect" = C's -1. */
@@ -92,7 +113,11 @@ function checkTls(
   let checkCertificate = false;
   if (mode === TlsSupported.Required) {
     if (!client.tlsStarted) {
-      ctx.log(Priority.Err, "TLS is required but doesn't started yet. Sending back error message");
+      ctx.log(
+        Priority.Err,
+        "TLS is required but doesn't started yet. Sending back error message",
+        { errorCode: ReplyError.TlsRequired },
+      );
       sendError(ctx, client, msg.seqNumber, ReplyError.TlsRequired);
       return "stop";
     }
@@ -128,12 +153,17 @@ function needsInit(
   if (tls === "disconnect") return "disconnect";
   if (tls === "stop") return "ok";
   if (!client.initReceived) {
-    ctx.log(Priority.Err, `Received ${what} before init message. Sending error reply.`);
+    ctx.log(Priority.Err, `Received ${what} before init message. Sending error reply.`, {
+      errorCode: ReplyError.InitRequired,
+    });
     sendError(ctx, client, msg.seqNumber, ReplyError.InitRequired);
     return "ok";
   }
   return undefined;
 }
+
+/** The fields of a DOESNT_CONTAIN_REQUIRED_OPTION line. */
+const MISSING: LogFields = Object.freeze({ errorCode: ReplyError.DoesntContainRequiredOption });
 
 /** Logs and sends a missing-option error (DOESNT_CONTAIN_REQUIRED_OPTION). */
 function missingOption(
@@ -142,7 +172,7 @@ function missingOption(
   msg: DecodedMsg,
   text: string,
 ): HandlerResult {
-  ctx.log(Priority.Err, text);
+  ctx.log(Priority.Err, text, { errorCode: ReplyError.DoesntContainRequiredOption });
   sendError(ctx, client, msg.seqNumber, ReplyError.DoesntContainRequiredOption);
   return "ok";
 }
@@ -154,7 +184,7 @@ function algorithmError(
   msg: DecodedMsg,
   code: number,
 ): HandlerResult {
-  ctx.log(Priority.Err, "Algorithm returned error code. Sending error reply.");
+  ctx.log(Priority.Err, "Algorithm returned error code. Sending error reply.", { errorCode: code });
   sendError(ctx, client, msg.seqNumber, code);
   return "ok";
 }
@@ -184,7 +214,9 @@ function storeVote(client: Client, vote: Vote): void {
 /** A server-only message type received from a client. */
 function unexpected(what: string): Handler {
   return (ctx, client, msg) => {
-    ctx.log(Priority.Err, `Received ${what} message. Sending back error message`);
+    ctx.log(Priority.Err, `Received ${what} message. Sending back error message`, {
+      errorCode: ReplyError.UnexpectedMessage,
+    });
     sendError(ctx, client, msg.seqNumber, ReplyError.UnexpectedMessage);
     return "ok";
   };
@@ -232,7 +264,9 @@ const preinit: Handler = (ctx, client, msg) => {
 
 const startTls: Handler = (ctx, client, msg) => {
   if (!client.preinitReceived) {
-    ctx.log(Priority.Err, "Received starttls before preinit message. Sending error reply.");
+    ctx.log(Priority.Err, "Received starttls before preinit message. Sending error reply.", {
+      errorCode: ReplyError.PreinitRequired,
+    });
     sendError(ctx, client, msg.seqNumber, ReplyError.PreinitRequired);
     return "ok";
   }
@@ -260,10 +294,11 @@ function checkNewClient(ctx: HandlerContext, client: Client): number {
   for (const member of cluster?.clients ?? []) {
     const a = client.tieBreaker;
     const b = member.tieBreaker;
-    if (a.mode !== b.mode || (a.mode === 3 && a.nodeId !== b.nodeId)) {
+    if (a.mode !== b.mode || (a.mode === TieBreakerMode.NodeId && a.nodeId !== b.nodeId)) {
       ctx.log(
         Priority.Err,
         "Received init message contains tie-breaker which differs from rest of cluster. Sending error reply",
+        { errorCode: ReplyError.TieBreakerDiffersFromOtherNodes },
       );
       return ReplyError.TieBreakerDiffersFromOtherNodes;
     }
@@ -271,6 +306,7 @@ function checkNewClient(ctx: HandlerContext, client: Client): number {
       ctx.log(
         Priority.Err,
         "Received init message contains algorithm which differs from rest of cluster. Sending error reply",
+        { errorCode: ReplyError.AlgorithmDiffersFromOtherNodes },
       );
       return ReplyError.AlgorithmDiffersFromOtherNodes;
     }
@@ -278,11 +314,29 @@ function checkNewClient(ctx: HandlerContext, client: Client): number {
       ctx.log(
         Priority.Err,
         "Received init message contains node id which is duplicate of other node in cluster. Sending error reply",
+        { errorCode: ReplyError.DuplicateNodeId },
       );
       return ReplyError.DuplicateNodeId;
     }
   }
   return ReplyError.NoError;
+}
+
+/**
+ * The heartbeat interval a client asks for (INIT, SET_OPTION): outside the configured range
+ * it is logged and refused; else stored, and the DPD timer follows it.
+ */
+function setHeartbeatInterval(ctx: HandlerContext, client: Client, hb: number): number {
+  if (hb < ctx.settings.heartbeatIntervalMin || hb > ctx.settings.heartbeatIntervalMax) {
+    ctx.log(
+      Priority.Err,
+      `Client requested invalid heartbeat interval ${hb >>> 0}. Sending error reply.`,
+      { errorCode: ReplyError.InvalidHeartbeatInterval },
+    );
+    return ReplyError.InvalidHeartbeatInterval;
+  }
+  client.heartbeatInterval = hb;
+  return ctx.updateDpdInterval(client) ? ReplyError.NoError : ReplyError.InvalidHeartbeatInterval;
 }
 
 const init: Handler = (ctx, client, msg) => {
@@ -293,64 +347,73 @@ const init: Handler = (ctx, client, msg) => {
   let error: number = ReplyError.NoError;
 
   if (!client.preinitReceived) {
-    log(Priority.Err, "Received init before preinit message. Sending error reply.");
+    log(Priority.Err, "Received init before preinit message. Sending error reply.", {
+      errorCode: ReplyError.PreinitRequired,
+    });
     error = ReplyError.PreinitRequired;
   }
   // Each check below only runs while there is no error yet, but C still stores the field
   // (or its zero value) when an earlier check failed.
-  if (error === 0 && msg.nodeId === undefined) {
-    log(Priority.Err, "Received init message without node id set. Sending error reply.");
+  if (error === ReplyError.NoError && msg.nodeId === undefined) {
+    log(Priority.Err, "Received init message without node id set. Sending error reply.", MISSING);
     error = ReplyError.DoesntContainRequiredOption;
   } else {
     client.nodeId = msg.nodeId ?? 0;
   }
-  if (error === 0 && msg.ringId === undefined) {
-    log(Priority.Err, "Received init message without ring id set. Sending error reply.");
+  if (error === ReplyError.NoError && msg.ringId === undefined) {
+    log(Priority.Err, "Received init message without ring id set. Sending error reply.", MISSING);
     error = ReplyError.DoesntContainRequiredOption;
   } else {
     client.lastRingId = msg.ringId ?? ZERO_RING_ID;
   }
-  if (error === 0 && msg.heartbeatInterval === undefined) {
-    log(Priority.Err, "Received init message without heartbeat interval set. Sending error reply.");
+  if (error === ReplyError.NoError && msg.heartbeatInterval === undefined) {
+    log(
+      Priority.Err,
+      "Received init message without heartbeat interval set. Sending error reply.",
+      MISSING,
+    );
     error = ReplyError.DoesntContainRequiredOption;
   } else {
-    const hb = msg.heartbeatInterval ?? 0;
-    if (hb < settings.heartbeatIntervalMin || hb > settings.heartbeatIntervalMax) {
-      log(
-        Priority.Err,
-        `Client requested invalid heartbeat interval ${hb >>> 0}. Sending error reply.`,
-      );
-      error = ReplyError.InvalidHeartbeatInterval;
-    } else {
-      client.heartbeatInterval = hb;
-      if (!ctx.updateDpdInterval(client)) error = ReplyError.InvalidHeartbeatInterval;
-    }
+    // C overwrites an earlier error when the interval is refused.
+    const hbError = setHeartbeatInterval(ctx, client, msg.heartbeatInterval ?? 0);
+    if (hbError !== ReplyError.NoError) error = hbError;
   }
-  if (error === 0 && msg.tieBreaker === undefined) {
-    log(Priority.Err, "Received init message without tie-breaker set. Sending error reply.");
+  if (error === ReplyError.NoError && msg.tieBreaker === undefined) {
+    log(
+      Priority.Err,
+      "Received init message without tie-breaker set. Sending error reply.",
+      MISSING,
+    );
     error = ReplyError.DoesntContainRequiredOption;
   } else {
-    client.tieBreaker = msg.tieBreaker ?? { mode: 0, nodeId: 0 };
+    client.tieBreaker = msg.tieBreaker ?? NO_TIE_BREAKER;
   }
-  if (error === 0 && msg.decisionAlgorithm === undefined) {
-    log(Priority.Err, "Received init message without decision algorithm. Sending error reply.");
+  if (error === ReplyError.NoError && msg.decisionAlgorithm === undefined) {
+    log(
+      Priority.Err,
+      "Received init message without decision algorithm. Sending error reply.",
+      MISSING,
+    );
     error = ReplyError.DoesntContainRequiredOption;
   } else {
     const algorithm = msg.decisionAlgorithm ?? 0;
-    if (!(algorithm >= 0 && algorithm <= 3)) {
+    if (!isDecisionAlgorithm(algorithm)) {
       log(
         Priority.Err,
         `Client requested unsupported decision algorithm ${algorithm}. Sending error reply.`,
+        { errorCode: ReplyError.UnsupportedDecisionAlgorithm },
       );
       error = ReplyError.UnsupportedDecisionAlgorithm;
     }
     client.decisionAlgorithm = algorithm;
   }
-  if (error === 0) {
-    client.keepActivePartitionTieBreaker = settings.keepActivePartitionTieBreaker ? 1 : 0;
+  if (error === ReplyError.NoError) {
+    client.keepActivePartitionTieBreaker = settings.keepActivePartitionTieBreaker
+      ? KeepActivePartitionTieBreaker.Enabled
+      : KeepActivePartitionTieBreaker.Disabled;
     error = checkNewClient(ctx, client);
   }
-  if (error === 0) {
+  if (error === ReplyError.NoError) {
     const name = client.clusterName ?? new Uint8Array();
     // Only a client that changed its cluster name by a second PREINIT gets here while
     // already in a cluster; C corrupts its lists then, we move the client.
@@ -361,8 +424,16 @@ const init: Handler = (ctx, client, msg) => {
     const algorithm = algorithmFor(log, client, "qnetd_algorithm_client_init");
     error = algorithm === undefined ? ReplyError.InternalError : algorithm.init(ctx, client);
   }
-  if (error === 0) client.initReceived = true;
-  else log(Priority.Err, "Algorithm returned error code. Sending error reply.");
+  if (error === ReplyError.NoError) {
+    client.initReceived = true;
+    ctx.record(
+      client,
+      () => connectedEvent(client.addrStr, client.decisionAlgorithm, client.tieBreaker),
+    );
+  } else {
+    log(Priority.Err, "Algorithm returned error code. Sending error reply.", { errorCode: error });
+    ctx.record(client, () => refusedEvent(client.addrStr, error));
+  }
 
   ctx.send(
     client,
@@ -383,17 +454,9 @@ const setOption: Handler = (ctx, client, msg) => {
   if (stop !== undefined) return stop;
   const hb = msg.heartbeatInterval;
   if (hb !== undefined) {
-    if (hb < ctx.settings.heartbeatIntervalMin || hb > ctx.settings.heartbeatIntervalMax) {
-      ctx.log(
-        Priority.Err,
-        `Client requested invalid heartbeat interval ${hb >>> 0}. Sending error reply.`,
-      );
-      sendError(ctx, client, msg.seqNumber, ReplyError.InvalidHeartbeatInterval);
-      return "ok";
-    }
-    client.heartbeatInterval = hb;
-    if (!ctx.updateDpdInterval(client)) {
-      sendError(ctx, client, msg.seqNumber, ReplyError.InvalidHeartbeatInterval);
+    const error = setHeartbeatInterval(ctx, client, hb);
+    if (error !== ReplyError.NoError) {
+      sendError(ctx, client, msg.seqNumber, error);
       return "ok";
     }
   }
@@ -422,200 +485,265 @@ const echoRequest: Handler = (ctx, client, msg, raw) => {
   return "ok";
 };
 
-const nodeList: Handler = (ctx, client, msg) => {
-  const stop = needsInit(ctx, client, msg, "node list message");
-  if (stop !== undefined) return stop;
-  const { log } = ctx;
-  const listType = msg.nodeListType;
-  if (listType === undefined) {
-    return missingOption(
-      ctx,
-      client,
-      msg,
-      "Received node list message without node list type set. Sending error reply.",
-    );
-  }
-  const seq = msg.seqNumber;
-  if (seq === undefined) {
-    return missingOption(
-      ctx,
-      client,
-      msg,
-      "Received node list message without seq number set. Sending error reply.",
-    );
-  }
-  const nodes = msg.nodes ?? [];
-  const heuristics = msg.heuristics ?? Heuristics.Undefined;
-  let outcome: { error: number; vote: Vote } = { error: 0, vote: Vote.NoChange };
-  switch (listType) {
-    case NodeListType.InitialConfig:
-    case NodeListType.ChangedConfig: {
-      const initial = listType === NodeListType.InitialConfig;
-      logConfigNodeListReceived(log, client, seq, msg.configVersion, nodes, initial);
-      outcome = decideVote(
-        log,
-        client,
-        "qnetd_algorithm_config_node_list_received",
-        (a) => a.configNodeListReceived(ctx, client, seq, msg.configVersion, nodes, initial),
-      );
-      break;
-    }
-    case NodeListType.Membership: {
-      const ring = msg.ringId;
-      if (ring === undefined) {
-        return missingOption(
-          ctx,
-          client,
-          msg,
-          "Received node list message without ring id number set. Sending error reply.",
-        );
-      }
-      logMembershipNodeListReceived(log, client, seq, ring, heuristics, nodes);
-      outcome = decideVote(
-        log,
-        client,
-        "qnetd_algorithm_membership_node_list_received",
-        (a) => a.membershipNodeListReceived(ctx, client, seq, ring, nodes, heuristics),
-      );
-      break;
-    }
-    case NodeListType.Quorum: {
-      const quorate = msg.quorate;
-      if (quorate === undefined) {
-        return missingOption(
-          ctx,
-          client,
-          msg,
-          "Received quorum list message without quorate set. Sending error reply.",
-        );
-      }
-      logQuorumNodeListReceived(log, client, seq, quorate, nodes);
-      outcome = decideVote(
-        log,
-        client,
-        "algorithm_quorum_node_list_received",
-        (a) => a.quorumNodeListReceived(ctx, client, seq, quorate, nodes),
-      );
-      break;
-    }
-  }
-  if (outcome.error !== 0) return algorithmError(ctx, client, msg, outcome.error);
-  log(Priority.Debug, `Algorithm result vote is ${voteName(outcome.vote)}`);
+/**
+ * What differs between the four handlers that ask the algorithm for a decision (node list,
+ * ask for vote, vote info reply, heuristics change); {@link decisionHandler} runs the
+ * common path: check_tls and init check, required options, the "received" log, the
+ * algorithm call, then (for those that reply) the result log, storing and the reply.
+ * `R` is the message's required content, once checked.
+ */
+interface DecisionStep<R> {
+  /** `what` of "Received <what> before init message." */
+  readonly what: string;
+  /** The required content, or the text of the missing-option error. */
+  required(msg: DecodedMsg): Required<R>;
+  /** The debug dump of the received message. */
+  logReceived(log: Log, client: Client, request: R): void;
+  /** The decision-history event of the received message, if it is worth one. */
+  received?(client: Client, request: R): ClientEvent;
+  /** The algorithm callback; no algorithm gives INTERNAL_ERROR with C's `caller` log line. */
+  decide(ctx: HandlerContext, client: Client, request: R): AlgoOutcome;
+  /** Stores the message's data on the client (after the decision, as C does). */
+  store?(client: Client, request: R): void;
+  /** The reply carrying the vote; none for VOTE_INFO_REPLY. */
+  reply?(client: Client, request: R, vote: Vote): ServerMsg;
+}
 
-  switch (listType) {
-    case NodeListType.InitialConfig:
-    case NodeListType.ChangedConfig:
-      client.configNodeList = shareNodes(client, nodes);
-      client.configVersion = msg.configVersion;
-      break;
-    case NodeListType.Membership:
-      client.lastMembershipNodeList = shareNodes(client, nodes);
-      client.lastRingId = msg.ringId ?? client.lastRingId;
-      client.lastMembershipHeuristics = heuristics;
-      client.lastHeuristics = heuristics;
-      break;
-    case NodeListType.Quorum:
-      client.lastQuorumNodeList = shareNodes(client, nodes);
-      break;
-  }
-  storeVote(client, outcome.vote);
-  ctx.send(client, {
-    type: MsgType.NodeListReply,
-    seqNumber: seq,
-    nodeListType: listType,
-    ringId: client.lastRingId,
-    vote: outcome.vote,
-  });
-  return "ok";
-};
+/** A message's required content, or what is missing (the log text of the error reply). */
+type Required<R> = { readonly request: R } | { readonly missing: string };
 
-const askForVote: Handler = (ctx, client, msg) => {
-  const stop = needsInit(ctx, client, msg, "ask for vote message");
-  if (stop !== undefined) return stop;
-  const seq = msg.seqNumber;
-  if (seq === undefined) {
-    return missingOption(
-      ctx,
-      client,
-      msg,
-      "Received ask for vote message without seq number set. Sending error reply.",
-    );
-  }
-  logAskForVoteReceived(ctx.log, client, seq);
-  const outcome = decideVote(
-    ctx.log,
-    client,
-    "qnetd_algorithm_ask_for_vote_received",
-    (a) => a.askForVoteReceived(ctx, client, seq),
+/** The message's sequence number, or the error text naming `what` lacks it. */
+function requiredSeq(msg: DecodedMsg, what: string): Required<number> {
+  return msg.seqNumber === undefined
+    ? { missing: `Received ${what} message without seq number set. Sending error reply.` }
+    : { request: msg.seqNumber };
+}
+
+function decisionHandler<R>(step: DecisionStep<R>): Handler {
+  return (ctx, client, msg) => {
+    const stop = needsInit(ctx, client, msg, step.what);
+    if (stop !== undefined) return stop;
+    const required = step.required(msg);
+    if ("missing" in required) return missingOption(ctx, client, msg, required.missing);
+    const request = required.request;
+    step.logReceived(ctx.log, client, request);
+    if (step.received !== undefined) ctx.record(client, () => step.received!(client, request));
+    const outcome = step.decide(ctx, client, request);
+    if (outcome.error !== ReplyError.NoError) {
+      ctx.record(client, () => algorithmErrorEvent(outcome.error, outcome.reason));
+      return algorithmError(ctx, client, msg, outcome.error);
+    }
+    if (step.reply === undefined) return "ok";
+    ctx.log(Priority.Debug, `Algorithm result vote is ${voteName(outcome.vote)}`);
+    step.store?.(client, request);
+    storeVote(client, outcome.vote);
+    if (isDecision(outcome.vote)) {
+      ctx.record(client, () => voteEvent(outcome.vote, "reply", outcome.reason));
+    }
+    ctx.send(client, step.reply(client, request, outcome.vote));
+    return "ok";
+  };
+}
+
+/** A NODE_LIST message once its required options are there. */
+type NodeListRequest =
+  & { readonly seq: number; readonly nodes: readonly NodeInfo[]; readonly heuristics: Heuristics }
+  & (
+    | {
+      readonly listType: typeof NodeListType.InitialConfig | typeof NodeListType.ChangedConfig;
+      readonly configVersion: bigint | undefined;
+    }
+    | { readonly listType: typeof NodeListType.Membership; readonly ring: RingId }
+    | { readonly listType: typeof NodeListType.Quorum; readonly quorate: Quorate }
   );
-  if (outcome.error !== 0) return algorithmError(ctx, client, msg, outcome.error);
-  ctx.log(Priority.Debug, `Algorithm result vote is ${voteName(outcome.vote)}`);
-  storeVote(client, outcome.vote);
-  ctx.send(client, {
+
+const nodeList = decisionHandler<NodeListRequest>({
+  what: "node list message",
+  required(msg) {
+    const listType = msg.nodeListType;
+    if (listType === undefined) {
+      return {
+        missing: "Received node list message without node list type set. Sending error reply.",
+      };
+    }
+    const seqOrMissing = requiredSeq(msg, "node list");
+    if ("missing" in seqOrMissing) return seqOrMissing;
+    const seq = seqOrMissing.request;
+    const common = {
+      seq,
+      nodes: msg.nodes ?? [],
+      heuristics: msg.heuristics ?? Heuristics.Undefined,
+    };
+    switch (listType) {
+      case NodeListType.InitialConfig:
+      case NodeListType.ChangedConfig:
+        return { request: { ...common, listType, configVersion: msg.configVersion } };
+      case NodeListType.Membership:
+        if (msg.ringId === undefined) {
+          return {
+            missing: "Received node list message without ring id number set. Sending error reply.",
+          };
+        }
+        return { request: { ...common, listType, ring: msg.ringId } };
+      case NodeListType.Quorum:
+        if (msg.quorate === undefined) {
+          return {
+            missing: "Received quorum list message without quorate set. Sending error reply.",
+          };
+        }
+        return { request: { ...common, listType, quorate: msg.quorate } };
+    }
+  },
+  logReceived(log, client, r) {
+    switch (r.listType) {
+      case NodeListType.Membership:
+        return logMembershipNodeListReceived(log, client, r.seq, r.ring, r.heuristics, r.nodes);
+      case NodeListType.Quorum:
+        return logQuorumNodeListReceived(log, client, r.seq, r.quorate, r.nodes);
+      default:
+        return logConfigNodeListReceived(
+          log,
+          client,
+          r.seq,
+          r.configVersion,
+          r.nodes,
+          r.listType === NodeListType.InitialConfig,
+        );
+    }
+  },
+  decide(ctx, client, r) {
+    switch (r.listType) {
+      case NodeListType.Membership:
+        return decideVote(
+          ctx.log,
+          client,
+          "qnetd_algorithm_membership_node_list_received",
+          (a) => a.membershipNodeListReceived(ctx, client, r.seq, r.ring, r.nodes, r.heuristics),
+        );
+      case NodeListType.Quorum:
+        return decideVote(
+          ctx.log,
+          client,
+          "algorithm_quorum_node_list_received",
+          (a) => a.quorumNodeListReceived(ctx, client, r.seq, r.quorate, r.nodes),
+        );
+      default: {
+        const initial = r.listType === NodeListType.InitialConfig;
+        return decideVote(
+          ctx.log,
+          client,
+          "qnetd_algorithm_config_node_list_received",
+          (a) => a.configNodeListReceived(ctx, client, r.seq, r.configVersion, r.nodes, initial),
+        );
+      }
+    }
+  },
+  received(_client, r) {
+    switch (r.listType) {
+      case NodeListType.Membership:
+        return membershipListEvent(r.ring, r.nodes, r.heuristics);
+      case NodeListType.Quorum:
+        return quorumListEvent(r.quorate, r.nodes);
+      default:
+        return configListEvent(
+          r.listType === NodeListType.InitialConfig,
+          r.nodes,
+          r.configVersion,
+        );
+    }
+  },
+  store(client, r) {
+    switch (r.listType) {
+      case NodeListType.Membership:
+        client.lastMembershipNodeList = shareNodes(client, r.nodes);
+        client.lastRingId = r.ring;
+        client.lastMembershipHeuristics = r.heuristics;
+        client.lastHeuristics = r.heuristics;
+        break;
+      case NodeListType.Quorum:
+        client.lastQuorumNodeList = shareNodes(client, r.nodes);
+        break;
+      default:
+        client.configNodeList = shareNodes(client, r.nodes);
+        client.configVersion = r.configVersion;
+    }
+  },
+  reply: (client, r, vote) => ({
+    type: MsgType.NodeListReply,
+    seqNumber: r.seq,
+    nodeListType: r.listType,
+    ringId: client.lastRingId,
+    vote,
+  }),
+});
+
+const askForVote = decisionHandler<number>({
+  what: "ask for vote message",
+  required: (msg) => requiredSeq(msg, "ask for vote"),
+  logReceived: logAskForVoteReceived,
+  decide: (ctx, client, seq) =>
+    decideVote(
+      ctx.log,
+      client,
+      "qnetd_algorithm_ask_for_vote_received",
+      (a) => a.askForVoteReceived(ctx, client, seq),
+    ),
+  reply: (client, seq, vote) => ({
     type: MsgType.AskForVoteReply,
     seqNumber: seq,
-    vote: outcome.vote,
+    vote,
     ringId: client.lastRingId,
-  });
-  return "ok";
-};
+  }),
+});
 
-const voteInfoReply: Handler = (ctx, client, msg) => {
-  const stop = needsInit(ctx, client, msg, "vote info reply");
-  if (stop !== undefined) return stop;
-  const seq = msg.seqNumber;
-  if (seq === undefined) {
-    return missingOption(
-      ctx,
+const voteInfoReply = decisionHandler<number>({
+  what: "vote info reply",
+  required: (msg) => requiredSeq(msg, "vote info reply"),
+  logReceived: logVoteInfoReplyReceived,
+  decide: (ctx, client, seq) =>
+    decideVote(
+      ctx.log,
       client,
-      msg,
-      "Received vote info reply message without seq number set. Sending error reply.",
-    );
-  }
-  logVoteInfoReplyReceived(ctx.log, client, seq);
-  const algorithm = algorithmFor(ctx.log, client, "qnetd_algorithm_vote_info_reply_received");
-  const error = algorithm === undefined
-    ? ReplyError.InternalError
-    : algorithm.voteInfoReplyReceived(ctx, client, seq);
-  if (error !== 0) return algorithmError(ctx, client, msg, error);
-  return "ok";
-};
+      "qnetd_algorithm_vote_info_reply_received",
+      (a) => ({ error: a.voteInfoReplyReceived(ctx, client, seq), vote: Vote.Undefined }),
+    ),
+});
 
-const heuristicsChange: Handler = (ctx, client, msg) => {
-  const stop = needsInit(ctx, client, msg, "heuristics change message");
-  if (stop !== undefined) return stop;
-  const seq = msg.seqNumber;
-  const heuristics = msg.heuristics ?? Heuristics.Undefined;
-  if (seq === undefined || heuristics === Heuristics.Undefined) {
-    return missingOption(
-      ctx,
-      client,
-      msg,
-      "Received heuristics change message without seq number set or with undefined heuristics. Sending error reply.",
-    );
-  }
-  logHeuristicsChangeReceived(ctx.log, client, seq, heuristics);
+const heuristicsChange = decisionHandler<{ seq: number; heuristics: Heuristics }>({
+  what: "heuristics change message",
+  required(msg) {
+    const seq = msg.seqNumber;
+    const heuristics = msg.heuristics ?? Heuristics.Undefined;
+    if (seq === undefined || heuristics === Heuristics.Undefined) {
+      return {
+        missing:
+          "Received heuristics change message without seq number set or with undefined heuristics. Sending error reply.",
+      };
+    }
+    return { request: { seq, heuristics } };
+  },
+  logReceived: (log, client, r) => logHeuristicsChangeReceived(log, client, r.seq, r.heuristics),
+  received: (client, r) => heuristicsEvent(client.lastHeuristics, r.heuristics),
   // C logs the ask-for-vote name here (a copy-paste slip kept for identical logs).
-  const outcome = decideVote(
-    ctx.log,
-    client,
-    "qnetd_algorithm_ask_for_vote_received",
-    (a) => a.heuristicsChangeReceived(ctx, client, seq, heuristics),
-  );
-  if (outcome.error !== 0) return algorithmError(ctx, client, msg, outcome.error);
-  ctx.log(Priority.Debug, `Algorithm result vote is ${voteName(outcome.vote)}`);
-  storeVote(client, outcome.vote);
-  client.lastRegularHeuristics = heuristics;
-  client.lastHeuristics = heuristics;
-  ctx.send(client, {
+  decide: (ctx, client, r) =>
+    decideVote(
+      ctx.log,
+      client,
+      "qnetd_algorithm_ask_for_vote_received",
+      (a) => a.heuristicsChangeReceived(ctx, client, r.seq, r.heuristics),
+    ),
+  store(client, r) {
+    client.lastRegularHeuristics = r.heuristics;
+    client.lastHeuristics = r.heuristics;
+  },
+  reply: (client, r, vote) => ({
     type: MsgType.HeuristicsChangeReply,
-    seqNumber: seq,
-    vote: outcome.vote,
+    seqNumber: r.seq,
+    vote,
     ringId: client.lastRingId,
-    heuristics,
-  });
-  return "ok";
-};
+    heuristics: r.heuristics,
+  }),
+});
 
 /** The handler of every message type (`qnetd_client_msg_received()`'s switch). */
 export const MSG_HANDLERS = Object.freeze(

@@ -5,12 +5,13 @@
  * @module
  */
 import { TlsSupported } from "../protocol/constants.ts";
+import { DEFAULT_HISTORY_LIMITS, type HistoryLimits } from "./history.ts";
 
 /**
  * The arbiter's settings. The object is read on every use, never copied, so a caller
  * may change fields at run time (cmap does for some of them) and the next message sees it.
  */
-export interface ArbiterSettings {
+export interface ArbiterSettings extends HistoryLimits {
   /** `-s`: off / on / req. */
   tlsSupported: TlsSupported;
   /** `-c`: request and require a client certificate, and check its name. */
@@ -46,6 +47,7 @@ export function defaultArbiterSettings(): ArbiterSettings {
     dpdIntervalCoefficient: 1.5,
     keepActivePartitionTieBreaker: false,
     maxClients: 0,
+    ...DEFAULT_HISTORY_LIMITS,
   };
 }
 

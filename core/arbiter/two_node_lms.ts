@@ -16,38 +16,60 @@ import {
   TieBreakerMode,
   Vote,
 } from "../protocol/constants.ts";
-import type { Algorithm } from "./algorithm.ts";
-import { type Client, ringIdEquals } from "./client.ts";
-import { asInt32, clusterNameText, ringIdText } from "./log_debug.ts";
+import type { AlgoOutcome, Algorithm, Reason } from "./algorithm_types.ts";
+import {
+  dataOf,
+  isNewcomerToActivePartition,
+  NEWCOMER_REASON,
+  NO_ERROR,
+  reasonText,
+  scanTieBreaker,
+  tieReason,
+  voted,
+} from "./algo_utils.ts";
+import type { Client } from "./client.ts";
+import { asInt32, clusterNameText, heuristicsName, ringIdText } from "./log_debug.ts";
+
+/** "pass", "fail", "undefined" for reasons. */
+function heuristicsText(h: Heuristics): string {
+  return heuristicsName(h).toLowerCase();
+}
 
 /** `struct qnetd_algo_2nodelms_info`. */
 export class TwoNodeLmsClientData {
   numConfigNodes = 0;
   /** 0 until the first decision, then ACK or NACK. */
-  lastResult: Vote = 0;
+  lastResult: Vote = Vote.Undefined;
+  /** Why `lastResult` (for the history). */
+  lastReason: Reason = "";
 }
 
-function dataOf(client: Client): TwoNodeLmsClientData {
-  if (!(client.algorithmData instanceof TwoNodeLmsClientData)) {
-    client.algorithmData = new TwoNodeLmsClientData();
-  }
-  return client.algorithmData as TwoNodeLmsClientData;
+function infoOf(client: Client): TwoNodeLmsClientData {
+  return dataOf(client, TwoNodeLmsClientData);
 }
 
-function decided(info: TwoNodeLmsClientData, vote: Vote): { error: number; vote: Vote } {
+function lastResultOf(client: Client): Vote {
+  return infoOf(client).lastResult;
+}
+
+/** Where 2nodelms starts its lowest node id scan (UINT32_MAX; the highest starts at 0). */
+const UINT32_MAX = 0xffffffff;
+
+function decided(info: TwoNodeLmsClientData, vote: Vote, reason: Reason): AlgoOutcome {
   info.lastResult = vote;
-  return { error: 0, vote };
+  info.lastReason = reason;
+  return voted(vote, reason);
 }
 
 /** The 2nodelms algorithm (`qnetd_algo_2nodelms`). */
 export const twoNodeLmsAlgorithm: Algorithm = {
   init(_ctx, client) {
     client.algorithmData = new TwoNodeLmsClientData();
-    return 0;
+    return NO_ERROR;
   },
 
   configNodeListReceived(ctx, client, _seq, _configVersion, nodes) {
-    const info = dataOf(client);
+    const info = infoOf(client);
     const name = clusterNameText(client.clusterName);
     info.numConfigNodes = nodes.length;
     ctx.log(Priority.Debug, `algo-2nodelms: cluster ${name} config_list has ${nodes.length} nodes`);
@@ -56,26 +78,22 @@ export const twoNodeLmsAlgorithm: Algorithm = {
         Priority.Info,
         `algo-2nodelms: cluster ${name} does not have 2 configured nodes, it has ${nodes.length}`,
       );
-      return { error: ReplyError.UnsupportedDecisionAlgorithm, vote: Vote.Nack };
+      return {
+        error: ReplyError.UnsupportedDecisionAlgorithm,
+        vote: Vote.Nack,
+        reason: () => `2nodelms needs 2 configured nodes, the config list has ${nodes.length}`,
+      };
     }
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
 
   membershipNodeListReceived(ctx, client, _seq, ring, nodes, heuristics) {
-    const info = dataOf(client);
+    const info = infoOf(client);
     const cluster = client.cluster;
     const clients = cluster?.clients ?? [];
     const name = clusterNameText(client.clusterName);
-    if (info.lastResult === 0) {
-      for (const other of clients) {
-        if (!ringIdEquals(ring, other.lastRingId) && dataOf(other).lastResult === Vote.Ack) {
-          ctx.log(
-            Priority.Debug,
-            "algo-2nodelms: we are a new partition and another active partition exists. NACK",
-          );
-          return { error: 0, vote: Vote.Nack };
-        }
-      }
+    if (isNewcomerToActivePartition(ctx, client, ring, lastResultOf, "algo-2nodelms")) {
+      return voted(Vote.Nack, NEWCOMER_REASON);
     }
     ctx.log(
       Priority.Debug,
@@ -85,11 +103,9 @@ export const twoNodeLmsAlgorithm: Algorithm = {
     );
     if (nodes.length === 2) {
       ctx.log(Priority.Debug, `algo-2nodelms: cluster ${name} running normally. Both nodes active`);
-      return decided(info, Vote.Ack);
+      return decided(info, Vote.Ack, "both nodes are members of the partition");
     }
 
-    let low = 0xffffffff;
-    let high = 0;
     let otherHeuristics: Heuristics = Heuristics.Undefined;
     for (const other of clients) {
       ctx.log(
@@ -98,23 +114,43 @@ export const twoNodeLmsAlgorithm: Algorithm = {
           ringIdText(other.lastRingId)
         })`,
       );
-      if (other.nodeId < low) low = other.nodeId;
-      if (other.nodeId > high) high = other.nodeId;
       if (other !== client) otherHeuristics = other.lastHeuristics;
     }
+    const idOf = (other: Client) => other.nodeId;
+    const low = scanTieBreaker(TieBreakerMode.Lowest, clients, idOf, UINT32_MAX).nodeId;
+    const high = scanTieBreaker(TieBreakerMode.Highest, clients, idOf, 0).nodeId;
     ctx.log(
       Priority.Debug,
       `algo-2nodelms: cluster ${name} ${clients.length} nodes running independently`,
     );
     if (clients.length === 1) {
       ctx.log(Priority.Debug, `algo-2nodelms: cluster ${name} running on 'last-man'`);
-      return decided(info, Vote.Ack);
+      return decided(
+        info,
+        Vote.Ack,
+        "last man standing: this node is the only one connected to the arbiter",
+      );
     }
     const cmp = compareHeuristics(heuristics, otherHeuristics);
-    if (cmp > 0) return decided(info, Vote.Ack);
-    if (cmp < 0) return decided(info, Vote.Nack);
+    const own = heuristics;
+    const theirs = otherHeuristics;
+    if (cmp > 0) {
+      return decided(
+        info,
+        Vote.Ack,
+        () => `heuristics: ${heuristicsText(own)} beats ${heuristicsText(theirs)}`,
+      );
+    }
+    if (cmp < 0) {
+      return decided(
+        info,
+        Vote.Nack,
+        () => `heuristics: ${heuristicsText(theirs)} beats ${heuristicsText(own)}`,
+      );
+    }
+    const tie = (nodeId: number) => () => tieReason(client.tieBreaker.mode, nodeId);
 
-    const own = asInt32(client.nodeId);
+    const ownId = asInt32(client.nodeId);
     switch (client.tieBreaker.mode) {
       case TieBreakerMode.Lowest:
         if (client.nodeId === low) {
@@ -122,30 +158,30 @@ export const twoNodeLmsAlgorithm: Algorithm = {
             Priority.Debug,
             `algo-2nodelms: cluster ${name} running on low node-id ${asInt32(low)}`,
           );
-          return decided(info, Vote.Ack);
+          return decided(info, Vote.Ack, tie(low));
         }
         ctx.log(
           Priority.Debug,
-          `algo-2nodelms: cluster ${name} node-id ${own} denied vote because low nodeid ${
+          `algo-2nodelms: cluster ${name} node-id ${ownId} denied vote because low nodeid ${
             asInt32(low)
           } is active`,
         );
-        return decided(info, Vote.Nack);
+        return decided(info, Vote.Nack, tie(low));
       case TieBreakerMode.Highest:
         if (client.nodeId === high) {
           ctx.log(
             Priority.Debug,
             `algo-2nodelms: cluster ${name} running on high node-id ${asInt32(high)}`,
           );
-          return decided(info, Vote.Ack);
+          return decided(info, Vote.Ack, tie(high));
         }
         ctx.log(
           Priority.Debug,
-          `algo-2nodelms: cluster ${name} node-id ${own} denied vote because high nodeid ${
+          `algo-2nodelms: cluster ${name} node-id ${ownId} denied vote because high nodeid ${
             asInt32(high)
           } is active`,
         );
-        return decided(info, Vote.Nack);
+        return decided(info, Vote.Nack, tie(high));
       case TieBreakerMode.NodeId: {
         const tb = asInt32(client.tieBreaker.nodeId);
         if (client.nodeId === client.tieBreaker.nodeId) {
@@ -153,25 +189,29 @@ export const twoNodeLmsAlgorithm: Algorithm = {
             Priority.Debug,
             `algo-2nodelms: cluster ${name} running on nominated tie-breaker node ${tb}`,
           );
-          return decided(info, Vote.Ack);
+          return decided(info, Vote.Ack, tie(client.tieBreaker.nodeId));
         }
         ctx.log(
           Priority.Debug,
-          `algo-2nodelms: cluster ${name} node-id ${own} denied vote because nominated tie-breaker nodeid ${tb} is active`,
+          `algo-2nodelms: cluster ${name} node-id ${ownId} denied vote because nominated tie-breaker nodeid ${tb} is active`,
         );
-        return decided(info, Vote.Nack);
+        return decided(info, Vote.Nack, tie(client.tieBreaker.nodeId));
       }
       default:
         ctx.log(
           Priority.Debug,
-          `algo-2nodelms: cluster ${name} node-id ${own} denied vote because tie-breaker option is invalid: ${client.tieBreaker.mode}`,
+          `algo-2nodelms: cluster ${name} node-id ${ownId} denied vote because tie-breaker option is invalid: ${client.tieBreaker.mode}`,
         );
-        return decided(info, Vote.Nack);
+        return decided(
+          info,
+          Vote.Nack,
+          () => `vote denied: tie-breaker option ${client.tieBreaker.mode} is invalid`,
+        );
     }
   },
 
   quorumNodeListReceived() {
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
 
   clientDisconnect(ctx, client, serverGoingDown) {
@@ -191,8 +231,10 @@ export const twoNodeLmsAlgorithm: Algorithm = {
         clusterNameText(client.clusterName)
       }, node_id ${client.nodeId >>> 0}) asked for a vote`,
     );
-    const last = dataOf(client).lastResult;
-    return { error: 0, vote: last === 0 ? Vote.AskLater : last };
+    const info = infoOf(client);
+    return info.lastResult === Vote.Undefined
+      ? voted(Vote.AskLater, "no membership list decided yet")
+      : voted(info.lastResult, () => `as decided last: ${reasonText(info.lastReason)}`);
   },
 
   voteInfoReplyReceived(ctx, client) {
@@ -202,15 +244,15 @@ export const twoNodeLmsAlgorithm: Algorithm = {
         clusterNameText(client.clusterName)
       }, node_id ${client.nodeId >>> 0}) replied back to vote info message`,
     );
-    return 0;
+    return NO_ERROR;
   },
 
   heuristicsChangeReceived(ctx) {
     ctx.log(Priority.Info, "algo-2nodelms: heuristics change is not supported.");
-    return { error: 0, vote: Vote.NoChange };
+    return voted(Vote.NoChange);
   },
 
   timerCallback() {
-    return { error: 0, reschedule: false, sendVote: false, vote: Vote.WaitForReply };
+    return { error: NO_ERROR, reschedule: false, sendVote: false, vote: Vote.WaitForReply };
   },
 };

@@ -3,6 +3,11 @@
  * PKCS#10, its signature checked. Where NSS `certutil -C` (and so the C script) fails late or
  * half-way, this fails first and says why, so that no serial number is used up.
  *
+ * Beyond the C script, which signs them: a subject with more than one CN, or with a NUL in any
+ * of its names, is refused. With two CNs, NSS-based arbiters (corosync-qnetd) match the last
+ * and other software the first, so one certificate would unlock different clusters; a NUL cuts
+ * the name short wherever it is handled as a C string (the NUL-prefix attack).
+ *
  * @module
  */
 import "reflect-metadata";
@@ -101,5 +106,36 @@ export async function parseCertificateRequest(
         `or was not made with the key it carries`,
     );
   }
+  checkSubjectNames(request, what);
   return request;
+}
+
+/** The subject's common name OID. */
+const COMMON_NAME = "2.5.4.3";
+/** The code point C string handling stops at. */
+const NUL = "\0";
+
+/** Refuses a subject with more than one CN or a NUL in any name (see the module doc). */
+function checkSubjectNames(request: x509.Pkcs10CertificateRequest, what: string): void {
+  const cns = request.subjectName.getField(COMMON_NAME);
+  if (cns.length > 1) {
+    throw new CertificateRequestError(
+      `Certificate request ${what} has ${cns.length} CNs in its subject ` +
+        `(${cns.map((cn) => JSON.stringify(cn)).join(", ")}): corosync-qnetd matches the last ` +
+        `one and other software the first, so the certificate would unlock a different cluster ` +
+        `depending on the arbiter; make a request with one CN, the cluster name`,
+    );
+  }
+  for (const rdn of request.subjectName.toJSON()) {
+    for (const [type, values] of Object.entries(rdn)) {
+      const bad = values.find((value) => value.includes(NUL));
+      if (bad !== undefined) {
+        throw new CertificateRequestError(
+          `Certificate request ${what} has a NUL character in its subject's ${type} ` +
+            `${JSON.stringify(bad)}: a name with a NUL is read up to the NUL by some software ` +
+            `and whole by other (the NUL-prefix attack); make a request without it`,
+        );
+      }
+    }
+  }
 }

@@ -133,6 +133,9 @@ const SETTING_TYPES: ReadonlyMap<keyof QnetdSettings, ValueType> = new Map<
   ["ipcMaxReceiveSize", "u64"],
   ["ipcMaxSendSize", "u64"],
   ["keepActivePartitionTieBreaker", "u8"],
+  ["historyEventsPerCluster", "u32"],
+  ["historyMaxMemory", "u64"],
+  ["logFormat", "str"],
 ]);
 
 /**
@@ -140,8 +143,8 @@ const SETTING_TYPES: ReadonlyMap<keyof QnetdSettings, ValueType> = new Map<
  * the DPD timer of a client is computed at connect, INIT and SET_OPTION (so a new
  * coefficient applies from a client's next one), heartbeat bounds at INIT/SET_OPTION,
  * `max_clients` at accept, the send-buffer limit at every send, the keep-active default at
- * INIT. Everything else (sockets, TLS, sizes advertised to clients, IPC limits) is read-only:
- * changing it needs a restart.
+ * INIT, the history limits at the next event, the log format at the next line. Everything else (sockets, TLS, sizes
+ * advertised to clients, IPC limits) is read-only: changing it needs a restart.
  */
 export const LIVE_SETTINGS: ReadonlySet<string> = new Set([
   "heartbeat_interval_min",
@@ -151,6 +154,9 @@ export const LIVE_SETTINGS: ReadonlySet<string> = new Set([
   "max_clients",
   "keep_active_partition_tie_breaker",
   "max_client_send_buffers",
+  "history_events_per_cluster",
+  "history_max_memory",
+  "log_format",
 ]);
 
 /** Heartbeat bounds must stay ordered, or every INIT would be refused. */

@@ -19,7 +19,16 @@ import {
 import { formatJson, formatTable } from "./report.ts";
 import { clusterName } from "./load_group.ts";
 import { makeBenchPki } from "./tls_pki.ts";
-import { V8_FLAGS } from "../compile.ts";
+import { bakedFlags } from "../compile.ts";
+import {
+  compareRuns,
+  floodArbiter,
+  type FloodFigures,
+  type FloodRun,
+  formatFloodJson,
+  formatFloodTable,
+} from "./flood_run.ts";
+import { FLOOD_RATE } from "./silent_flood.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -35,8 +44,8 @@ function tlsFlags(db: "qnetd" | "nssdb"): string {
     `-S lock_file={dir}/q.pid,local_socket_file={dir}/q.sock,nss_db_dir={pki}/${db}`;
 }
 
-/** Our daemon as shipped: the V8 flags of the `qnetd` task and of the compiled binary. */
-const OURS_PREFIX = `${Deno.execPath()} run --quiet ${V8_FLAGS} -A ${ROOT}mod.ts qnetd`;
+/** Our daemon as shipped: the flags baked into the compiled binary (launcher, worker, V8). */
+const OURS_PREFIX = `${Deno.execPath()} run --quiet ${bakedFlags().join(" ")} ${ROOT}mod.ts qnetd`;
 
 /** Our daemon, run by the same Deno binary as this script. */
 export const OURS: ArbiterSpec = { label: "qnet", command: `${OURS_PREFIX} ${DAEMON_FLAGS}` };
@@ -111,6 +120,15 @@ Options:
                          and imports CA and server certificate into an NSS database for the C
                          daemon, so both trust the same certificates. The ceiling arbiter has
                          no TLS: against it the clients stay in plain TCP.
+  --flood                instead of the storm and steady phases: the silent-connection flood
+                         (issue 17). TCP connections that never send a byte are opened at a
+                         fixed rate and held 3 s each, while a probe times a fresh client's
+                         PREINIT -> reply every 200 ms; p50/p99/max per arbiter, side by side.
+                         With --compare: ours and C, TLS off (800/s) and TLS on (100/s). Each
+                         run has its own network namespace (unshare --net; root or user
+                         namespaces needed), so the flood's ports disturb nothing else.
+  --flood-duration S     length of each flood (default 15)
+  --flood-rate N         connections per second for --arbiter runs (default 800; 100 with --tls)
   -h, --help             this help
 
 RLIMIT_NOFILE: the arbiter is started through 'sh -c "ulimit -n N; exec ..."' and the
@@ -127,6 +145,12 @@ interface Options {
   readonly json: boolean;
   readonly deadlineMs: number;
   readonly tls: boolean;
+  /** Set for --flood: how long each flood lasts and the rate for --arbiter runs. */
+  readonly flood?: {
+    readonly durationMs: number;
+    readonly rate: number;
+    readonly runs: FloodRun[];
+  };
 }
 
 function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
@@ -173,6 +197,9 @@ export function parseOptions(args: string[]): Options | "help" {
       "pin-generator": { type: "string" },
       json: { type: "boolean" },
       tls: { type: "boolean" },
+      flood: { type: "boolean" },
+      "flood-duration": { type: "string" },
+      "flood-rate": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -218,7 +245,27 @@ export function parseOptions(args: string[]): Options | "help" {
     ...(rssStepMs === undefined ? {} : { rssStepSettleMs: rssStepMs }),
     rssSampleMs: positiveInt("rss-sample", values["rss-sample"], 5) * 1000,
   };
+  let flood: Options["flood"];
+  if (values.flood) {
+    const rate = positiveInt(
+      "flood-rate",
+      values["flood-rate"],
+      tls ? FLOOD_RATE.tls : FLOOD_RATE.plain,
+    );
+    const given = (values.arbiter ?? []).map((a, i) => parseArbiter(a, i));
+    const runs: FloodRun[] = [
+      ...(values.compare ? compareRuns([OURS, C_QNETD], [OURS_TLS, C_QNETD_TLS]) : []),
+      ...given.map((spec) => ({ mode: "as given", spec, ratePerSec: rate })),
+    ];
+    if (runs.length === 0) throw new RangeError("--flood needs --compare or --arbiter");
+    flood = {
+      durationMs: positiveInt("flood-duration", values["flood-duration"], 15) * 1000,
+      rate,
+      runs,
+    };
+  }
   return {
+    ...(flood === undefined ? {} : { flood }),
     config,
     arbiters,
     port,
@@ -242,6 +289,7 @@ export async function main(args: string[], io: CliIo): Promise<number> {
     io.out(HELP);
     return 0;
   }
+  if (options.flood !== undefined) return await floodMain(options.flood, options, io);
   const { arbiters } = options;
   let config = options.config;
   const clients = config.clusters * config.nodesPerCluster;
@@ -316,6 +364,49 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   }
   if (outcome === "deadline") return 3;
   return figures.every((f) => f.errors === 0 && f.stormVoted === f.clients) ? 0 : 1;
+}
+
+/** `--flood`: each run in turn, then the table (or JSON). Exit 1 if a daemon stopped serving. */
+async function floodMain(
+  flood: NonNullable<Options["flood"]>,
+  options: Options,
+  io: CliIo,
+): Promise<number> {
+  const needsPki = flood.runs.some((r) => r.spec.command.includes("{pki}"));
+  const pki = needsPki ? await makeBenchPki([]) : null;
+  const figures: FloodFigures[] = [];
+  try {
+    for (const run of flood.runs) {
+      const command = pki === null
+        ? run.spec.command
+        : run.spec.command.replaceAll("{pki}", pki.dir);
+      io.err(`bench: flood ${run.mode}, ${run.ratePerSec}/s: ${run.spec.label}: ${command}\n`);
+      // Each run has a network namespace of its own: the same port serves every run.
+      const f = await floodArbiter(
+        { ...run, spec: { ...run.spec, command } },
+        options.port,
+        flood.durationMs,
+      );
+      io.err(
+        `bench: ${run.spec.label}: ${f.answered}/${f.probes} probes answered, ` +
+          `p50 ${f.replyP50?.toFixed(1)} ms, p99 ${f.replyP99?.toFixed(1)} ms\n`,
+      );
+      figures.push(f);
+    }
+  } catch (e) {
+    io.err(`bench: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    await pki?.remove();
+  }
+  const table = formatFloodTable(figures);
+  if (options.json) {
+    io.err(table);
+    io.out(formatFloodJson(figures));
+  } else {
+    io.out(table);
+  }
+  return figures.every((f) => f.servingAfter) ? 0 : 1;
 }
 
 if (import.meta.main) {

@@ -65,12 +65,34 @@ class GroupServer {
 abstract class RemoteGroup implements GroupHandle {
   #queue: Promise<unknown> = Promise.resolve();
 
-  protected constructor(readonly what: string) {}
+  /**
+   * `what` names the other side in errors; `goneOnClose`: a failed `close` request means the
+   * other side is gone already, which is no error.
+   */
+  protected constructor(readonly what: string, readonly goneOnClose: boolean) {}
 
   /** Sends one request and resolves with its reply. */
   protected abstract exchange(req: GroupRequest): Promise<GroupReply>;
 
-  abstract close(): Promise<void>;
+  /** Ends the other side, after the `close` request. */
+  protected abstract end(): Promise<void>;
+
+  /** Builds the group on the other side. */
+  protected async init(options: GroupOptions): Promise<this> {
+    await this.call({ op: "init", options });
+    return this;
+  }
+
+  /** Closes the group's clients, then ends the other side. */
+  async close(): Promise<void> {
+    try {
+      await this.call({ op: "close" });
+    } catch (error) {
+      if (!this.goneOnClose) throw error;
+    } finally {
+      await this.end();
+    }
+  }
 
   storm(timeoutMs: number, fraction = 1): Promise<StormResult> {
     return this.call({ op: "storm", timeoutMs, fraction }) as Promise<StormResult>;
@@ -96,24 +118,19 @@ export class WorkerGroup extends RemoteGroup {
   readonly #worker: Worker;
 
   private constructor(worker: Worker) {
-    super("Worker");
+    super("Worker", false);
     this.#worker = worker;
   }
 
   /** Starts the Worker and builds its group. */
   static async start(options: GroupOptions): Promise<WorkerGroup> {
     const worker = new Worker(new URL("./remote_group.ts", import.meta.url), { type: "module" });
-    const group = new WorkerGroup(worker);
-    await group.call({ op: "init", options });
-    return group;
+    return await new WorkerGroup(worker).init(options);
   }
 
-  async close(): Promise<void> {
-    try {
-      await this.call({ op: "close" });
-    } finally {
-      this.#worker.terminate();
-    }
+  protected end(): Promise<void> {
+    this.#worker.terminate();
+    return Promise.resolve();
   }
 
   protected exchange(req: GroupRequest): Promise<GroupReply> {
@@ -159,7 +176,7 @@ export class ProcessGroup extends RemoteGroup {
   readonly #replies: AsyncGenerator<unknown>;
 
   private constructor(child: Deno.ChildProcess) {
-    super("Generator process");
+    super("Generator process", true);
     this.#child = child;
     this.pid = child.pid;
     this.#writer = child.stdin.getWriter();
@@ -189,30 +206,22 @@ export class ProcessGroup extends RemoteGroup {
       stderr: "inherit",
       env: { QNET_BENCH_CPUS: cpus ?? "" },
     }).spawn();
-    const group = new ProcessGroup(child);
-    await group.call({ op: "init", options });
-    return group;
+    return await new ProcessGroup(child).init(options);
   }
 
-  /** Closes the clients, then ends the child (killed if it does not exit within 5 s). */
-  async close(): Promise<void> {
-    try {
-      await this.call({ op: "close" });
-    } catch {
-      // The child is gone already: nothing to close.
-    } finally {
-      await this.#writer.close().catch(() => undefined);
-      const kill = setTimeout(() => {
-        try {
-          this.#child.kill("SIGKILL");
-        } catch {
-          // Exited meanwhile.
-        }
-      }, 5000);
-      await this.#child.status;
-      clearTimeout(kill);
-      await this.#child.stdout.cancel().catch(() => undefined);
-    }
+  /** Ends the child: its stdin closes, and it is killed if it does not exit within 5 s. */
+  protected async end(): Promise<void> {
+    await this.#writer.close().catch(() => undefined);
+    const kill = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // Exited meanwhile.
+      }
+    }, 5000);
+    await this.#child.status;
+    clearTimeout(kill);
+    await this.#child.stdout.cancel().catch(() => undefined);
   }
 
   protected async exchange(req: GroupRequest): Promise<GroupReply> {

@@ -14,6 +14,12 @@ import {
 } from "../../core/protocol/constants.ts";
 import type { DecodedMsg, ServerMsg } from "../../core/protocol/types.ts";
 import { Harness, HIGHEST, LOWEST, nodes, nodeTb, ring } from "../support/mod.ts";
+import type { PeerCertNames } from "../../core/certs/peer_names.ts";
+
+/** A client certificate with only a subject CN. */
+function commonName(cn: string): PeerCertNames {
+  return { altNames: undefined, commonName: new TextEncoder().encode(cn) };
+}
 
 const utf8 = new TextEncoder();
 const NAME = utf8.encode("cluster");
@@ -442,7 +448,7 @@ Deno.test({
     assertEquals(req.send(1, { type: MsgType.StartTls }), []);
     assertEquals(req.actions.at(-1), { kind: "startTls", clientId: req.node(1).clientId });
     // Wrong name in the certificate: closed at the first message after the handshake.
-    req.arbiter.tlsEstablished(req.node(1).clientId, ["other"]);
+    req.arbiter.tlsEstablished(req.node(1).clientId, commonName("other"));
     assertEquals(req.send(1, initMsg()), []);
     assertEquals(req.actions.at(-1), { kind: "disconnect", clientId: req.node(1).clientId });
     assert(logged(req, "Client doesn't sent certificate with valid CN. Disconnecting client"));
@@ -459,7 +465,7 @@ Deno.test({
     on.connect(1);
     on.send(1, { type: MsgType.Preinit, clusterName: NAME });
     on.send(1, { type: MsgType.StartTls });
-    on.arbiter.tlsEstablished(on.node(1).clientId, ["CLUSTER"]);
+    on.arbiter.tlsEstablished(on.node(1).clientId, commonName("CLUSTER"));
     assertEquals(on.send(1, initMsg()), [initReply(0, 3)]);
     assert(logged(on, "  tls peer certificate verified = 1"));
     // No certificate at all.
@@ -482,7 +488,7 @@ Deno.test({
     noCert.connect(1);
     noCert.send(1, { type: MsgType.Preinit, clusterName: NAME });
     noCert.send(1, { type: MsgType.StartTls });
-    noCert.arbiter.tlsEstablished(noCert.node(1).clientId, ["other"]);
+    noCert.arbiter.tlsEstablished(noCert.node(1).clientId, commonName("other"));
     assertEquals(noCert.send(1, initMsg()), [initReply(0, 3)]);
 
     // STARTTLS on a TLS-off server: the C daemon cannot start TLS and closes.
@@ -522,11 +528,13 @@ Deno.test({
       h.arbiter.received(id, raw, { ok: false, failure: "inconsistent", partial: { type: 8 } }),
       [{ kind: "send", clientId: id, msg: { type: MsgType.ServerError, replyErrorCode: 9 } }],
     );
+    // The error replies' lines name their code for structured logs (text ignores it).
+    const sent = { errorCode: 9 };
     assertEquals(h.recorder.lines.slice(0, 4), [
       { priority: Priority.Warning, message: "Received message with option with invalid value" },
-      { priority: Priority.Info, message: "Sending back error message" },
+      { priority: Priority.Info, message: "Sending back error message", fields: sent },
       { priority: Priority.Warning, message: "Received inconsistent msg (tlv len > msg size)" },
-      { priority: Priority.Info, message: "Sending back error message" },
+      { priority: Priority.Info, message: "Sending back error message", fields: sent },
     ]);
   },
 });

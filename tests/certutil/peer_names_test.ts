@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as x509 from "@peculiar/x509";
 import { certificateNames } from "../../core/certs/peer_names.ts";
+import { cnOf, DerTag, describeNames, issueCertificate } from "../support/mod.ts";
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const keys = await crypto.subtle.generateKey(ALG, false, ["sign", "verify"]) as CryptoKeyPair;
@@ -10,12 +11,20 @@ const keys = await crypto.subtle.generateKey(ALG, false, ["sign", "verify"]) as 
 /** The same reading done with the full parser of @peculiar/x509: the oracle. */
 function namesByLibrary(der: Uint8Array): string[] {
   const cert = new x509.X509Certificate(Uint8Array.from(der));
-  if (cert.extensions.some((e) => e.type === "2.5.29.17")) {
-    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-    return san?.names.items.filter((n) => n.type === "dns").map((n) => n.value) ?? [];
+  const out: string[] = [];
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  for (const n of san?.names.items ?? []) {
+    if (n.type === "dns") out.push(`dns:${n.value}`);
+    else if (n.type === "ip") out.push(`ip:${n.value}`);
+    else out.push("other");
   }
-  const cn = cert.subjectName.getField("CN")[0];
-  return cn === undefined ? [] : [cn];
+  const cn = cert.subjectName.getField("CN").at(-1);
+  return cn === undefined ? out : [...out, `cn:${cn}`];
+}
+
+/** describeNames() with IPv4 entries written as the library writes them. */
+function names(der: Uint8Array): string[] | undefined {
+  return describeNames(certificateNames(der));
 }
 
 interface Shape {
@@ -52,31 +61,15 @@ Deno.test("certificateNames() reads the SAN dNSNames, ignoring the CN and other 
     ],
     basicConstraints: true,
   });
-  assert.deepEqual(certificateNames(der), ["qnt", "*.example"]);
+  assert.deepEqual(names(der), ["other", "dns:qnt", "ip:10.0.0.1", "dns:*.example", "cn:ignored"]);
 });
 
-Deno.test("certificateNames() falls back to the first CN without a SAN, and to [] without either", async () => {
+Deno.test("certificateNames() reads the last CN, and nothing without one", async () => {
   assert.deepEqual(
-    certificateNames(
-      await certificate({ subject: "O=x, CN=first, CN=second", basicConstraints: true }),
-    ),
-    ["first"],
+    names(await certificate({ subject: "O=x, CN=first, CN=second", basicConstraints: true })),
+    ["cn:second"],
   );
-  assert.deepEqual(
-    certificateNames(await certificate({ subject: "O=x", basicConstraints: false })),
-    [],
-  );
-  // A SAN with no dNSName matches nothing: the CN is not used then (NSS).
-  assert.deepEqual(
-    certificateNames(
-      await certificate({
-        subject: "CN=qnt",
-        san: [{ type: "ip", value: "::1" }],
-        basicConstraints: false,
-      }),
-    ),
-    [],
-  );
+  assert.deepEqual(names(await certificate({ subject: "O=x", basicConstraints: false })), []);
 });
 
 Deno.test("certificateNames() agrees with @peculiar/x509 on generated certificates", async () => {
@@ -108,7 +101,7 @@ Deno.test("certificateNames() agrees with @peculiar/x509 on generated certificat
         ...(san === undefined ? {} : { san }),
         basicConstraints,
       });
-      assert.deepEqual(certificateNames(der), namesByLibrary(der));
+      assert.deepEqual(names(der), namesByLibrary(der));
     }),
     { numRuns: 150 },
   );
@@ -121,17 +114,47 @@ Deno.test("certificateNames() never throws on truncated or corrupted certificate
     basicConstraints: true,
   });
   for (let length = 0; length < der.length; length++) {
-    assert.deepEqual(certificateNames(der.subarray(0, length)), [], `truncated at ${length}`);
+    assert.deepEqual(names(der.subarray(0, length)), [], `truncated at ${length}`);
   }
   fc.assert(
     fc.property(fc.nat(der.length - 1), fc.integer({ min: 0, max: 255 }), (at, byte) => {
       const bad = der.slice();
       bad[at] = byte;
       // Whatever it finds is read from the bytes given, never made up.
-      const latin1 = String.fromCharCode(...bad);
-      for (const name of certificateNames(bad)) assert.ok(latin1.includes(name), name);
+      const read = certificateNames(bad);
+      const found = [
+        ...(read.altNames ?? []),
+        ...(read.commonName ? [{ value: read.commonName }] : []),
+      ];
+      const text = String.fromCharCode(...bad);
+      for (const entry of found) {
+        if ("value" in entry) assert.ok(text.includes(String.fromCharCode(...entry.value)));
+      }
     }),
     { numRuns: 2000 },
   );
-  assert.deepEqual(certificateNames(new Uint8Array([0x30, 0x84, 0xff, 0xff, 0xff, 0xff])), []);
+  assert.deepEqual(names(new Uint8Array([0x30, 0x84, 0xff, 0xff, 0xff, 0xff])), []);
+});
+
+Deno.test("certificateNames() decodes the last CN as NSS's CERT_DecodeAVAValue()", async () => {
+  const ca = await issueCertificate({ subject: [[cnOf("CA")]], ca: true });
+  const commonName = async (value: Uint8Array, tag: number, first = "first") =>
+    certificateNames(
+      (await issueCertificate({ subject: [[cnOf(first)], [cnOf(value, tag)]] }, ca)).der,
+    )
+      .commonName;
+  const utf8 = (bytes: Uint8Array | undefined) =>
+    bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  assert.equal(utf8(await commonName(Uint8Array.of(0x67, 0xfc), DerTag.T61String)), "gü");
+  assert.equal(utf8(await commonName(Uint8Array.of(0, 0x67, 0, 0xfc), DerTag.BmpString)), "gü");
+  assert.equal(
+    utf8(await commonName(Uint8Array.of(0xd8, 0x3d, 0xde, 0x00), DerTag.BmpString)),
+    "\u{1f600}",
+  );
+  assert.equal(utf8(await commonName(Uint8Array.of(0, 0, 0, 0x67), 0x1c)), "g");
+  // Types and values NSS refuses leave no CN, even with a good earlier one.
+  assert.equal(await commonName(Uint8Array.of(0x67), DerTag.VisibleString), undefined);
+  assert.equal(await commonName(Uint8Array.of(0xd8, 0, 0, 0x61), DerTag.BmpString), undefined);
+  assert.equal(await commonName(Uint8Array.of(0, 0x11, 0, 0), 0x1c), undefined);
+  assert.equal(await commonName(Uint8Array.of(0, 0x67, 0), DerTag.BmpString), undefined);
 });

@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { parseCertificateRequest } from "../../core/certs/request.ts";
 import { CertificateRequestError } from "../../core/certs/errors.ts";
-import { needRealTools, runCommand, Scratch, testNeeding } from "../support/mod.ts";
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
+import { generateKeyPair } from "../../core/certs/keys.ts";
+import {
+  needRealTools,
+  ours,
+  pathExists,
+  runCommand,
+  Scratch,
+  testNeeding,
+} from "../support/mod.ts";
 
 const NEED = needRealTools();
 
@@ -84,4 +94,53 @@ Deno.test("parseCertificateRequest() rejects empty, garbage and truncated input"
     parseCertificateRequest(Uint8Array.of(0x30, 0x82, 0x02, 0x58, 0x30), "t.crq"),
     rejects(/Cannot parse certificate request t\.crq/),
   );
+});
+
+/** A DER request for `name`, made with a fresh key. */
+async function requestFor(name: x509.JsonName | string): Promise<Uint8Array<ArrayBuffer>> {
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name,
+    keys: await generateKeyPair(),
+    signingAlgorithm: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+  });
+  return new Uint8Array(csr.rawData);
+}
+
+Deno.test("parseCertificateRequest() refuses two CNs or a NUL in a subject name, saying why", async () => {
+  await assert.rejects(
+    parseCertificateRequest(await requestFor("CN=clusterX, CN=clusterA"), "two.crq"),
+    rejects(/two\.crq has 2 CNs in its subject \("clusterX", "clusterA"\): corosync-qnetd/),
+  );
+  await assert.rejects(
+    parseCertificateRequest(await requestFor([{ CN: ["clusterX", "clusterA"] }]), "rdn.crq"),
+    rejects(/rdn\.crq has 2 CNs/),
+  );
+  await assert.rejects(
+    parseCertificateRequest(await requestFor([{ CN: ["clusterA\0.evil"] }]), "nul.crq"),
+    rejects(/nul\.crq has a NUL character in its subject's CN "clusterA\\u0000\.evil"/),
+  );
+  await assert.rejects(
+    parseCertificateRequest(await requestFor([{ O: ["a\0b"] }, { CN: ["c1"] }]), "o.crq"),
+    rejects(/o\.crq has a NUL character in its subject's O/),
+  );
+  const one = await parseCertificateRequest(await requestFor("O=QNet, CN=c1"), "one.crq");
+  assert.equal(one.subject, "O=QNet, CN=c1");
+});
+
+Deno.test("qnet certutil -s refuses a request with two CNs: exit 1, no certificate, no serial used", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "qnet-certnames-sign-" });
+  try {
+    const init = await ours(["-d", dir, "-i"]);
+    assert.equal(init.code, 0, init.stderr);
+    const serial = await Deno.readTextFile(`${dir}/serial.txt`);
+    const crq = `${dir}/two.crq`;
+    await Deno.writeFile(crq, await requestFor("CN=clusterX, CN=clusterA"));
+    const r = await ours(["-d", dir, "-s", "-c", crq, "-n", "clusterA"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /has 2 CNs in its subject/);
+    assert.equal(await Deno.readTextFile(`${dir}/serial.txt`), serial);
+    assert.equal(pathExists(`${dir}/cluster-clusterA.crt`), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

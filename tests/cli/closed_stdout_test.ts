@@ -4,10 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { STDOUT_CLOSED_EXIT } from "../../cli/io.ts";
-import { startArbiter } from "../support/mod.ts";
+import { QNET_ARGV, startArbiter } from "../support/mod.ts";
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-const QNET = [Deno.execPath(), "run", "--quiet", "-A", MOD];
+const QNET = QNET_ARGV;
 
 /** Runs `argv` with its stdout's reader closed before it writes; exit code and stderr. */
 async function withClosedStdout(argv: string[]): Promise<{ code: number; stderr: string }> {

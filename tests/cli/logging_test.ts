@@ -1,5 +1,11 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { formatLogLine, setupLogging, syslogPriority } from "../../cli/logging.ts";
+import {
+  formatJsonLine,
+  formatLogLine,
+  setupLogging,
+  stderrIsJournal,
+  syslogPriority,
+} from "../../cli/logging.ts";
 import { Priority } from "../../core/log.ts";
 
 // Local-time constructor, so the expected text does not depend on the machine's time zone.
@@ -104,4 +110,88 @@ Deno.test("setupLogging() replaces an earlier configuration", () => {
   first.logging.log(Priority.Info, "y"); // same LogTape category: goes to the current sink
   strictEqual(first.stderr(), "");
   strictEqual(second.stderr(), "Nov 02 03:04:05 info    x\nNov 02 03:04:05 info    y\n");
+});
+
+Deno.test("formatJsonLine() writes time, priority, level, message and the known fields", () => {
+  const date = new Date(Date.UTC(2026, 11, 5, 7, 8, 9, 10));
+  strictEqual(
+    formatJsonLine(date, Priority.Err, 'Received "x"\nnext', {
+      cluster: "c\u0001",
+      nodeId: 2,
+      clientAddress: "::ffff:10.0.0.1:5403",
+      errorCode: 11,
+    }),
+    '{"time":"2026-12-05T07:08:09.010Z","priority":3,"level":"error","message":"Received \\"x\\"\\nnext",' +
+      '"cluster":"c\\u0001","node_id":2,"client_address":"::ffff:10.0.0.1:5403","error_code":11}\n',
+  );
+  strictEqual(
+    formatJsonLine(date, Priority.Debug, "m"),
+    '{"time":"2026-12-05T07:08:09.010Z","priority":7,"level":"debug","message":"m"}\n',
+  );
+});
+
+Deno.test("setupLogging() follows the format setting at every line, fields only in JSON", () => {
+  let format: "text" | "json" = "json";
+  let stderr = "";
+  using _ = setupLogging({
+    foreground: true,
+    debugLevel: 0,
+    now: () => Date.UTC(2026, 0, 2, 3, 4, 5),
+    writeStderr: (text) => (stderr += text),
+    format: () => format,
+  });
+  const log = _.log;
+  log(Priority.Warning, "w", { nodeId: 1, errorCode: 4 });
+  format = "text";
+  log(Priority.Warning, "w", { nodeId: 1, errorCode: 4 });
+  const [json, text] = stderr.split("\n");
+  deepStrictEqual(JSON.parse(json!), {
+    time: "2026-01-02T03:04:05.000Z",
+    priority: 4,
+    level: "warning",
+    message: "w",
+    node_id: 1,
+    error_code: 4,
+  });
+  strictEqual(
+    text,
+    formatLogLine(new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), Priority.Warning, "w").trimEnd(),
+  );
+});
+
+Deno.test("setupLogging() for the journal starts every line with the <N> priority", () => {
+  let stderr = "";
+  let format: "text" | "json" = "text";
+  using logging = setupLogging({
+    foreground: true,
+    debugLevel: 1,
+    now: () => FIXED.getTime(),
+    writeStderr: (text) => (stderr += text),
+    journal: true,
+    format: () => format,
+  });
+  logging.log(Priority.Debug, "d");
+  logging.log(Priority.Warning, "w");
+  format = "json";
+  logging.log(Priority.Crit, "c");
+  const lines = stderr.trimEnd().split("\n");
+  deepStrictEqual(lines.slice(0, 2), [
+    "<7>Nov 02 03:04:05 debug   d",
+    "<4>Nov 02 03:04:05 warning w",
+  ]);
+  strictEqual(lines[2]!.slice(0, 3), "<2>");
+  strictEqual(JSON.parse(lines[2]!.slice(3)).message, "c");
+});
+
+Deno.test("stderrIsJournal() reads JOURNAL_STREAM when it may", () => {
+  const before = Deno.env.get("JOURNAL_STREAM");
+  try {
+    Deno.env.set("JOURNAL_STREAM", "8:12345");
+    strictEqual(stderrIsJournal(), true);
+    Deno.env.delete("JOURNAL_STREAM");
+    strictEqual(stderrIsJournal(), false);
+  } finally {
+    if (before === undefined) Deno.env.delete("JOURNAL_STREAM");
+    else Deno.env.set("JOURNAL_STREAM", before);
+  }
 });

@@ -9,7 +9,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import { parseQnetdArgs } from "../../cli/qnetd_args.ts";
-import { needCQnetd, testNeeding } from "../support/mod.ts";
+import { needCQnetd, QNET_ARGV, testNeeding } from "../support/mod.ts";
 
 const REAL = "/usr/bin/corosync-qnetd";
 const PORT = "16203";
@@ -257,11 +257,10 @@ async function merged(argv: string[]): Promise<{ code: number; text: string }> {
 testNeeding(NEED_C, {
   name: "qnet qnetd prints a bad option's error before the usage, on one stream, as corosync-qnetd",
   async fn() {
-    const mod = new URL("../../mod.ts", import.meta.url).pathname;
     for (const bad of [["-x"], ["-p"], ["-p", "0"], ["-S", "dpd_interval=1", "-x"]]) {
       // The C daemon run by name, so that its argv[0] is the name our tool prints.
       const c = await merged(["corosync-qnetd", ...bad]);
-      const ours = await merged([Deno.execPath(), "run", "--quiet", "-A", mod, "qnetd", ...bad]);
+      const ours = await merged([...QNET_ARGV, "qnetd", ...bad]);
       deepStrictEqual(ours, c, bad.join(" "));
     }
   },

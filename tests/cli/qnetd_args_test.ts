@@ -129,6 +129,8 @@ Deno.test("parseQnetdArgs() applies every -S setting", () => {
     "local_socket_backlog=3,ipc_max_clients=0,ipc_max_receive_size=1024",
     "-S",
     "ipc_max_send_size=2048,keep_active_partition_tie_breaker=on",
+    "-S",
+    "history_events_per_cluster=5,history_max_memory=4096,log_format=JSON",
   ]).settings;
   deepStrictEqual(s, {
     listenBacklog: 1,
@@ -148,6 +150,9 @@ Deno.test("parseQnetdArgs() applies every -S setting", () => {
     ipcMaxReceiveSize: 1024,
     ipcMaxSendSize: 2048,
     keepActivePartitionTieBreaker: true,
+    historyEventsPerCluster: 5,
+    historyMaxMemory: 4096,
+    logFormat: "json",
   });
 });
 

@@ -92,3 +92,17 @@ Deno.test("parseConfigToml() rejects unknown keys, duplicates and bad TOML", () 
     (e: unknown) => e instanceof ConfigFileError && e.line === 1,
   );
 });
+
+Deno.test("parseConfigToml() reads the history limits and the log format", () => {
+  const config = parseConfigToml(`
+history_events_per_cluster = 50
+history_max_memory = 1048576
+log_format = "JSON"
+`);
+  assertEquals(config.settings, {
+    historyEventsPerCluster: 50,
+    historyMaxMemory: 1048576,
+    logFormat: "json",
+  });
+  throwsConfig('log_format = "xml"\n', `Line 1: Invalid value "xml" for option 'log_format'`, 1);
+});

@@ -11,9 +11,13 @@ import { TrackFlag, type TrackNotification } from "../../core/cmap/track.ts";
 import { DecisionAlgorithm, MsgType, TieBreakerMode } from "../../core/protocol/constants.ts";
 import { encodeInit, encodePreinit } from "../../core/protocol/encode_client.ts";
 import { IpcCmapBackend, ipcCmapConnect } from "../../ipc/cmap_client.ts";
-import { FakeStdin, QdeviceClient, type RunningArbiter, startArbiter } from "../support/mod.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
+import {
+  FakeStdin,
+  QdeviceClient,
+  QNET_RUN_ARGS,
+  type RunningArbiter,
+  startArbiter,
+} from "../support/mod.ts";
 
 /** Runs `qnet cmapctl -P <socket> args` in this process. */
 async function cmapctl(daemon: RunningArbiter, args: string[]) {
@@ -154,7 +158,7 @@ Deno.test("qnet cmapctl as a process; logging.debug switches the daemon's debug 
   await using daemon = await startArbiter("qnet", { port: 17302, args: ["-s", "off"] });
   const cmd = (args: string[]) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "-A", `${ROOT}mod.ts`, "cmapctl", "-P", daemon.socketPath, ...args],
+      args: [...QNET_RUN_ARGS, "cmapctl", "-P", daemon.socketPath, ...args],
       stdin: "null",
     }).output();
   const set = await cmd(["-s", "logging.debug", "str", "on"]);
@@ -175,7 +179,7 @@ Deno.test("qnet cmapctl as a process; logging.debug switches the daemon's debug 
     "Failed to set key logging.debug. Error CS_ERR_INVALID_PARAM\n",
   );
   const noDaemon = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", `${ROOT}mod.ts`, "cmapctl", "-P", `${daemon.dir}/none.sock`],
+    args: [...QNET_RUN_ARGS, "cmapctl", "-P", `${daemon.dir}/none.sock`],
   }).output();
   assert.equal(noDaemon.code, 1);
   assert.equal(

@@ -67,6 +67,22 @@ Deno.test("QnetdCmapBackend.set() checks and applies live settings, refuses read
   assert.equal(await code(backend.set("test.free", { type: "u8", value: 1 })), CsError.Ok);
 });
 
+Deno.test("QnetdCmapBackend.set() changes the history limits and the log format live", async () => {
+  const { settings, backend } = setup();
+  await backend.set("qnetd.history_events_per_cluster", { type: "u32", value: 10 });
+  await backend.set("qnetd.history_max_memory", { type: "str", value: "65536" });
+  await backend.set("qnetd.log_format", { type: "str", value: "json" });
+  assert.deepEqual(
+    [settings.historyEventsPerCluster, settings.historyMaxMemory, settings.logFormat],
+    [10, 65536, "json"],
+  );
+  assert.deepEqual(await backend.get("qnetd.history_max_memory"), { type: "u64", value: 65536n });
+  const refused = await backend.set("qnetd.log_format", { type: "str", value: "xml" })
+    .then(() => CsError.Ok, (e) => (e instanceof CmapError ? e.code : -1));
+  assert.equal(refused, CsError.InvalidParam);
+  assert.equal(settings.logFormat, "json");
+});
+
 Deno.test("QnetdCmapBackend.load() is all-or-nothing across settings and plain keys", async () => {
   const { settings, store, backend } = setup();
   await assert.rejects(

@@ -19,6 +19,7 @@ import {
   needKind,
   needRoot,
   QdeviceClient,
+  QNET_ARGV,
   settle,
   startArbiter,
   testNeeding,
@@ -31,7 +32,6 @@ const PORTS: Record<ArbiterKind, [number, number, number]> = {
   qnet: [16420, 16421, 16422],
   c: [16425, 16426, 16427],
 };
-const ROOT = new URL("../../", import.meta.url).pathname;
 const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -159,9 +159,7 @@ async function runToExit(
   args: readonly string[],
   opts: { asNobody?: boolean; denoDir?: string } = {},
 ): Promise<StartFailure> {
-  const daemon = kind === "c"
-    ? [C_QNETD]
-    : [Deno.execPath(), "run", "--quiet", "--cached-only", "-A", `${ROOT}mod.ts`, "qnetd"];
+  const daemon = kind === "c" ? [C_QNETD] : [...QNET_ARGV, "qnetd"];
   const argv = [...(opts.asNobody ? NOBODY : []), ...daemon, "-f", ...args];
   const env: Record<string, string> = { LC_ALL: "C" };
   if (opts.denoDir !== undefined) env.DENO_DIR = opts.denoDir;
@@ -293,37 +291,4 @@ testNeeding(needAll(needCQnetd(), needRoot()), {
   },
 });
 
-Deno.test({
-  // KNOWN DIFFERENCE (net/lock_file.ts): Deno locks with flock(2), the C daemon with
-  // fcntl(2), and Linux keeps the two apart. So our daemon starts while corosync-qnetd holds
-  // the same lock file, and overwrites the C daemon's pid in it. Ignored until the lock can
-  // be taken with fcntl (FFI) or the file is checked for a live pid first.
-  name: "fault: our daemon refuses a lock file held by corosync-qnetd",
-  ignore: true,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const top = await Deno.makeTempDir({ prefix: "qnet-fault-cross-" });
-    try {
-      const lockFile = `${top}/held.pid`;
-      await using holder = await startArbiter("c", {
-        port: PORTS.c[2],
-        args: ["-s", "off"],
-        settings: { lock_file: lockFile },
-      });
-      const second = await runToExit("qnet", [
-        "-s",
-        "off",
-        "-p",
-        String(PORTS.qnet[2] + 1),
-        "-S",
-        `lock_file=${lockFile},local_socket_file=${top}/second.sock`,
-      ]);
-      assert.equal(second.code, 1);
-      assert.equal(second.log, "error   Another instance is running\n");
-      assert.equal(Deno.readTextFileSync(lockFile), `${holder.process.pid}\n`);
-    } finally {
-      await Deno.remove(top, { recursive: true });
-    }
-  },
-});
+// A lock file held by the other daemon (C's fcntl lock, both ways): tests/daemon/lock_test.ts.

@@ -2,31 +2,79 @@
  * The daemon's life cycle against ours and the real corosync-qnetd with the same test body: a
  * port already taken fails the start, an IPC `shutdown` and SIGINT end it cleanly, and `-4`
  * decides which address family the listening socket takes (seen on the wire: which of
- * 127.0.0.1 and ::1 accept a connection). Ports 18500..18529.
+ * 127.0.0.1 and ::1 accept a connection), and a port in use or a -4/-6 that does not fit -l
+ * fails the start with the same NSS error line as C. Ports 18500..18529.
  */
 import assert from "node:assert/strict";
 import {
   ARBITER_KINDS,
   type ArbiterKind,
+  C_QNETD,
   joinFfsplit,
+  type Missing,
+  needAll,
   needKind,
+  needRoot,
   pathExists,
+  prepareUnprivileged,
+  QNET_ARGV,
   settle,
   startArbiter,
   testNeeding,
+  UNPRIVILEGED_GID,
+  UNPRIVILEGED_UID,
+  unprivilegedDenoArgv,
+  unprivilegedQnetdArgv,
 } from "../support/mod.ts";
 
-const PORTS: Record<ArbiterKind, { bind: number; ipc: number; sigint: number; family: number }> = {
-  qnet: { bind: 18500, ipc: 18501, sigint: 18502, family: 18503 },
-  c: { bind: 18510, ipc: 18511, sigint: 18512, family: 18513 },
+const PORTS: Record<
+  ArbiterKind,
+  { bind: number; wildcard: number; ipc: number; sigint: number; family: number; refused: number }
+> = {
+  qnet: { bind: 18500, wildcard: 18504, ipc: 18501, sigint: 18502, family: 18503, refused: 18520 },
+  c: { bind: 18510, wildcard: 18514, ipc: 18511, sigint: 18512, family: 18513, refused: 18521 },
 };
-const ROOT = new URL("../../", import.meta.url).pathname;
 const text = new TextDecoder();
 
 function command(kind: ArbiterKind): string[] {
-  return kind === "c"
-    ? ["/usr/bin/corosync-qnetd"]
-    : [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd"];
+  return kind === "c" ? ["/usr/bin/corosync-qnetd"] : [...QNET_ARGV, "qnetd"];
+}
+
+/**
+ * Starts the daemon with `flags` (TLS off, its files in a temporary directory), which must
+ * fail: its exit code and its stderr lines without their timestamps.
+ */
+async function failedStart(
+  kind: ArbiterKind,
+  flags: readonly string[],
+): Promise<{ code: number; lines: string[] }> {
+  const dir = await Deno.makeTempDir({ prefix: `qnet-start-${kind}-` });
+  try {
+    const out = await new Deno.Command(command(kind)[0]!, {
+      args: [
+        ...command(kind).slice(1),
+        ...["-f", "-s", "off", ...flags],
+        ...["-S", `lock_file=${dir}/q.pid,local_socket_file=${dir}/q.sock`],
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      signal: AbortSignal.timeout(20_000),
+    }).output();
+    const lines = text.decode(out.stderr).trimEnd().split("\n");
+    return {
+      code: out.code,
+      lines: lines.map((l) => l.replace(/^\w{3} \d\d \d\d:\d\d:\d\d /, "")),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Stderr lines without their timestamps. */
+function logLines(stderr: Uint8Array): string[] {
+  return text.decode(stderr).trimEnd().split("\n")
+    .map((l) => l.replace(/^\w{3} \d\d \d\d:\d\d:\d\d /, ""));
 }
 
 /** Whether a TCP connection to `hostname:port` is accepted. */
@@ -74,35 +122,32 @@ async function exitOf(process: Deno.ChildProcess, ms = 10_000): Promise<Deno.Com
 
 for (const kind of ARBITER_KINDS) {
   testNeeding(needKind(kind), {
-    name: `lifecycle (${kind}): a listening port already taken fails the start with exit 1`,
-    async fn() {
-      const dir = await Deno.makeTempDir({ prefix: `qnet-bind-${kind}-` });
-      using taken = Deno.listen({ hostname: "127.0.0.1", port: PORTS[kind].bind });
-      try {
-        const out = await new Deno.Command(command(kind)[0]!, {
-          args: [
-            ...command(kind).slice(1),
-            ...["-f", "-s", "off", "-l", "127.0.0.1", "-p", String(taken.addr.port)],
-            ...["-S", `lock_file=${dir}/q.pid,local_socket_file=${dir}/q.sock`],
-          ],
-          stdin: "null",
-          stdout: "null",
-          stderr: "piped",
-          signal: AbortSignal.timeout(20_000),
-        }).output();
-        const log = text.decode(out.stderr);
-        assert.equal(out.code, 1, log);
-        // One critical line naming the failure (the C daemon's is NSS's text for EADDRINUSE).
-        const lines = log.trimEnd().split("\n");
-        assert.equal(lines.length, 1, log);
-        assert.match(
-          lines[0]!,
-          kind === "c"
-            ? /^\w{3} \d\d \d\d:\d\d:\d\d crit {4}NSS error \(-\d+\): .*in use/
-            : /^\w{3} \d\d \d\d:\d\d:\d\d crit {4}Can't create listening socket on 127\.0\.0\.1:\d+: Address already in use/,
-        );
-      } finally {
-        await Deno.remove(dir, { recursive: true });
+    name: `lifecycle (${kind}): a listening port already taken fails the start with C's NSS error`,
+    async fn(t) {
+      // The same line for both daemons: NSPR's error as corosync-qnetd logs it, exit 1.
+      const cases = [
+        {
+          what: "-l 127.0.0.1 (no address of it could be bound)",
+          taken: "127.0.0.1",
+          port: PORTS[kind].bind,
+          args: ["-l", "127.0.0.1"],
+          line: "NSS error (-5986): Network address not available (in use?)",
+        },
+        {
+          what: "the wildcard (bind() failed with EADDRINUSE)",
+          taken: "::",
+          port: PORTS[kind].wildcard,
+          args: [],
+          line: "NSS error (-5982): Local Network address is in use",
+        },
+      ];
+      for (const c of cases) {
+        await t.step(c.what, async () => {
+          using _taken = Deno.listen({ hostname: c.taken, port: c.port });
+          const { code, lines } = await failedStart(kind, [...c.args, "-p", String(c.port)]);
+          assert.equal(code, 1, lines.join("\n"));
+          assert.deepEqual(lines, [`crit    ${c.line}`]);
+        });
       }
     },
   });
@@ -179,33 +224,87 @@ for (const kind of ARBITER_KINDS) {
   });
 }
 
-Deno.test({
-  // KNOWN DIFFERENCE (cli/qnetd.ts listenHostname()): corosync-qnetd resolves -l in the
-  // family -4/-6 forces and fails the start when the address is of the other family
-  // (`-6 -l 127.0.0.1`: "NSS error (-5987): Invalid function argument", exit 1;
-  // `-4 -l ::1`: "NSS error (-5973)", exit 1). Ours ignores -4/-6 when -l is given and listens
-  // on the address as written. Ignored until -l is resolved in the forced family.
-  name: "lifecycle: -6 with an IPv4 -l address (and -4 with IPv6) fails the start as in C",
-  ignore: true,
-  async fn() {
-    for (const flags of [["-6", "-l", "127.0.0.1"], ["-4", "-l", "::1"]]) {
-      const dir = await Deno.makeTempDir({ prefix: "qnet-family-" });
+for (const kind of ARBITER_KINDS) {
+  testNeeding(needKind(kind), {
+    name: `lifecycle (${kind}): -l with -6, or an IPv6 -l with -4, fails the start as in C`,
+    async fn(t) {
+      // NSPR resolves -l with PR_GetAddrInfoByName(), which takes PR_AF_INET or PR_AF_UNSPEC
+      // only: corosync-qnetd refuses every -6 -l (even an IPv6 address), and finds no IPv4
+      // address for ::1 with -4 (net/listen_socket.ts).
+      const cases = [
+        [["-6", "-l", "127.0.0.1"], "NSS error (-5987): Invalid function argument"],
+        [["-6", "-l", "::1"], "NSS error (-5987): Invalid function argument"],
+        [
+          ["-4", "-l", "::1"],
+          "NSS error (-5973): A directory lookup on a network address has failed",
+        ],
+      ] as const;
+      for (const [flags, line] of cases) {
+        await t.step(flags.join(" "), async () => {
+          const port = PORTS[kind].refused;
+          const { code, lines } = await failedStart(kind, [...flags, "-p", String(port)]);
+          assert.equal(code, 1, lines.join("\n"));
+          assert.deepEqual(lines, [`crit    ${line}`]);
+          assert.ok(!(await accepts("127.0.0.1", port)) && !(await accepts("::1", port)));
+        });
+      }
+    },
+  });
+}
+
+/**
+ * A port below net.ipv4.ip_unprivileged_port_start: only root may bind it. (Read through
+ * `cat`: Deno grants /proc/sys only to --allow-all.)
+ */
+function privilegedPort(): number | undefined {
+  const out = new Deno.Command("cat", {
+    args: ["/proc/sys/net/ipv4/ip_unprivileged_port_start"],
+    stdin: "null",
+    stderr: "null",
+  }).outputSync();
+  const start = out.success ? Number(text.decode(out.stdout)) : 0;
+  return start > 80 ? 80 : start > 1 ? start - 1 : undefined;
+}
+const PRIVILEGED_PORT = privilegedPort();
+const needPrivilegedPort: Missing = PRIVILEGED_PORT === undefined
+  ? "a privileged port range (net.ipv4.ip_unprivileged_port_start > 1)"
+  : undefined;
+
+for (const kind of ARBITER_KINDS) {
+  testNeeding(needAll(needKind(kind), needRoot(), needPrivilegedPort), {
+    name: `lifecycle (${kind}): a port only root may bind fails a daemon user's start as in C`,
+    async fn() {
+      // The kernel refuses the bind (EACCES) before it looks whether the port is in use, so
+      // the port may be busy or not: the line is NSPR's PR_NO_ACCESS_RIGHTS_ERROR either way.
+      const dir = await Deno.makeTempDir({ prefix: `qnet-eacces-${kind}-` });
       try {
-        const out = await new Deno.Command(command("qnet")[0]!, {
-          args: [
-            ...command("qnet").slice(1),
-            ...["-f", "-s", "off", "-p", "18520", ...flags],
-            ...["-S", `lock_file=${dir}/q.pid,local_socket_file=${dir}/q.sock`],
-          ],
+        const args = [
+          ...["-f", "-s", "off", "-p", String(PRIVILEGED_PORT)],
+          ...["-S", `lock_file=${dir}/q.pid,local_socket_file=${dir}/q.sock`],
+        ];
+        let argv: string[];
+        if (kind === "qnet") {
+          prepareUnprivileged(dir);
+          argv = unprivilegedQnetdArgv(dir, args, { configFile: `${dir}/none.toml` });
+        } else {
+          Deno.chownSync(dir, UNPRIVILEGED_UID, UNPRIVILEGED_GID);
+          // The same user and environment as ours, with the C binary in place of Deno.
+          const asUser = unprivilegedDenoArgv(dir, []);
+          argv = [...asUser.slice(0, asUser.indexOf(Deno.execPath())), C_QNETD, ...args];
+        }
+        const out = await new Deno.Command(argv[0]!, {
+          args: argv.slice(1),
           stdin: "null",
           stdout: "null",
           stderr: "piped",
-          signal: AbortSignal.timeout(5_000),
+          signal: AbortSignal.timeout(30_000),
         }).output();
-        assert.equal(out.code, 1, flags.join(" "));
+        const lines = logLines(out.stderr);
+        assert.equal(out.code, 1, lines.join("\n"));
+        assert.deepEqual(lines, ["crit    NSS error (-5966): Access Denied"]);
       } finally {
         await Deno.remove(dir, { recursive: true });
       }
-    }
-  },
-});
+    },
+  });
+}

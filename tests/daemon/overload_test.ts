@@ -36,7 +36,7 @@ const PORTS: Record<ArbiterKind, [number, number, number]> = {
 const RSS_GROWTH_BOUND = 64 * 1024 * 1024;
 /**
  * Silent clients in the "never speak" steps: for ours more than qnetd_server.ts's admission
- * window (512). The C daemon has no such window, and 600 connects to it take ~40 s (its
+ * window (512), which silent clients do not enter (they wait for their first bytes). The C daemon has no such window, and 600 connects to it take ~40 s (its
  * listen backlog is 10), so it gets fewer.
  */
 const IDLE_CLIENTS: Record<ArbiterKind, number> = { qnet: 600, c: 150 };
@@ -185,8 +185,8 @@ for (const kind of KINDS) {
         await t.step("clients that connect and never speak do not block others", async () => {
           const idle: WireConn[] = [];
           try {
-            // More than our admission window (512 clients in setup): the cluster's clients wait
-            // behind silent ones until those stop counting, they are not starved.
+            // More than our admission window (512 clients in setup): silent connections take no
+            // place in it, so the cluster's clients are served at once.
             for (let i = 0; i < IDLE_CLIENTS[kind]; i++) {
               idle.push(await WireConn.connect(daemon.port));
             }
@@ -296,8 +296,7 @@ for (const kind of KINDS) {
         for (let i = 0; i < IDLE_CLIENTS[kind]; i++) {
           idle.push(await WireConn.connect(daemon.port));
         }
-        // Ours holds most of them in its admission queue, unread: shutdown must not wait for
-        // reads that never started.
+        // Ours waits for their first bytes with a read pending on each: shutdown ends them all.
         const status = await daemon.stop("SIGTERM");
         assert.equal(status.code, 0, daemon.stderr());
         assert.equal(status.signal, null, "killed after the stop deadline");

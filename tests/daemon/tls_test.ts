@@ -15,6 +15,7 @@ import {
   MemoryClientContext,
   needCQnetd,
   type Pki,
+  QNET_ARGV,
   startArbiter,
   testNeeding,
   tlsRequest,
@@ -183,7 +184,7 @@ async function startWithoutKeys(cmd: string[], dir: string, port: number) {
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-const OURS = [Deno.execPath(), "run", "-A", new URL("../../mod.ts", import.meta.url).pathname];
+const OURS = QNET_ARGV;
 
 Deno.test("qnetd -s on without key material fails at start, exit 1, one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "qnet-nokeys-" });

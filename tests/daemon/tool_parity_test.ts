@@ -28,6 +28,7 @@ import {
   needCQnetd,
   needProgram,
   QdeviceClient,
+  QNET_RUN_ARGS,
   type RunningArbiter,
   settle,
   startArbiter,
@@ -35,7 +36,6 @@ import {
 } from "../support/mod.ts";
 
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
-const ROOT = new URL("../../", import.meta.url).pathname;
 
 interface NodeSpec {
   cluster: string;
@@ -255,13 +255,7 @@ testNeeding(needAll(needCQnetd(), needProgram("/usr/bin/corosync-qnetd-tool", "c
         results.set(kind, await outputs(daemon, C_TOOL, []));
         ours.set(
           kind,
-          await outputs(daemon, Deno.execPath(), [
-            "run",
-            "--quiet",
-            "-A",
-            `${ROOT}mod.ts`,
-            "qnetd-tool",
-          ]),
+          await outputs(daemon, Deno.execPath(), [...QNET_RUN_ARGS, "qnetd-tool"]),
         );
       } finally {
         for (const c of clients) c[Symbol.dispose]();

@@ -1,7 +1,7 @@
 /**
  * TLS between the real corosync-qdevice and the arbiter chosen by `QNET_INTEROP_ARBITER`, with
  * the key material made as pcs makes it (see support/enrolment.ts): clusters enrolled with our
- * certutil and with the real one (migrated to our daemon) become quorate under `tls: on` and
+ * certutil and with the real one (its NSS database served in place, no import) become quorate under `tls: on` and
  * `tls: required`; a plaintext qdevice under `-s req`, and certificates for another cluster,
  * from a foreign CA, expired or not yet valid are refused. Run with `QNET_INTEROP_ARBITER=c`,
  * the same tests pass against the real corosync-qnetd: the outcomes are the C daemon's.
@@ -24,7 +24,6 @@ import {
   expectNodes,
   interopSkipReason,
   interopTest,
-  migrateCa,
   type QnetCa,
   waitUntil,
 } from "../support/mod.ts";
@@ -55,13 +54,15 @@ async function tempDir(): Promise<AsyncDisposable & { path: string }> {
 }
 
 /**
- * A CA made by the real corosync-qnetd-certutil, as the arbiter under test reads it: the NSS
- * database itself for the C daemon, our PEM files converted by `--import-nssdb` for qnet.
+ * A CA made by the real corosync-qnetd-certutil, served from its NSS database in place by
+ * either daemon: no import or export step ("stop one, start the other").
  */
-async function realCaFor(spec: ArbiterSpec, dir: string): Promise<{ nss: QnetCa; served: QnetCa }> {
+async function realCaFor(
+  _spec: ArbiterSpec,
+  dir: string,
+): Promise<{ nss: QnetCa; served: QnetCa }> {
   const nss = await createNssCa(`${dir}/c`);
-  const served = spec.keyFormat === "nss" ? nss : await migrateCa(nss, `${dir}/migrated`);
-  return { nss, served };
+  return { nss, served: nss };
 }
 
 /** The arbiter's native CA: `qnet certutil -i` for PEM arbiters, the C tool for NSS ones. */
@@ -143,7 +144,7 @@ interopTest(
 
 interopTest(
   skip,
-  `tls: required with certificates from corosync-qnetd-certutil, migrated, gives quorum (${arbiter.name})`,
+  `tls: required with certificates from corosync-qnetd-certutil, served in place, gives quorum (${arbiter.name})`,
   async () => {
     await using dir = await tempDir();
     const { served } = await realCaFor(arbiter, dir.path);

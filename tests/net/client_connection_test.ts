@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { ClientConnection, type ConnectionHost, ReadBuffers } from "../../net/client_connection.ts";
+import {
+  ClientConnection,
+  type ConnectionHost,
+  ReadBuffers,
+  SEND_STALL_MS,
+} from "../../net/client_connection.ts";
 import { encodeEchoRequest, encodeNodeList } from "../../core/protocol/encode_client.ts";
 import { NodeListType } from "../../core/protocol/constants.ts";
 import type { FrameEvent } from "../../core/protocol/frame_decoder.ts";
@@ -45,10 +50,14 @@ class FakeConn {
     return promise;
   }
 
-  write(bytes: Uint8Array): Promise<number> {
-    if (this.writeError !== undefined) return Promise.reject(this.writeError);
+  /** While set, writes wait for it (a client that does not read its replies). */
+  writeGate: Promise<void> | undefined;
+
+  async write(bytes: Uint8Array): Promise<number> {
+    if (this.writeGate !== undefined) await this.writeGate;
+    if (this.writeError !== undefined) throw this.writeError;
     this.written.push(bytes.slice());
-    return Promise.resolve(bytes.length);
+    return bytes.length;
   }
 
   close(): void {
@@ -100,6 +109,7 @@ function recordingHost(): Recorded {
     readBuffers: new ReadBuffers(),
     maxClientSendBuffers: () => 32,
     maxClientSendSize: () => 32768,
+    spoke: () => true,
     frame: (_conn, event) => frames.push(event),
     tlsEstablished: () => {},
     gone: (conn) => gone.push(conn),
@@ -240,4 +250,86 @@ Deno.test("ClientConnection.close() ends the pending read and returns the slot f
   // The connection's slot (the first of the slab) is the next one handed out again.
   assert.equal(rec.host.readBuffers.takeSlot().byteOffset, 0);
   assert.equal(rec.host.readBuffers.takeSlot().byteOffset, 128);
+});
+
+/** A host that answers every message with an echo reply, as the arbiter does. */
+function echoingHost(rec: Recorded): { host: ConnectionHost; refused: number[] } {
+  const refused: number[] = [];
+  const host: ConnectionHost = {
+    ...rec.host,
+    frame: (conn, event) => {
+      rec.frames.push(event);
+      if (event.kind !== "message") return;
+      if (!conn.send(encodeEchoRequest({ seqNumber: rec.frames.length }))) {
+        refused.push(rec.frames.length);
+        conn.close();
+      }
+    },
+  };
+  return { host, refused };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("ClientConnection pauses decoding while its send queue is full and resumes when it drains", async () => {
+  const fake = new FakeConn();
+  const rec = recordingHost();
+  const { host, refused } = echoingHost(rec);
+  const conn = connection(fake, host);
+  const gate = Promise.withResolvers<void>();
+  fake.writeGate = gate.promise;
+  conn.start();
+  const echo = encodeEchoRequest({ seqNumber: 1 });
+  fake.push(concatBytes(Array.from({ length: 100 }, () => echo)));
+  await tick();
+  // The first 32 replies fill the queue (max_client_send_buffers); the rest waits, unread.
+  assert.equal(rec.frames.length, 32);
+  assert.ok(conn.paused);
+  assert.equal(conn.stats.overload, 0);
+  fake.writeGate = undefined;
+  gate.resolve();
+  await fake.drained();
+  await tick();
+  assert.equal(rec.frames.length, 100);
+  assert.deepEqual(refused, []);
+  assert.equal(conn.stats.overload, 0);
+  assert.equal(fake.written.length, 100);
+  assert.ok(!conn.paused);
+  conn.close();
+  await rec.ended;
+});
+
+Deno.test("ClientConnection drops a client whose full send queue does not drain (it does not read)", async () => {
+  const fake = new FakeConn();
+  const rec = recordingHost();
+  const { host, refused } = echoingHost(rec);
+  const conn = connection(fake, host);
+  fake.writeGate = new Promise(() => {}); // Never: the client never reads.
+  conn.start();
+  const echo = encodeEchoRequest({ seqNumber: 1 });
+  fake.push(concatBytes(Array.from({ length: 100 }, () => echo)));
+  await tick();
+  assert.equal(rec.frames.length, 32);
+  assert.ok(conn.paused);
+  // After the stall the next reply does not fit: refused, and the host drops the client.
+  await new Promise((r) => setTimeout(r, SEND_STALL_MS + 200));
+  assert.deepEqual(refused, [33]);
+  assert.equal(conn.stats.overload, 1);
+  assert.ok(conn.closed);
+  await rec.ended;
+});
+
+Deno.test("ClientConnection.close() while paused reports ended() (no read is pending)", async () => {
+  const fake = new FakeConn();
+  const rec = recordingHost();
+  const { host } = echoingHost(rec);
+  const conn = connection(fake, host);
+  fake.writeGate = new Promise(() => {});
+  conn.start();
+  const echo = encodeEchoRequest({ seqNumber: 1 });
+  fake.push(concatBytes(Array.from({ length: 40 }, () => echo)));
+  await tick();
+  assert.ok(conn.paused);
+  conn.close();
+  await rec.ended;
 });

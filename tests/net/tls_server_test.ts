@@ -2,12 +2,15 @@ import assert from "node:assert/strict";
 import { liveOpenSslObjects, openSsl, OpenSslLoadError, Ssl } from "../../net/openssl_ffi.ts";
 import {
   nssEquivalent,
+  type ServerKeyMaterial,
   TlsError,
   type TlsServerConfig,
   TlsServerContext,
 } from "../../net/tls_server.ts";
+import { readPemFiles } from "../../cli/tls_files.ts";
 import {
   CLUSTER,
+  describeNames,
   EchoServer,
   makePki,
   mallocInUse,
@@ -34,8 +37,17 @@ async function pki(): Promise<Pki> {
   return shared;
 }
 
-function serverConfig(p: Pki, requireClientCert = true): TlsServerConfig {
-  return { certFile: p.serverCert, keyFile: p.serverKey, caFile: p.caCert, requireClientCert };
+async function serverConfig(
+  p: Pki,
+  requireClientCert = true,
+  files: { caFile?: string } = {},
+): Promise<TlsServerConfig> {
+  const keys = await readPemFiles({
+    certFile: p.serverCert,
+    keyFile: p.serverKey,
+    caFile: files.caFile ?? p.caCert,
+  });
+  return { keys, requireClientCert };
 }
 
 /** Runs one client against a fresh echo server; returns both sides' view. */
@@ -44,7 +56,7 @@ async function connect<T>(
   client: (p: Pki, port: number) => Promise<T>,
 ): Promise<{ client: T; server: TlsOutcome }> {
   const p = await pki();
-  using context = TlsServerContext.create(serverConfig(p, requireClientCert));
+  using context = TlsServerContext.create(await serverConfig(p, requireClientCert));
   await using server = new EchoServer(context);
   const [c, s] = await Promise.all([client(p, server.port), server.next()]);
   return { client: c, server: s };
@@ -83,7 +95,7 @@ Deno.test("TlsSession completes TLS 1.3 with openssl s_client and exchanges data
     true,
     (p, port) => sClient({ port, caFile: p.caCert, cert: p.clientCert, key: p.clientKey }),
   );
-  assertEchoed(r, "TLSv1.3", [CLUSTER]);
+  assertEchoed(r, "TLSv1.3", [`cn:${CLUSTER}`]);
   assert.equal(r.client.code, 0, r.client.stderr);
 });
 
@@ -92,7 +104,7 @@ Deno.test("TlsSession completes TLS 1.3 with NSS tstclnt sending SNI 'Qnetd Serv
     true,
     (p, port) => tstclnt({ port, nssDb: p.nssDb, requestFile: p.requestFile }),
   );
-  assertEchoed(r, "TLSv1.3", [CLUSTER]);
+  assertEchoed(r, "TLSv1.3", [`cn:${CLUSTER}`]);
   assert.equal(r.client.code, 0, r.client.stderr);
   assert.match(r.client.stderr, /subject DN: CN=Qnetd Server/);
 });
@@ -109,7 +121,7 @@ Deno.test("TlsSession accepts TLS 1.2 when the client forces it", async () => {
         version: ["-tls1_2"],
       }),
   );
-  assertEchoed(viaOpenSsl, "TLSv1.2", [CLUSTER]);
+  assertEchoed(viaOpenSsl, "TLSv1.2", [`cn:${CLUSTER}`]);
   const viaNss = await connect(true, (p, port) =>
     tstclnt({
       port,
@@ -117,7 +129,7 @@ Deno.test("TlsSession accepts TLS 1.2 when the client forces it", async () => {
       requestFile: p.requestFile,
       extra: ["-V", "tls1.2:tls1.2"],
     }));
-  assertEchoed(viaNss, "TLSv1.2", [CLUSTER]);
+  assertEchoed(viaNss, "TLSv1.2", [`cn:${CLUSTER}`]);
 });
 
 Deno.test("TlsSession refuses TLS 1.1 and 1.0 with a protocol_version alert", async () => {
@@ -172,7 +184,7 @@ Deno.test("peerCertificateNames() returns the SAN dNSNames instead of the CN whe
     true,
     (p, port) => sClient({ port, caFile: p.caCert, cert: p.clientSanCert, key: p.clientKey }),
   );
-  assertEchoed(r, "TLSv1.3", ["alpha.example", "Other Cluster"]);
+  assertEchoed(r, "TLSv1.3", ["dns:alpha.example", "dns:Other Cluster", `cn:${CLUSTER}`]);
 });
 
 Deno.test("TlsServerContext without requireClientCert asks for no certificate", async () => {
@@ -213,7 +225,7 @@ async function realClientHello(): Promise<Uint8Array> {
 Deno.test("TlsSession answers the real qdevice ClientHello (SNI 'Qnetd Server') with a ServerHello", async () => {
   const hello = await realClientHello();
   assert.ok(new TextDecoder().decode(hello).includes("Qnetd Server"));
-  using context = TlsServerContext.create(serverConfig(await pki()));
+  using context = TlsServerContext.create(await serverConfig(await pki()));
   using session = context.newSession();
   const r = session.receive(hello);
   assert.deepEqual(r, { plaintext: new Uint8Array(0), handshakeDone: false });
@@ -224,7 +236,7 @@ Deno.test("TlsSession answers the real qdevice ClientHello (SNI 'Qnetd Server') 
 
 Deno.test("TlsSession.send() before the handshake queues data until the handshake completes", async () => {
   const p = await pki();
-  using context = TlsServerContext.create(serverConfig(p));
+  using context = TlsServerContext.create(await serverConfig(p));
   using clientContext = new MemoryClientContext({
     caFile: p.caCert,
     certFile: p.clientCert,
@@ -257,7 +269,7 @@ Deno.test("TlsServerContext.create() reads a CA file laid out like qnetd-cacert.
     `Certificate:\n    Data:\n        Version: 3 (0x2)\n        Subject: "CN=QNet CA"\n\n` +
       `${pem[0]}\n${body}${pem.at(-1)}\r\n`,
   );
-  using context = TlsServerContext.create({ ...serverConfig(p), caFile: exported });
+  using context = TlsServerContext.create(await serverConfig(p, true, { caFile: exported }));
   using clientContext = new MemoryClientContext({
     caFile: p.caCert,
     certFile: p.clientCert,
@@ -268,11 +280,11 @@ Deno.test("TlsServerContext.create() reads a CA file laid out like qnetd-cacert.
   const r = pump(client, session);
   assert.equal(r.serverError, undefined);
   assert.equal(session.handshakeComplete, true);
-  assert.deepEqual(session.peerCertificateNames(), [CLUSTER]);
+  assert.deepEqual(describeNames(session.peerCertificateNames()), [`cn:${CLUSTER}`]);
 });
 
 Deno.test("TlsSession.receive() throws TlsError on non-TLS bytes and stays failed", async () => {
-  using context = TlsServerContext.create(serverConfig(await pki()));
+  using context = TlsServerContext.create(await serverConfig(await pki()));
   using session = context.newSession();
   const garbage = new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n");
   let first: unknown;
@@ -286,7 +298,7 @@ Deno.test("TlsSession.receive() throws TlsError on non-TLS bytes and stays faile
 });
 
 Deno.test("TlsSession[Symbol.dispose]() is idempotent and a disposed session refuses use", async () => {
-  using context = TlsServerContext.create(serverConfig(await pki()));
+  using context = TlsServerContext.create(await serverConfig(await pki()));
   const session = context.newSession();
   session[Symbol.dispose]();
   session[Symbol.dispose]();
@@ -297,24 +309,47 @@ Deno.test("TlsSession[Symbol.dispose]() is idempotent and a disposed session ref
   assert.throws(() => context.newSession(), TlsError);
 });
 
-Deno.test("TlsServerContext.create() names the file that cannot be loaded", async () => {
+Deno.test("TlsServerContext.create() names the origin of the part it cannot load", async () => {
   const p = await pki();
+  const good = await serverConfig(p);
+  const clientKey = (await readPemFiles({
+    certFile: p.clientCert,
+    keyFile: p.clientKey,
+    caFile: p.caCert,
+  })).keyDer;
+  const garbage = new TextEncoder().encode("not DER at all");
+  const withKeys = (
+    keys: Partial<ServerKeyMaterial>,
+    origin: Partial<ServerKeyMaterial["origin"]>,
+  ) => ({
+    ...good,
+    keys: { ...good.keys, ...keys, origin: { ...good.keys.origin, ...origin } },
+  });
   const before = liveOpenSslObjects.total;
   assert.throws(
-    () => TlsServerContext.create({ ...serverConfig(p), certFile: `${p.dir}/missing.pem` }),
-    (e: unknown) => e instanceof TlsError && e.message.includes("missing.pem"),
+    () => TlsServerContext.create(withKeys({ certChainDer: [garbage] }, { cert: "/d/bad-cert" })),
+    (e: unknown) => e instanceof TlsError && e.message.includes("/d/bad-cert"),
   );
   assert.throws(
-    () => TlsServerContext.create({ ...serverConfig(p), keyFile: p.clientKey }),
+    () => TlsServerContext.create(withKeys({ certChainDer: [] }, { cert: "/d/empty-cert" })),
     (e: unknown) =>
-      e instanceof TlsError && e.message.includes("client.key") && /mismatch/.test(e.message),
+      e instanceof TlsError && /No server certificate in '\/d\/empty-cert'/.test(e.message),
   );
   assert.throws(
-    () => TlsServerContext.create({ ...serverConfig(p), caFile: `${p.dir}/missing-ca.pem` }),
-    (e: unknown) => e instanceof TlsError && e.message.includes("missing-ca.pem"),
+    () => TlsServerContext.create(withKeys({ keyDer: garbage }, { key: "/d/bad-key" })),
+    (e: unknown) => e instanceof TlsError && e.message.includes("/d/bad-key"),
   );
   assert.throws(
-    () => TlsServerContext.create({ ...serverConfig(p), libraryPath: "/nonexistent/libssl.so.3" }),
+    () => TlsServerContext.create(withKeys({ keyDer: clientKey }, { key: "/d/client.key" })),
+    (e: unknown) =>
+      e instanceof TlsError && e.message.includes("/d/client.key") && /mismatch/.test(e.message),
+  );
+  assert.throws(
+    () => TlsServerContext.create(withKeys({ caCertsDer: [garbage] }, { ca: "/d/bad-ca" })),
+    (e: unknown) => e instanceof TlsError && e.message.includes("/d/bad-ca"),
+  );
+  assert.throws(
+    () => TlsServerContext.create({ ...good, libraryPath: "/nonexistent/libssl.so.3" }),
     OpenSslLoadError,
   );
   assert.equal(liveOpenSslObjects.total, before);
@@ -339,7 +374,7 @@ Deno.test("TlsSession leaves no OpenSSL objects behind after 600 handshakes", as
       return;
     }
     assert.equal(r.serverError, undefined);
-    assert.deepEqual(session.peerCertificateNames(), [CLUSTER]);
+    assert.deepEqual(describeNames(session.peerCertificateNames()), [`cn:${CLUSTER}`]);
     session.send(r.serverGot);
     session.shutdown();
     assert.equal(new TextDecoder().decode(client.receive(session.takeOutgoing())), `ping ${i}`);
@@ -347,7 +382,7 @@ Deno.test("TlsSession leaves no OpenSSL objects behind after 600 handshakes", as
   const rss: number[] = [];
   const heap: (number | undefined)[] = [];
   {
-    using context = TlsServerContext.create(serverConfig(p));
+    using context = TlsServerContext.create(await serverConfig(p));
     using good = new MemoryClientContext({
       caFile: p.caCert,
       certFile: p.clientCert,
@@ -384,7 +419,7 @@ Deno.test("TlsSession leaves no OpenSSL objects behind after 600 handshakes", as
 
 Deno.test("TlsSession.protocol reports TLSv1.2 for a client capped at TLS 1.2", async () => {
   const p = await pki();
-  using context = TlsServerContext.create(serverConfig(p));
+  using context = TlsServerContext.create(await serverConfig(p));
   using clientContext = new MemoryClientContext({
     caFile: p.caCert,
     certFile: p.clientCert,

@@ -8,22 +8,28 @@ import {
   formatMissingPermission,
   parseNotCapable,
 } from "../../cli/permission_error.ts";
-import { type PermissionSet, qnetdPermissions } from "../../cli/permission_sets.ts";
+import {
+  computeWith,
+  type PermissionSet,
+  QNETD_RULES,
+  qnetdPermissions,
+} from "../../cli/permission_sets.ts";
+import { parseQnetdArgs } from "../../cli/qnetd_args.ts";
 import { daemonArgs, makeKeyDir, runToExit } from "../support/mod.ts";
 
-Deno.test("parseNotCapable() reads kind, target and flag from Deno's message", () => {
+Deno.test("parseNotCapable() reads kind and target from Deno's message", () => {
   const cases: Array<[string, ReturnType<typeof parseNotCapable>]> = [
     [
       'Requires net access to "[::]:5404", run again with the --allow-net flag',
-      { kind: "net", target: "[::]:5404", flag: "--allow-net=[::]:5404" },
+      { kind: "net", target: "[::]:5404" },
     ],
     [
       'Requires write access to "/run/q.pid", run again with the --allow-write flag',
-      { kind: "write", target: "/run/q.pid", flag: "--allow-write=/run/q.pid" },
+      { kind: "write", target: "/run/q.pid" },
     ],
     [
       'Requires sys access to "uid", run again with the --allow-sys flag',
-      { kind: "sys", target: "uid", flag: "--allow-sys=uid" },
+      { kind: "sys", target: "uid" },
     ],
     ["Deno.symlinkSync() requires unscoped --allow-read and --allow-write permissions", undefined],
   ];
@@ -37,21 +43,41 @@ Deno.test("findNotCapable() finds the error through a chain of causes", () => {
   assert.equal(findNotCapable("text"), undefined);
 });
 
-Deno.test("formatMissingPermission() prints one line with the flag and the set", () => {
-  const error = new Deno.errors.NotCapable(
-    'Requires net access to "unix:/x.sock", run again with the --allow-net flag\nmore',
+Deno.test("formatMissingPermission() names the access and the option of the nearest grant, no flag", () => {
+  const { rows } = computeWith(QNETD_RULES, {
+    options: (() => {
+      const parsed = parseQnetdArgs(["-p", "5404", "-S", "local_socket_file=/r/q.sock"]);
+      if (!parsed.ok) throw new Error(parsed.stderr);
+      return parsed.options;
+    })(),
+    configFile: "/c.toml",
+  });
+  const refused = (message: string) =>
+    formatMissingPermission("corosync-qnetd", new Deno.errors.NotCapable(message), rows);
+  assert.equal(
+    refused('Requires net access to "[::]:5405", run again with the --allow-net flag\nmore'),
+    'corosync-qnetd: access refused: net access to "[::]:5405" (nearest grant: net "[::]:5404", ' +
+      "from -l, -p, -4/-6: the TCP listen address)\n",
   );
   assert.equal(
-    formatMissingPermission("corosync-qnetd", error, "qnetd"),
-    'corosync-qnetd: missing permission: net access to "unix:/x.sock"; grant it with ' +
-      '--allow-net=unix:/x.sock (widen the "qnetd" permission set, see docs/deployment.md)\n',
+    refused('Requires read access to "/r/other", run again with the --allow-read flag'),
+    'corosync-qnetd: access refused: read access to "/r/other" (nearest grant: read "/r/q.sock"; ' +
+      'write "/r/q.sock"; net "unix:/r/q.sock", from -S local_socket_file: the local socket is ' +
+      "bound at start and removed at exit)\n",
+  );
+  assert.equal(
+    refused('Requires run access to "/bin/sh", run again with the --allow-run flag'),
+    'corosync-qnetd: access refused: run access to "/bin/sh" (no option of this command line ' +
+      "needs it)\n",
   );
   const odd = new Deno.errors.NotCapable("Deno.symlinkSync() requires unscoped\nstack");
   assert.equal(
-    formatMissingPermission("qnet x", odd, "x"),
-    'qnet x: missing permission: Deno.symlinkSync() requires unscoped (widen the "x" ' +
-      "permission set, see docs/deployment.md)\n",
+    formatMissingPermission("qnet x", odd, rows),
+    "qnet x: access refused: Deno.symlinkSync() requires unscoped\n",
   );
+  for (const line of [refused('Requires env access to "X", run again with the --allow-env flag')]) {
+    assert.doesNotMatch(line, /--allow-/);
+  }
 });
 
 /** The declared set without one value of one kind. */
@@ -60,7 +86,7 @@ function without(set: PermissionSet, kind: keyof PermissionSet, value: string): 
   return { ...set, [kind]: values.length > 0 ? values : undefined };
 }
 
-Deno.test("qnetd started without one needed grant exits 1 naming it, without a stack trace", async () => {
+Deno.test("qnetd in a worker without one needed grant exits 1 naming it and its option, no stack", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "qnet-deny-" });
   try {
     const keyDir = await makeKeyDir(dir);
@@ -68,23 +94,24 @@ Deno.test("qnetd started without one needed grant exits 1 naming it, without a s
     const port = 17230;
     const args = daemonArgs(dir, keyDir, port, ["-s", "on"]);
     const declared = qnetdPermissions(args, "/nonexistent/qnetd.toml");
-    const cases: Array<[keyof PermissionSet, string]> = [
-      ["read", keyDir],
-      ["write", `${dir}/run/qnetd.pid`],
-      ["net", `unix:${dir}/run/qnetd.sock`],
-      ["net", `[::]:${port}`],
-      ["ffi", "/usr/lib/x86_64-linux-gnu/libssl.so.3"],
+    const cases: Array<[keyof PermissionSet, string, string]> = [
+      ["read", keyDir, "-S nss_db_dir"],
+      ["write", `${dir}/run/qnetd.pid`, "-S lock_file"],
+      ["net", `unix:${dir}/run/qnetd.sock`, "-S local_socket_file"],
+      ["net", `[::]:${port}`, "-l, -p, -4/-6"],
+      ["ffi", "/usr/lib/x86_64-linux-gnu/libssl.so.3", "-s"],
     ];
-    for (const [kind, value] of cases) {
+    for (const [kind, value, option] of cases) {
       if (kind === "ffi" && !Deno.statSync(value).isFile) continue;
       const { code, stderr } = await runToExit(args, without(declared, kind, value));
       assert.equal(code, 1, stderr);
-      const last = stderr.trimEnd().split("\n").at(-1);
-      assert.equal(
+      const last = stderr.trimEnd().split("\n").at(-1) ?? "";
+      assert.ok(
+        last.startsWith(`qnet qnetd: access refused: ${kind} access to "${value}" (`),
         last,
-        `qnet qnetd: missing permission: ${kind} access to "${value}"; grant it with ` +
-          `--allow-${kind}=${value} (widen the "qnetd" permission set, see docs/deployment.md)`,
       );
+      assert.ok(last.includes(`, from ${option}: `), `${last}\nshould name ${option}`);
+      assert.doesNotMatch(stderr, /--allow-/);
       assert.doesNotMatch(stderr, /\n\s+at /);
     }
   } finally {

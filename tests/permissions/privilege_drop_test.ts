@@ -59,8 +59,9 @@ Deno.test("dropStartupPermissions() leaves only write of the socket file, and FF
     clearTimeout(killer);
     assert.equal(code, 0, new TextDecoder().decode(stderr));
     const report = JSON.parse(out.slice(out.indexOf("ready\n") + 6));
-    assert.equal(report.readKey, "NotCapable");
-    assert.equal(report.statKeyDir, "NotCapable");
+    // With TLS on the key directory stays readable: SIGHUP rotates the keys.
+    assert.equal(report.readKey, "ok");
+    assert.equal(report.statKeyDir, "ok");
     assert.equal(report.writeLock, "NotCapable");
     // ffi stays granted with TLS on, scoped to libssl by the set: a dlopen of any other
     // library is refused, calls into libssl work, and pointer views are refused (Deno allows
@@ -70,14 +71,15 @@ Deno.test("dropStartupPermissions() leaves only write of the socket file, and FF
     assert.equal(report.pointerOf, "NotCapable");
     assert.equal(report.accepted, "ok");
     assert.deepEqual(report.states, {
-      readKeyDir: "prompt",
+      readKeyDir: "granted",
       ffi: "granted",
       netTcp: "prompt",
       netUnix: "prompt",
       writeSocket: "granted",
       env: "prompt",
     });
-    assert.match(report.summary, /^Dropped permissions: read .*\/keys, /);
+    assert.match(report.summary, /^Dropped permissions: read .*\/qnetd\.sock, /);
+    assert.doesNotMatch(report.summary, /read [^,]*\/keys,/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
@@ -103,6 +105,8 @@ Deno.test("startupOnlyPermissions() never revokes write of the socket file", () 
   assert.ok(!revoked.some((d) => d.name === "write" && d.path === "/r/q.sock"));
   assert.ok(revoked.some((d) => d.name === "read" && d.path === "/k"));
   assert.ok(revoked.some((d) => d.name === "ffi"));
-  // With TLS on, every TLS record needs ffi: it is kept.
-  assert.ok(!startupOnlyPermissions({ ...grants, tls: true }).some((d) => d.name === "ffi"));
+  // With TLS on, every TLS record needs ffi and SIGHUP re-reads the keys: both are kept.
+  const withTls = startupOnlyPermissions({ ...grants, tls: true });
+  assert.ok(!withTls.some((d) => d.name === "ffi"));
+  assert.ok(!withTls.some((d) => d.name === "read" && d.path === "/k"));
 });

@@ -1,6 +1,7 @@
 /** scripts/compile.ts without a runtime, its helpers, and scripts/install_links.ts. */
 import assert from "node:assert/strict";
-import { embeddedBytes, unionFlags } from "../../scripts/compile.ts";
+import { bakedFlags, embeddedBytes, WORKER_FLAG } from "../../scripts/compile.ts";
+import { widestSet } from "../../cli/permission_sets.ts";
 import { installLinks, LINK_NAMES } from "../../scripts/install_links.ts";
 import { ROOT } from "../support/mod.ts";
 
@@ -57,10 +58,26 @@ Deno.test("compile.ts with a DENORT_BIN that is no runtime exits 1 and says what
   }
 });
 
-Deno.test("unionFlags() merges the named sets and rejects unknown ones", () => {
-  const sets = { a: { read: ["/x"] }, b: { read: ["/x", "/y"], net: ["h:1"] } };
-  assert.deepEqual(unionFlags(sets, ["a", "b"]), ["--allow-read=/x,/y", "--allow-net=h:1"]);
-  assert.throws(() => unionFlags(sets, ["c"]), /no permission set "c"/);
+Deno.test("compile.ts --print-flags prints the baked flags: worker options, bounded ffi/env/sys", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-read", `${ROOT}scripts/compile.ts`, "--print-flags"],
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const printed = new TextDecoder().decode(out.stdout).trim().split(" ");
+  assert.deepEqual(printed, bakedFlags());
+  assert.ok(printed.includes(WORKER_FLAG));
+  const widest = widestSet();
+  // Open: any path or address a command line may name, and the detached daemon's own path.
+  for (const kind of ["read", "write", "net", "run"] as const) assert.equal(widest[kind], true);
+  // Bounded: libssl only, uid only, two variables only.
+  assert.ok(
+    printed.some((f) => /^--allow-ffi=(\/[^,]*libssl\.so\.3,?)+$/.test(f)),
+    printed.join(" "),
+  );
+  assert.ok(printed.includes("--allow-sys=uid"));
+  assert.ok(printed.some((f) => f.startsWith("--allow-env=") && f.includes("QNETD_CONFIG_FILE")));
+  assert.ok(!printed.includes("--allow-env") && !printed.includes("--allow-ffi"));
 });
 
 Deno.test("embeddedBytes() reads the Files line of the report", () => {

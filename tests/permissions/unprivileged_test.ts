@@ -1,16 +1,18 @@
 /**
- * The daemon as an operator runs it: as uid/gid 65534 (not root), with exactly its declared
- * permission set and nothing else (tests/support/unprivileged.ts). With TLS on and off it
+ * The daemon as an operator runs it: as uid/gid 65534 (not root), as the binary runs (the
+ * launcher with the baked flags, the daemon in a worker with exactly the set computed for
+ * its command line; tests/support/unprivileged.ts). With TLS on and off it
  * serves a full session to a vote, the real corosync-qnetd-tool (run as root) reads its
  * local socket, /proc shows the process's credentials, and after start-up the daemon cannot
  * read its private key although the operating system would let its user read it.
  */
 import assert from "node:assert/strict";
-import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
+import { qnetdPermissions, toFlags, widestFlags } from "../../cli/permission_sets.ts";
 import {
   daemonPaths,
   denoDirOf,
   fullSession,
+  launcherEntry,
   makeKeyDir,
   needAll,
   needProgram,
@@ -122,10 +124,9 @@ for (const [tls, port] of [["on", PORT], ["off", PORT + 1]] as const) {
           configFile,
           env: { DENO_AUDIT_PERMISSIONS: auditFile },
         });
-        // Exactly the declared flags: nothing broader, no prompt.
-        const declared = toFlags(qnetdPermissions(args, configFile));
+        // The launcher runs with exactly the baked flags (the worker gets the computed set).
         const denoArgs = argv.slice(argv.indexOf(Deno.execPath()) + 1);
-        assert.deepEqual(denoArgs.filter((a) => a.startsWith("--allow-")), declared);
+        assert.deepEqual(denoArgs.filter((a) => a.startsWith("--allow-")), widestFlags());
         assert.ok(!denoArgs.some((a) => a === "-A" || a === "--allow-all"));
         assert.ok(denoArgs.includes("--no-prompt"));
 
@@ -163,12 +164,15 @@ for (const [tls, port] of [["on", PORT], ["off", PORT + 1]] as const) {
         // The socket file is removed at exit: write of it is the one grant kept after start-up.
         assert.throws(() => Deno.statSync(socketFile), Deno.errors.NotFound);
         if (tls === "on") {
-          assert.match(stopped.stderr, new RegExp(`Dropped permissions: read ${keyDir}, `));
+          // The key directory stays readable (SIGHUP rotates the keys); the socket's read goes.
+          assert.match(stopped.stderr, /Dropped permissions: read \S+qnetd\.sock, /);
+          assert.doesNotMatch(stopped.stderr, new RegExp(`Dropped permissions: .*read ${keyDir},`));
         }
         // The audit log (written by the daemon user) shows only grants of the declared set,
         // except the lock file's refused last-resort mkdir of its existing directory.
         const set = qnetdPermissions(args, configFile);
-        const outside = readAudit(auditFile).filter((e) =>
+        const worker = readAudit(auditFile).filter((e) => !launcherEntry(e, configFile));
+        const outside = worker.filter((e) =>
           !(set[e.permission as keyof typeof set] ?? []).some((v) =>
             e.value === v || e.value?.startsWith(`${v}/`)
           )
@@ -186,7 +190,7 @@ for (const [tls, port] of [["on", PORT], ["off", PORT + 1]] as const) {
 
 testNeeding(
   NEED,
-  "unprivilegedDenoArgv(): after start-up uid 65534 cannot read its own private key",
+  "unprivilegedDenoArgv(): after start-up uid 65534 keeps read of its key directory (rotation) and loses the rest",
   async () => {
     const dir = Deno.makeTempDirSync({ prefix: "qnet-unpriv-" });
     try {
@@ -198,7 +202,7 @@ testNeeding(
       const denoDir = Deno.statSync(denoDirOf(dir));
       assert.equal(denoDir.uid, 0);
       assert.equal(denoDir.mode! & 0o777, 0o755);
-      // The operating system lets the daemon user read the key: only Deno stands in the way.
+      // The operating system lets the daemon user read the key.
       const key = Deno.statSync(`${keyDir}/qnetd-key.pem`);
       assert.equal(key.uid, UNPRIVILEGED_UID);
       assert.equal(key.mode! & 0o777, 0o640);
@@ -252,8 +256,10 @@ testNeeding(
         }));
         assert.equal(code, 0, new TextDecoder().decode(stderr));
         const report = JSON.parse(out.slice(out.indexOf("ready\n") + 6));
-        assert.equal(report.readKey, "NotCapable");
-        assert.equal(report.statKeyDir, "NotCapable");
+        // With TLS on the key directory stays readable: SIGHUP rotates the keys.
+        assert.equal(report.readKey, "ok");
+        assert.equal(report.statKeyDir, "ok");
+        assert.equal(report.writeLock, "NotCapable");
         assert.equal(report.ffiCall, "ok");
         assert.equal(report.accepted, "ok");
       } finally {

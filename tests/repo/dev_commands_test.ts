@@ -94,7 +94,7 @@ Deno.test("the README's and docs' `scripts/deno run -P=` commands and tasks are 
 
 Deno.test("scripts/deno run --quiet -P=... prints no experimental-feature warning", async () => {
   const out = await new Deno.Command(`${ROOT}scripts/deno`, {
-    args: ["run", "--quiet", "-P=qnetd-tool", "mod.ts", "qnetd-tool", "-h"],
+    args: ["run", "--quiet", "--unstable-worker-options", "-P=qnet", "mod.ts", "qnetd-tool", "-h"],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdin: "null",

@@ -28,14 +28,9 @@ const KNOWN: ReadonlyMap<string, string> = new Map([]);
 
 /**
  * Cycles through type-only imports known today, each as its files sorted and joined by " ":
- * mutual interfaces (a client and its cluster) and the algorithm table with the algorithms
- * that implement its interface.
+ * mutual interfaces (a client and its cluster).
  */
 const KNOWN_TYPE_CYCLES: ReadonlySet<string> = new Set([
-  "core/arbiter/algorithm.ts core/arbiter/algorithm_test_mode.ts",
-  "core/arbiter/algorithm.ts core/arbiter/ffsplit.ts",
-  "core/arbiter/algorithm.ts core/arbiter/lms.ts",
-  "core/arbiter/algorithm.ts core/arbiter/two_node_lms.ts",
   "core/arbiter/client.ts core/arbiter/cluster_list.ts",
 ]);
 

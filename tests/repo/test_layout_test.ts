@@ -10,7 +10,13 @@ const ROOT = new URL("../../", import.meta.url);
 const SUPPORT = "tests/support/";
 const MOD = `${SUPPORT}mod.ts`;
 /** Helper programs run as subprocesses, not imported. */
-const PROGRAMS = new Set([`${SUPPORT}drop_probe.ts`]);
+const PROGRAMS = new Set([
+  `${SUPPORT}drop_probe.ts`,
+  `${SUPPORT}history_churn.ts`,
+  `${SUPPORT}launch_with.ts`,
+  `${SUPPORT}query_probe.ts`,
+  `${SUPPORT}query_probe_worker.ts`,
+]);
 
 /** Every .ts file under `dir` (relative to the repository), fixtures left out. */
 function tsFiles(dir: string): string[] {

@@ -10,9 +10,11 @@ import { ManualClock } from "../../core/clock.ts";
 import { recordingLog } from "../../core/log.ts";
 import {
   type DecisionAlgorithm,
-  type Heuristics,
+  Heuristics,
   MsgType,
   NodeListType,
+  NodeState,
+  Quorate,
   TieBreakerMode,
   TlsSupported,
   Vote,
@@ -54,6 +56,32 @@ export interface JoinOptions {
 
 export function nodes(ids: readonly number[]): NodeInfo[] {
   return ids.map((nodeId) => ({ nodeId, dataCenterId: 0, nodeState: 0 }));
+}
+
+/** The membership NODE_LIST of `members` on ring `r` (with heuristics unless undefined). */
+export function membershipList(
+  members: readonly number[],
+  r: readonly [number, number],
+  heuristics?: Heuristics,
+): DecodedMsg {
+  const msg: DecodedMsg = {
+    type: MsgType.NodeList,
+    nodeListType: NodeListType.Membership,
+    ringId: ring(r[0], r[1]),
+    nodes: nodes(members),
+  };
+  if (heuristics !== undefined && heuristics !== Heuristics.Undefined) msg.heuristics = heuristics;
+  return msg;
+}
+
+/** The quorate quorum NODE_LIST of `members`, every one a member. */
+export function quorumList(members: readonly number[]): DecodedMsg {
+  return {
+    type: MsgType.NodeList,
+    nodeListType: NodeListType.Quorum,
+    quorate: Quorate.Quorate,
+    nodes: members.map((id) => ({ nodeId: id, dataCenterId: 0, nodeState: NodeState.Member })),
+  };
 }
 
 export function ring(nodeId: number, seq: number): { nodeId: number; seq: bigint } {
@@ -194,23 +222,11 @@ export class Harness {
     r: readonly [number, number],
     heuristics?: Heuristics,
   ): ServerMsg[] {
-    const msg: DecodedMsg = {
-      type: MsgType.NodeList,
-      nodeListType: NodeListType.Membership,
-      ringId: ring(r[0], r[1]),
-      nodes: nodes(members),
-    };
-    if (heuristics !== undefined && heuristics !== 0) msg.heuristics = heuristics;
-    return this.send(nodeId, msg);
+    return this.send(nodeId, membershipList(members, r, heuristics));
   }
 
   quorum(nodeId: number, members: readonly number[]): ServerMsg[] {
-    return this.send(nodeId, {
-      type: MsgType.NodeList,
-      nodeListType: NodeListType.Quorum,
-      quorate: 1,
-      nodes: members.map((id) => ({ nodeId: id, dataCenterId: 0, nodeState: 1 })),
-    });
+    return this.send(nodeId, quorumList(members));
   }
 
   /** "1=ACK 2=NACK 3=-" for the connected nodes, in node-id order. */

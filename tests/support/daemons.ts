@@ -13,6 +13,7 @@ import { encodePreinit } from "../../core/protocol/encode_client.ts";
 import { MsgType } from "../../core/protocol/constants.ts";
 import { type Missing, needCQnetd } from "./precondition.ts";
 import { WireConn } from "./wire_conn.ts";
+import { QNET_RUN_ARGS } from "./qnet_command.ts";
 
 /** Which arbiter to run. */
 export type ArbiterKind = "qnet" | "c";
@@ -27,8 +28,6 @@ export const C_QNETD = "/usr/bin/corosync-qnetd";
 export function needKind(kind: ArbiterKind): Missing {
   return kind === "c" ? needCQnetd() : undefined;
 }
-
-const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** A running arbiter. Dispose it to stop it (SIGTERM, then SIGKILL) and remove its files. */
 export interface RunningArbiter extends AsyncDisposable {
@@ -67,7 +66,7 @@ function command(kind: ArbiterKind): { cmd: string; args: string[] } {
   if (kind === "c") return { cmd: C_QNETD, args: [] };
   return {
     cmd: Deno.execPath(),
-    args: ["run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd"],
+    args: [...QNET_RUN_ARGS, "qnetd"],
   };
 }
 

@@ -5,20 +5,33 @@
  *
  * - daemons: `daemons.ts` (ours or corosync-qnetd on a loopback port), `qdevice_client.ts` (the
  *   fake corosync-qdevice), `wire_harness.ts` (the conformance rows over TCP), `wire_conn.ts`,
- *   `tls_wire.ts`, `full_session.ts`, `sandboxed.ts`, `unprivileged.ts`, `proc.ts`;
+ *   `tls_wire.ts`, `tls_probe.ts` (the certificate a new TLS client gets), `full_session.ts`,
+ *   `sandboxed.ts`, `unprivileged.ts`, `proc.ts`, `ports.ts` (a free port in a range),
+ *   `c_names_sandbox.ts` (qnet or the C tools under the C names in a private mount namespace,
+ *   for pcs and crmsh);
  * - the pure arbiter: `arbiter_harness.ts`, `conformance_rows.ts`;
  * - fixtures and formats: `vectors.ts`, `ipc_snapshots.ts`, `ipc_exchange.ts`, `frame_feed.ts`,
- *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `files.ts`;
+ *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `nss_tools.ts` (NSS's certutil and pk12util
+ *   as oracles), `files.ts`, `cert_der.ts` (certificates built byte by byte), `peer_names.ts`,
+ *   `lock_holder.ts` (a lock held by another process);
  * - `tls/`: throwaway PKI, the TLS test server and the in-process OpenSSL client;
+ *   `tls_keys.ts` (server keys to run either daemon with TLS on), `tls_key_update.ts`
+ *   (KeyUpdate requests from that client);
  * - `fuzz/`: mutator, seeds, targets and the loop (also used by scripts/fuzz.ts);
  * - `interop/`: real corosync clusters in network namespaces;
  * - `precondition.ts`: run, skip or (under CI=true) fail a test that needs root or a binary.
  *
- * `drop_probe.ts` is not exported: it is a program the permission tests run as a subprocess.
+ * - `qnet_command.ts`: `qnet` run as the compiled binary runs (the baked flags).
+ *
+ * `drop_probe.ts`, `history_churn.ts`, `launch_with.ts`, `query_probe.ts` and
+ * `query_probe_worker.ts` are not exported: they are programs (and a worker) tests run as
+ * subprocesses (the permission tests; the history's memory bound).
  *
  * @module
  */
 export * from "./arbiter_harness.ts";
+export * from "./c_names_sandbox.ts";
+export * from "./cert_der.ts";
 export * from "./certutil_tools.ts";
 export * from "./cmap.ts";
 export * from "./conformance_rows.ts";
@@ -46,15 +59,22 @@ export * from "./interop/wait.ts";
 export * from "./ipc_exchange.ts";
 export * from "./ipc_snapshots.ts";
 export * from "./json_schema.ts";
+export * from "./lock_holder.ts";
 export * from "./nss_tools.ts";
+export * from "./peer_names.ts";
+export * from "./ports.ts";
 export * from "./precondition.ts";
 export * from "./proc.ts";
 export * from "./qdevice_client.ts";
+export * from "./qnet_command.ts";
 export * from "./sandboxed.ts";
 export * from "./tls/fixtures.ts";
 export * from "./tls/harness.ts";
 export * from "./tls/malloc_stats.ts";
 export * from "./tls/memory_client.ts";
+export * from "./tls_key_update.ts";
+export * from "./tls_keys.ts";
+export * from "./tls_probe.ts";
 export * from "./tls_wire.ts";
 export * from "./unprivileged.ts";
 export * from "./vectors.ts";

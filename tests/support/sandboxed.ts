@@ -1,13 +1,15 @@
 /**
- * Runs `qnet qnetd` as a subprocess with exactly the permission flags of its declared set
- * (cli/permission_sets.ts for the test's command line), never -A, with a permission
- * audit log, and waits until both its sockets answer.
+ * Runs `qnet qnetd` as a subprocess as the binary runs (the launcher with the baked flags,
+ * the daemon in a worker with the set cli/permission_sets.ts computes for the test's command
+ * line), never -A, with a permission audit log, and waits until both its sockets answer.
  *
  * @module
  */
+import { bakedFlags } from "../../cli/baked_flags.ts";
 import { main as certutilMain } from "../../cli/certutil.ts";
 import { RecordingIo } from "../../cli/io.ts";
-import { type PermissionSet, qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
+import { DETACHED_ENV, type PermissionSet, qnetdPermissions } from "../../cli/permission_sets.ts";
+import { QNET_RUN_ARGS } from "./qnet_command.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -66,22 +68,14 @@ export interface Sandboxed {
   stop(): Promise<{ code: number; stderr: string }>;
 }
 
-/** Starts the daemon with `permissions` (default: its declared set) and waits until ready. */
-export async function startSandboxed(
-  args: string[],
-  auditFile: string,
-  permissions: PermissionSet = qnetdPermissions(args, configFileOf(auditFile)),
-): Promise<Sandboxed> {
+/**
+ * Starts the daemon as the binary runs and waits until ready; `declared` is the set its
+ * launcher computes for `args` (and the test's configuration file).
+ */
+export async function startSandboxed(args: string[], auditFile: string): Promise<Sandboxed> {
+  const permissions = qnetdPermissions(args, configFileOf(auditFile));
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      ...toFlags(permissions),
-      `${ROOT}mod.ts`,
-      "qnetd",
-      ...args,
-    ],
+    args: [...QNET_RUN_ARGS, "qnetd", ...args],
     env: {
       DENO_AUDIT_PERMISSIONS: auditFile,
       LC_ALL: "C",
@@ -127,7 +121,10 @@ export async function startSandboxed(
   }
 }
 
-/** Runs the daemon with `permissions` until it exits by itself (bounded: 20 s). */
+/**
+ * Runs the daemon in the launcher's worker holding `permissions` in place of the computed
+ * set (tests/support/launch_with.ts) until it exits by itself (bounded: 20 s).
+ */
 export async function runToExit(
   args: string[],
   permissions: PermissionSet,
@@ -137,8 +134,9 @@ export async function runToExit(
       "run",
       "--quiet",
       "--no-prompt",
-      ...toFlags(permissions),
-      `${ROOT}mod.ts`,
+      ...bakedFlags(),
+      `${ROOT}tests/support/launch_with.ts`,
+      JSON.stringify(permissions),
       "qnetd",
       ...args,
     ],
@@ -159,6 +157,19 @@ export function readAudit(file: string): AuditEntry[] {
     const { permission, value } = JSON.parse(line) as AuditEntry;
     return { permission, value };
   });
+}
+
+/**
+ * True for an audit entry of the launcher rather than of the worker: loading the program's
+ * modules (`file://` URLs, checked before the launcher gives up its grants), giving up its
+ * unscoped grants (value null), reading QNET_DETACHED, and the write check Deno 2.9.6 logs
+ * next to every read while unscoped write is granted (for the configuration file it reads
+ * to compute the set). Everything else must be inside the computed set.
+ */
+export function launcherEntry(entry: AuditEntry, configFile: string): boolean {
+  return entry.value === null || entry.value.startsWith("file://") ||
+    (entry.permission === "env" && entry.value === DETACHED_ENV) ||
+    (entry.permission === "write" && entry.value === configFile);
 }
 
 /** True when `set` grants `entry` (paths by prefix, as Deno grants a directory's contents). */

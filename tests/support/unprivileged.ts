@@ -1,6 +1,7 @@
 /**
- * Runs `qnet qnetd` as an unprivileged user (uid/gid 65534, `nobody` on Debian) with exactly
- * its declared permission set, the way an operator would run it, for tests that start the
+ * Runs `qnet qnetd` as an unprivileged user (uid/gid 65534, `nobody` on Debian) the way the
+ * compiled binary runs: the launcher with the baked flags (scripts/compile.ts --print-flags),
+ * the daemon in its worker with the set computed for its command line, for tests that start the
  * daemon themselves (tests/permissions/unprivileged_test.ts, and the interop harness through
  * {@link unprivilegedQnetdArgv}).
  *
@@ -22,7 +23,7 @@
  * @module
  */
 import { DEFAULT_CONFIG_FILE } from "../../cli/config_file.ts";
-import { qnetdPermissions, toFlags } from "../../cli/permission_sets.ts";
+import { bakedFlags } from "../../cli/baked_flags.ts";
 
 /** The daemon user's uid: 65534, `nobody`, present on every Debian system. */
 export const UNPRIVILEGED_UID = 65534;
@@ -126,9 +127,9 @@ export function unprivilegedDenoArgv(
 }
 
 /**
- * The argv that runs `qnet qnetd <qnetdArgs>` as uid/gid 65534 with exactly the flags of
- * its declared set for that command line (`toFlags(qnetdPermissions(qnetdArgs,
- * configFile))`): no -A, no prompt, cached packages only. `dir` must have been prepared
+ * The argv that runs `qnet qnetd <qnetdArgs>` as uid/gid 65534 as the binary runs: the
+ * launcher with the baked flags (cli/baked_flags.ts), which runs the daemon in a worker with
+ * the set computed for `qnetdArgs` and `configFile`: no -A, no prompt, cached packages only. `dir` must have been prepared
  * with {@link prepareUnprivileged}; the paths in `qnetdArgs` (lock file, socket, key
  * directory) must be inside it or otherwise reachable by that user.
  */
@@ -144,7 +145,7 @@ export function unprivilegedQnetdArgv(
     "--no-prompt",
     "--cached-only",
     `--config=${ROOT}deno.json`,
-    ...toFlags(qnetdPermissions(qnetdArgs, configFile)),
+    ...bakedFlags(),
     `${ROOT}mod.ts`,
     "qnetd",
     ...qnetdArgs,
@@ -190,6 +191,7 @@ export function prepareUnprivileged(dir: string, also: readonly string[] = []): 
     "--no-prompt",
     "--cached-only",
     `--config=${ROOT}deno.json`,
+    ...bakedFlags(),
     `${ROOT}mod.ts`,
     "--version",
   ]);

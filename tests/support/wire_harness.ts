@@ -25,7 +25,14 @@ import type { DecodedMsg } from "../../core/protocol/types.ts";
 import { IpcClientConnection } from "../../ipc/client.ts";
 import { buildRequest } from "../../cli/qnetd_tool.ts";
 import type { Replies, ScenarioHarness } from "./conformance_rows.ts";
-import { type JoinOptions, nodes, ring, voteText } from "./arbiter_harness.ts";
+import {
+  type JoinOptions,
+  membershipList,
+  nodes,
+  quorumList,
+  ring,
+  voteText,
+} from "./arbiter_harness.ts";
 import { CLIENT_WAIT_MS, ClientClosedError, QdeviceClient } from "./qdevice_client.ts";
 
 /** How long waiting for the daemon to drop a client may take before the test fails. */
@@ -119,23 +126,11 @@ export class WireHarness implements ScenarioHarness, AsyncDisposable {
     r: readonly [number, number],
     heuristics?: Heuristics,
   ): Promise<Replies> {
-    const msg: DecodedMsg = {
-      type: MsgType.NodeList,
-      nodeListType: NodeListType.Membership,
-      ringId: ring(r[0], r[1]),
-      nodes: nodes(members),
-    };
-    if (heuristics !== undefined && heuristics !== 0) msg.heuristics = heuristics;
-    return this.send(nodeId, msg);
+    return this.send(nodeId, membershipList(members, r, heuristics));
   }
 
   quorum(nodeId: number, members: readonly number[]): Promise<Replies> {
-    return this.send(nodeId, {
-      type: MsgType.NodeList,
-      nodeListType: NodeListType.Quorum,
-      quorate: 1,
-      nodes: members.map((id) => ({ nodeId: id, dataCenterId: 0, nodeState: 1 })),
-    });
+    return this.send(nodeId, quorumList(members));
   }
 
   /**

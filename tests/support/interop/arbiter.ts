@@ -9,6 +9,7 @@
  */
 
 import { prepareUnprivileged, UNPRIVILEGED_UID, unprivilegedQnetdArgv } from "../unprivileged.ts";
+import { QNET_ARGV } from "../qnet_command.ts";
 
 /** TLS for the arbiter: `-s MODE -S nss_db_dir=KEYDIR`. */
 export interface ArbiterTls {
@@ -107,11 +108,10 @@ export const realQnetd: ArbiterSpec = commandArbiter(
   "nss",
 );
 
-const REPO = new URL("../../../", import.meta.url).pathname;
-
 /**
- * This project's `qnet qnetd` as it is meant to run: as uid/gid 65534 (not root), with exactly
- * the permission set cli/permission_sets.ts computes for its command line (no -A), see
+ * This project's `qnet qnetd` as it is meant to run: as uid/gid 65534 (not root), as the
+ * binary runs (the launcher with the baked flags, the daemon in a worker holding exactly the
+ * set cli/permission_sets.ts computes for its command line; no -A), see
  * tests/support/unprivileged.ts. The arbiter's directory and key directory are given to that
  * user first.
  */
@@ -122,9 +122,9 @@ export const qnetQnetdUnprivileged: DaemonArgv = (args, dir, tls) => {
 
 /**
  * The arbiter the interop tests run: our `qnet qnetd`, unprivileged and sandboxed by its
- * declared permission set (with the real corosync-qnetd-tool reading its state, so the tool's
+ * computed permission set (with the real corosync-qnetd-tool reading its state, so the tool's
  * view is checked too), unless `QNET_INTEROP_ARBITER` says otherwise: `qnet-root` for ours as
- * root with -A, `c` for the real corosync-qnetd (to check the harness itself against the C
+ * root (as the binary runs), `c` for the real corosync-qnetd (to check the harness itself against the C
  * daemon), or a whole daemon command line, with `QNET_INTEROP_ARBITER_TOOL` for its tool and
  * `QNET_INTEROP_ARBITER_KEYS=nss` if it reads an NSS database rather than PEM files.
  */
@@ -142,7 +142,7 @@ export function arbiterFromEnv(): ArbiterSpec {
   if (daemon === "qnet-root") {
     return commandArbiter(
       "qnet qnetd",
-      [`${REPO}scripts/deno`, "run", "-A", `${REPO}mod.ts`, "qnetd"],
+      [...QNET_ARGV, "qnetd"],
       ["/usr/bin/corosync-qnetd-tool"],
     );
   }

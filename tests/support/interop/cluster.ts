@@ -128,6 +128,12 @@ export class Arbiter {
     }
   }
 
+  /** Sends `signal` to the daemon by pid (e.g. SIGHUP: reload). */
+  signal(signal: Deno.Signal): void {
+    if (this.#child === undefined) throw new Error("The arbiter does not run");
+    this.#child.kill(signal);
+  }
+
   /** SIGKILLs the daemon by pid. */
   async kill9(): Promise<void> {
     const child = this.#child;

@@ -8,21 +8,20 @@
  *   CA signs the request, `-M -c CRT`; on the other nodes `-i -c CA` and `-m -c P12`. The node
  *   tool runs unmodified inside the node's mount namespace, where /etc/corosync is the node's own.
  *
- * A C CA's keys can be exported as PEM files with `qnet certutil --export-pem` for a daemon that
- * reads PEM files; a daemon that reads the NSS database needs no such step.
+ * Both daemons serve either database in place: no import or export step. (A C CA's keys can
+ * still be exported as PEM files with `qnet certutil --export-pem`, see {@link migrateCa}.)
  *
  * @module
  */
 import { run } from "./command.ts";
 import type { ClusterNode } from "./node.ts";
-
-const REPO = new URL("../../../", import.meta.url).pathname;
+import { QNET_ARGV } from "../qnet_command.ts";
 
 /** The real node tool, run inside a node's namespaces. */
 const NODE_TOOL = "corosync-qdevice-net-certutil";
 
 /** argv prefix of our `qnet certutil`. */
-const QNET_CERTUTIL = [`${REPO}scripts/deno`, "run", "-A", `${REPO}mod.ts`, "certutil"];
+const QNET_CERTUTIL = [...QNET_ARGV, "certutil"];
 
 /** How a certificate for a cluster is signed: validity shifted by `warpMonths`, if given. */
 export interface SignOptions {
@@ -45,8 +44,6 @@ export interface QnetCa {
 /** Our CA: `qnet certutil -i -d DIR`, signing with `qnet certutil -s`. */
 export async function createQnetCa(dir: string): Promise<QnetCa> {
   await run([...QNET_CERTUTIL, "-i", "-d", dir]);
-  // PEM files next to the NSS database, for a daemon that reads PEM files.
-  await run([...QNET_CERTUTIL, "-d", dir, "--export-pem", dir]);
   return {
     keyDir: dir,
     caExport: `${dir}/qnetd-cacert.crt`,

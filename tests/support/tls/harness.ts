@@ -8,6 +8,7 @@
  */
 
 import { TlsError, type TlsServerContext } from "../../../net/tls_server.ts";
+import { describeNames } from "../peer_names.ts";
 
 /** What happened on one server-side connection. */
 export interface TlsOutcome {
@@ -108,7 +109,7 @@ async function serve(context: TlsServerContext, conn: Deno.Conn): Promise<TlsOut
       if (result.handshakeDone) {
         outcome.handshakeDone = true;
         outcome.protocol = session.protocol;
-        outcome.names = session.peerCertificateNames();
+        outcome.names = describeNames(session.peerCertificateNames());
         outcome.verifyResult = session.verifyResult;
         session.send(encoder.encode(`HELLO ${session.protocol}\n`));
       }

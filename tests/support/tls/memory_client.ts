@@ -93,6 +93,11 @@ export class MemoryClient implements Disposable {
     this.#wbio = wbio;
   }
 
+  /** The `SSL *` (null once disposed), for OpenSSL calls this class does not wrap. */
+  get ssl(): Deno.PointerValue {
+    return this.#ssl;
+  }
+
   /** Feeds server bytes, advances the handshake, returns decrypted data. */
   receive(bytes: Uint8Array): Uint8Array {
     const lib = this.#lib;
@@ -132,6 +137,22 @@ export class MemoryClient implements Disposable {
       return;
     }
     this.#lib.SSL_write(this.#ssl!, plain, plain.length);
+  }
+
+  /** The server's certificate as DER, or undefined when it sent none (or before the handshake). */
+  peerCertificateDer(): Uint8Array | undefined {
+    const lib = this.#lib;
+    const x509 = lib.SSL_get1_peer_certificate(this.#ssl!);
+    if (x509 === null) return undefined;
+    const bio = lib.BIO_new(lib.BIO_s_mem());
+    try {
+      if (bio === null || lib.i2d_X509_bio(bio, x509) !== 1) return undefined;
+      const der = new Uint8Array(Number(lib.BIO_ctrl_pending(bio)));
+      return lib.BIO_read(bio, der, der.length) === der.length ? der : undefined;
+    } finally {
+      if (bio !== null) lib.BIO_free(bio);
+      lib.X509_free(x509);
+    }
   }
 
   takeOutgoing(): Uint8Array {
