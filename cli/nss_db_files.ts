@@ -69,6 +69,10 @@ export const MAX_OBJECTS = 10_000;
 export const MAX_META_ENTRIES = 20 * MAX_OBJECTS;
 /** Largest attribute value read (a certificate or an encrypted RSA number is far smaller). */
 export const MAX_VALUE_BYTES = 64 * 1024;
+/** Largest database file opened (the C tool's are 28 KiB and 52 KiB). */
+export const MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** At most this many value bytes read from one file, all rows together. */
+export const MAX_TOTAL_BYTES = 32 * 1024 * 1024;
 
 const FIX = "restore it from a backup or create the database again (qnet certutil -i)";
 
@@ -139,19 +143,40 @@ function openReadOnly(path: string): DatabaseSync {
   }
 }
 
-function readObjects(db: DatabaseSync, path: string, table: string): NssObject[] {
-  let rows: Record<string, unknown>[];
+/**
+ * The rows of a query, one at a time, within the row and byte limits; SQLite's errors as
+ * NssDbErrors.
+ */
+function* rowsOf(
+  db: DatabaseSync,
+  path: string,
+  sql: string,
+  maxRows: number,
+  what: string,
+): Generator<Record<string, unknown>> {
+  let count = 0;
+  let bytes = 0;
   try {
-    rows = db.prepare(`SELECT * FROM ${table} LIMIT ${MAX_OBJECTS + 1}`).all() as Record<
-      string,
-      unknown
-    >[];
+    for (const row of db.prepare(sql).iterate() as Iterable<Record<string, unknown>>) {
+      if (++count > maxRows) throw corrupt(path, `holds more than ${maxRows} ${what}`);
+      for (const value of Object.values(row)) {
+        if (value instanceof Uint8Array) bytes += value.length;
+      }
+      if (bytes > MAX_TOTAL_BYTES) {
+        throw corrupt(path, `holds more than ${MAX_TOTAL_BYTES} bytes of ${what}`);
+      }
+      yield row;
+    }
   } catch (error) {
+    if (error instanceof NssDbError) throw error;
     if (isBusy(error)) throw busy(path, error);
     throw corrupt(path, `is not an NSS database (${(error as Error).message})`, error);
   }
-  if (rows.length > MAX_OBJECTS) throw corrupt(path, `holds more than ${MAX_OBJECTS} objects`);
-  return rows.map((row) => {
+}
+
+function readObjects(db: DatabaseSync, path: string, table: string): NssObject[] {
+  const objects: NssObject[] = [];
+  for (const row of rowsOf(db, path, `SELECT * FROM ${table}`, MAX_OBJECTS, "objects")) {
     const id = row["id"];
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id > 0xffffffff) {
       throw corrupt(path, `holds an object with a bad id in ${table}`);
@@ -163,24 +188,15 @@ function readObjects(db: DatabaseSync, path: string, table: string): NssObject[]
       const bytes = blob(path, value, `${table}.${column}`);
       if (bytes !== undefined) attributes.set(type, storedValue(bytes));
     }
-    return { id, attributes };
-  });
+    objects.push({ id, attributes });
+  }
+  return objects;
 }
 
 function readMeta(db: DatabaseSync, path: string): Map<string, MetaEntry> {
-  let rows: Record<string, unknown>[];
-  try {
-    rows = db.prepare(`SELECT id, item1, item2 FROM ${META_TABLE} LIMIT ${MAX_META_ENTRIES + 1}`)
-      .all() as Record<string, unknown>[];
-  } catch (error) {
-    if (isBusy(error)) throw busy(path, error);
-    throw corrupt(path, `is not an NSS key database (${(error as Error).message})`, error);
-  }
-  if (rows.length > MAX_META_ENTRIES) {
-    throw corrupt(path, `holds more than ${MAX_META_ENTRIES} metaData entries`);
-  }
   const meta = new Map<string, MetaEntry>();
-  for (const row of rows) {
+  const sql = `SELECT id, item1, item2 FROM ${META_TABLE}`;
+  for (const row of rowsOf(db, path, sql, MAX_META_ENTRIES, "metaData entries")) {
     const id = row["id"];
     if (typeof id !== "string") continue;
     const item1 = blob(path, row["item1"], `${META_TABLE}.item1`);
@@ -188,6 +204,12 @@ function readMeta(db: DatabaseSync, path: string): Map<string, MetaEntry> {
     meta.set(id, { item1, item2: blob(path, row["item2"], `${META_TABLE}.item2`) });
   }
   return meta;
+}
+
+/** A "corrupt" error for a database file too large to be one qnet reads. */
+async function checkSize(path: string): Promise<void> {
+  const size = (await Deno.stat(path)).size;
+  if (size > MAX_FILE_BYTES) throw corrupt(path, `is ${size} bytes (limit ${MAX_FILE_BYTES})`);
 }
 
 /** Reads both databases of `dir` into memory (read-only); the files are closed again. */
@@ -200,7 +222,7 @@ export async function loadNssDb(dir: string): Promise<NssDbContent> {
         "legacy",
         `${dir}/${LEGACY_CERT_DB_FILE}`,
         `${dir}/${LEGACY_CERT_DB_FILE} is a legacy (DBM) NSS database, which qnet does not read; ` +
-          `convert it to the SQL format with certutil -K -X -d sql:${dir}`,
+          `convert it to the SQL format with certutil -L -X -d sql:${dir}`,
       );
     }
     throw new NssDbError(
@@ -217,6 +239,8 @@ export async function loadNssDb(dir: string): Promise<NssDbContent> {
         `again (qnet certutil -i)`,
     );
   }
+  await checkSize(certFile);
+  await checkSize(keyFile);
   const certDb = openReadOnly(certFile);
   try {
     const keyDb = openReadOnly(keyFile);

@@ -91,7 +91,7 @@ export async function unlock(content: NssDbContent, password: string): Promise<U
   let plain: Uint8Array | undefined;
   try {
     const check = decodeEntry(entry.item2, "password check");
-    if (check.kind !== "pbes2") throw new DerError("password check is not PBES2");
+    if (check.kind === "pbmac1") throw new DerError("password check is a signature");
     plain = await decryptEntry(key, check);
   } catch (error) {
     throw new NssDbError(
@@ -230,14 +230,19 @@ async function decryptAttribute(
       cause === undefined ? undefined : { cause },
     );
   let plain: Uint8Array | undefined;
+  let legacy = false;
   try {
     const entry = decodeEntry(cipher, what);
-    if (entry.kind !== "pbes2") throw new DerError("not PBES2");
+    if (entry.kind === "pbmac1") throw new DerError("a signature, not a value");
+    legacy = entry.kind === "legacy-3des";
     plain = await decryptEntry(passKey, entry);
   } catch (error) {
     throw fail(`cannot be decoded (${(error as Error).message})`, error);
   }
   if (plain === undefined) throw fail("does not decrypt");
+  // NSS authenticates AES-256 entries only; a legacy 3DES value (a database converted from
+  // key3.db) has no signature, and NSS takes it as it decrypts.
+  if (legacy) return plain;
   for (const id of [object.id, (object.id | MISFILED_ID_BITS) >>> 0]) {
     const signature = content.meta.get(signatureMetaId("key", id, type))?.item1;
     if (signature === undefined) continue;

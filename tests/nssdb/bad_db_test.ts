@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import {
+  MAX_FILE_BYTES,
   MAX_OBJECTS,
+  MAX_TOTAL_BYTES,
   MAX_VALUE_BYTES,
   NssDbError,
   type NssDbErrorKind,
@@ -192,6 +194,29 @@ Deno.test("bad database: hostile sizes are refused before any work", async () =>
     await expectError(db.dir, "corrupt", "cert9.db", /more than/);
   }
   {
+    // Many values each under the per-value limit, together over the per-file budget.
+    await using db = await copyOfFixture();
+    const keyDb = new DatabaseSync(`${db.dir}/key4.db`);
+    try {
+      keyDb.exec("BEGIN");
+      const insert = keyDb.prepare("INSERT INTO metaData (id, item1) VALUES (?, ?)");
+      const big = new Uint8Array(MAX_VALUE_BYTES);
+      for (let i = 0; i * MAX_VALUE_BYTES <= MAX_TOTAL_BYTES; i++) insert.run(`pad_${i}`, big);
+      keyDb.exec("COMMIT");
+    } finally {
+      keyDb.close();
+    }
+    await expectError(db.dir, "corrupt", "key4.db", /bytes of metaData entries/);
+  }
+  {
+    // A file larger than any database qnet reads is refused before it is opened.
+    await using db = await copyOfFixture();
+    const file = await Deno.open(`${db.dir}/cert9.db`, { write: true });
+    await file.truncate(MAX_FILE_BYTES + 1);
+    file.close();
+    await expectError(db.dir, "corrupt", "cert9.db", /bytes \(limit/);
+  }
+  {
     // A password check entry asking for 2^31-1 PBKDF2 iterations (NSS writes 1 or 10000).
     await using db = await copyOfFixture();
     const octets = (bytes: Uint8Array) => encodeElement(DER_TAG.octetString, bytes);
@@ -293,3 +318,34 @@ Deno.test("bad database: one locked by a writer is 'busy' after a short wait, no
   }
   await readNssDb(db.dir); // and it reads once the writer is done
 });
+
+testNeeding(
+  needNssTools(),
+  "bad database: a legacy DBM database, and the conversion the message advises",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-bad-" });
+    try {
+      await mustRun("certutil", ["-N", "-d", `dbm:${dir}`, "--empty-password"]);
+      await mustRun("certutil", [
+        "-A",
+        "-d",
+        `dbm:${dir}`,
+        "-n",
+        "QNet CA",
+        "-t",
+        "CT,,",
+        "-i",
+        `${FIXTURE}/qnetd-cacert.crt`,
+      ]);
+      const legacy = await expectError(dir, "legacy", "cert8.db");
+      const advice = /certutil( -\S+)+ sql:\S+/.exec(legacy.message)?.[0];
+      assert.ok(advice !== undefined, legacy.message);
+      const [cmd, ...args] = advice.split(" ");
+      await mustRun(cmd!, args);
+      // Converted: what is missing now is the server certificate, not the format.
+      await expectError(dir, "nickname", "cert9.db");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

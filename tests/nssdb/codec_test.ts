@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { md5 } from "../../core/nssdb/md5.ts";
+import { decryptDesEde3Cbc } from "../../core/nssdb/des.ts";
 import {
   DerError,
   encodeOid,
@@ -154,4 +155,33 @@ Deno.test("pbe: encrypt/decrypt and sign/verify round trips; a signature binds i
   assert.equal(await verifyAttribute(key, signature, 8, CKA.modulus, plain), false);
   assert.equal(await verifyAttribute(key, signature, 7, CKA.publicExponent, plain), false);
   assert.equal(await verifyAttribute(key, signature, 7, CKA.modulus, text("other")), false);
+});
+
+Deno.test("des: DES-EDE3-CBC decryption agrees with OpenSSL's des-ede3-cbc", async () => {
+  const key = bytes("0123456789abcdeffedcba987654321089abcdef01234567");
+  const iv = bytes("1234567890abcdef");
+  assert.equal(
+    new TextDecoder().decode(decryptDesEde3Cbc(key, iv, bytes("5955b45080d34e7384861f82ed858107"))),
+    "password-check",
+  );
+  assert.deepEqual(decryptDesEde3Cbc(key, iv, bytes("d91818b74c5d4075")), new Uint8Array());
+  // Random keys and data against the openssl CLI.
+  for (let round = 0; round < 3; round++) {
+    const k = crypto.getRandomValues(new Uint8Array(24));
+    const v = crypto.getRandomValues(new Uint8Array(8));
+    const plain = crypto.getRandomValues(new Uint8Array(5 + round * 13));
+    const child = new Deno.Command("openssl", {
+      args: ["enc", "-des-ede3-cbc", "-K", hex(k), "-iv", hex(v)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(plain);
+    await writer.close();
+    const out = await child.output();
+    if (!out.success) return; // an OpenSSL without 3DES: the fixed vectors above still hold
+    assert.deepEqual(decryptDesEde3Cbc(k, v, out.stdout), plain);
+  }
+  assert.equal(decryptDesEde3Cbc(key, iv, bytes("5955b45080d34e7384861f82ed858108")), undefined);
 });
