@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { NssDbError, readNssDb } from "../../cli/nss_db_files.ts";
+import { parseCertificateFile } from "../../core/certs/ca_export.ts";
 import {
   mustRun,
   needAll,
@@ -53,14 +54,12 @@ testNeeding(
         (await mustRun("openssl", ["pkey", "-inform", "DER", "-in", keyFile, "-pubout"])).stdout,
         await publicKeyOfCert(m.certDer),
       );
-      const caPem = await runCommand("openssl", [
-        "x509",
-        "-in",
-        `${dir}/qnetd-cacert.crt`,
-        "-outform",
-        "DER",
-      ]);
-      assert.equal(caPem.code, 0);
+      // The trusted CA is the one the old tool exported for the nodes.
+      const exported = parseCertificateFile(
+        await Deno.readFile(`${dir}/qnetd-cacert.crt`),
+        "qnetd-cacert.crt",
+      );
+      assert.deepEqual(m.caCertsDer, [new Uint8Array(exported.rawData)]);
 
       // And qnet certutil -s signs with the converted CA key, continuing serial.txt.
       await mustRun("openssl", [
