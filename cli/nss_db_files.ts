@@ -222,7 +222,8 @@ export async function loadNssDb(dir: string): Promise<NssDbContent> {
         "legacy",
         `${dir}/${LEGACY_CERT_DB_FILE}`,
         `${dir}/${LEGACY_CERT_DB_FILE} is a legacy (DBM) NSS database, which qnet does not read; ` +
-          `convert it to the SQL format with certutil -L -X -d sql:${dir}`,
+          `convert it to the SQL format with certutil -L -X -d sql:${dir} and give the new cert9.db, ` +
+          `key4.db and pkcs11.txt the owner, group and mode of cert8.db`,
       );
     }
     throw new NssDbError(

@@ -144,22 +144,57 @@ Deno.test("writer: every object, attribute and signature entry as NSS wrote them
   }
 });
 
-/** The serial of the certificate NSS's selfserv serves for `nickname` (PK11_FindCertFromNickname). */
-async function servedByNss(dir: string, nickname: string, port: number): Promise<bigint> {
+/** Ports of the nssdb range for selfserv (41000-41999, see the task's port plan). */
+const SELFSERV_PORTS = { first: 41510, last: 41599 };
+
+/**
+ * The serial of the certificate NSS's selfserv serves for `nickname` (PK11_FindCertFromNickname),
+ * on the first port of the range it can bind (a port of the range may be held by another
+ * program's outgoing connection: they are within the kernel's ephemeral range).
+ */
+async function servedByNss(dir: string, nickname: string): Promise<bigint> {
+  let lastError: unknown;
+  for (let port = SELFSERV_PORTS.first; port <= SELFSERV_PORTS.last; port++) {
+    try {
+      return await servedByNssOn(dir, nickname, port);
+    } catch (error) {
+      if (!(error instanceof BindError)) throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/** selfserv could not bind its port. */
+class BindError extends Error {}
+
+async function servedByNssOn(dir: string, nickname: string, port: number): Promise<bigint> {
   const server = new Deno.Command("selfserv", {
     args: ["-d", `sql:${dir}`, "-n", nickname, "-p", String(port), "-w", ""],
     stdin: "null",
     stdout: "null",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
+  let exited = false;
+  const status = server.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const stderr = new Response(server.stderr).text();
   try {
-    for (let attempt = 0; attempt < 100; attempt++) {
+    let listening = false;
+    for (let attempt = 0; attempt < 100 && !exited && !listening; attempt++) {
       const conn = await Deno.connect({ port }).catch(() => undefined);
-      if (conn !== undefined) {
-        conn.close();
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
+      conn?.close();
+      listening = conn !== undefined;
+      if (!listening) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!listening) {
+      if (!exited) server.kill("SIGTERM");
+      await status;
+      const text = await stderr;
+      if (/PR_Bind/.test(text)) throw new BindError(`port ${port}: ${text}`);
+      throw new Error(`selfserv on port ${port} did not listen: ${text}`);
     }
     const client = await new Deno.Command("openssl", {
       args: ["s_client", "-connect", `127.0.0.1:${port}`, "-showcerts"],
@@ -170,11 +205,12 @@ async function servedByNss(dir: string, nickname: string, port: number): Promise
     const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(
       new TextDecoder().decode(client.stdout),
     );
-    assert.ok(pem !== null, "selfserv served no certificate");
+    assert.ok(pem !== null, `selfserv served no certificate: ${exited ? await stderr : ""}`);
     return BigInt(`0x${new x509.X509Certificate(pem[0]).serialNumber}`);
   } finally {
-    server.kill("SIGTERM");
-    await server.status;
+    if (!exited) server.kill("SIGTERM");
+    await status;
+    await stderr;
   }
 }
 
@@ -199,7 +235,6 @@ testNeeding(
       [[10, 203n], [-1, 202n], [-400, 201n]],
       [[10, 203n], [-400, 201n]],
     ];
-    let port = 41510;
     for (const certs of cases) {
       const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-write-" });
       try {
@@ -222,7 +257,7 @@ testNeeding(
         );
         assert.equal(
           ours,
-          await servedByNss(dir, "QNetd Cert", port++),
+          await servedByNss(dir, "QNetd Cert"),
           JSON.stringify(certs, (_, v) => typeof v === "bigint" ? Number(v) : v),
         );
         assert.equal(ours, certs.length === 3 ? 202n : 201n);
