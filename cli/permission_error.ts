@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { dirname } from "../core/path.ts";
+import { basename, dirname } from "../core/path.ts";
 import type { AppliedRule, PermissionKind } from "./permission_sets.ts";
 
 /** A permission Deno refused, as read from its error message. */
@@ -42,6 +42,8 @@ export function parseNotCapable(message: string): MissingPermission | undefined 
 /** True when `granted` and `refused` name the same thing or neighbours (same file tree). */
 function related(kind: string, granted: string, refused: string): boolean {
   if (granted === refused) return true;
+  // Libraries share a directory: only the same library (another path of it) is near.
+  if (kind === "ffi") return basename(granted) === basename(refused);
   if (kind === "net") {
     const host = (v: string) => v.startsWith("unix:") ? v : v.slice(0, v.lastIndexOf(":"));
     if (!granted.startsWith("unix:") || !refused.startsWith("unix:")) {

@@ -24,6 +24,7 @@ import {
   optstringOf,
   parseOptions,
 } from "./getopt.ts";
+import { basename } from "../core/path.ts";
 
 /** The C daemon's name (QNETD_PROGRAM_NAME): used in usage and in `err()`-style messages. */
 export const QNETD_PROGRAM_NAME = "corosync-qnetd";
@@ -118,10 +119,6 @@ const TLS_MODES: ReadonlyMap<string, TlsSupported> = new Map([
 
 const UINT16_MAX = 65535;
 const LLONG_MAX = 2n ** 63n - 1n;
-
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
-}
 
 /** The daemon's command line as data, for `argv0` as invoked. */
 function qnetdArgs(context: QnetdArgsContext): ArgsSpec<QnetdOptions> {

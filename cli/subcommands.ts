@@ -11,6 +11,7 @@ import { ExitStatus } from "./exit_status.ts";
 import { permissionErrorLine } from "./permission_error.ts";
 import type { AppliedRule } from "./permission_sets.ts";
 import { QNET_VERSION } from "../core/version.ts";
+import { basename } from "../core/path.ts";
 
 /** Subcommands, loaded lazily so that e.g. `qnetd-tool` never loads the TLS or x509 code. */
 export const SUBCOMMANDS: Readonly<Record<string, () => Promise<{ main: SubcommandMain }>>> = {
@@ -51,10 +52,6 @@ Run 'qnet <subcommand> -h' for a subcommand's options. Installed or linked under
 tool's name (corosync-qnetd, corosync-qnetd-tool, corosync-qnetd-certutil,
 corosync-cmapctl), the executable behaves as that tool.
 `;
-
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
-}
 
 /** Which subcommand a command line runs, with its own arguments and its program name. */
 export interface Dispatch {

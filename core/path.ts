@@ -11,3 +11,8 @@ export function dirname(path: string): string {
   const slash = trimmed.lastIndexOf("/");
   return slash < 0 ? "." : slash === 0 ? "/" : trimmed.slice(0, slash);
 }
+
+/** POSIX basename(3) for a path without a trailing slash: the part after the last slash. */
+export function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}

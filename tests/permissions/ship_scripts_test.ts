@@ -70,9 +70,9 @@ Deno.test("compile.ts --print-flags prints the baked flags: worker options, boun
   const widest = widestSet();
   // Open: any path or address a command line may name, and the detached daemon's own path.
   for (const kind of ["read", "write", "net", "run"] as const) assert.equal(widest[kind], true);
-  // Bounded: libssl only, uid only, two variables only.
+  // Bounded: libssl and libc (the fcntl lock) only, uid only, a few variables only.
   assert.ok(
-    printed.some((f) => /^--allow-ffi=(\/[^,]*libssl\.so\.3,?)+$/.test(f)),
+    printed.some((f) => /^--allow-ffi=(\/[^,]*(libssl\.so\.3|libc\.so\.6),?)+$/.test(f)),
     printed.join(" "),
   );
   assert.ok(printed.includes("--allow-sys=uid"));

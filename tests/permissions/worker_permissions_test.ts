@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { bakedFlags } from "../../cli/baked_flags.ts";
 import {
+  LIBC_PATHS,
   PERMISSION_KINDS,
   type PermissionKind,
   type PermissionSet,
@@ -99,7 +100,8 @@ const CASES: Array<[string, string[], PermissionSet]> = [
       read: ["/nonexistent/qnetd.toml", "/srv/q/q.sock"],
       write: ["/srv/q/q.pid", "/srv/q/q.sock"],
       net: ["127.0.0.1:47030", "unix:/srv/q/q.sock"],
-      env: ["QNETD_CONFIG_FILE"],
+      ffi: [...LIBC_PATHS],
+      env: ["QNETD_CONFIG_FILE", "JOURNAL_STREAM"],
     },
   ],
   [
