@@ -3,11 +3,15 @@
  * `node:sqlite`; the format itself is in core/nssdb/. Reading opens the files read-only.
  *
  *   readNssDb(dir, nickname)           the server certificate, its key and the trusted CAs
+ *   loadNssDb(dir)                     every object and metaData entry, for core/nssdb
+ *   listNssCertificates(dir)           the certificates that have a nickname
  *   createNssDb(dir)                   new empty databases (certutil -N, empty password)
  *   addCertificate(dir, name, der, t)  a certificate with trust flags (certutil -A)
  *   addPrivateKey(dir, pkcs8)          an RSA key pair (as certutil -S leaves it)
  *
  * Every failure is an {@link NssDbError}: a `kind`, the file, and one line saying what to do.
+ * Files, rows, values and bytes are bounded (MAX_*), a locked database waits at most
+ * READ_BUSY_TIMEOUT_MS, and nothing stays open between calls.
  *
  * @module
  */
