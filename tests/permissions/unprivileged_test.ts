@@ -202,10 +202,14 @@ testNeeding(
       const denoDir = Deno.statSync(denoDirOf(dir));
       assert.equal(denoDir.uid, 0);
       assert.equal(denoDir.mode! & 0o777, 0o755);
-      // The operating system lets the daemon user read the key.
-      const key = Deno.statSync(`${keyDir}/qnetd-key.pem`);
-      assert.equal(key.uid, UNPRIVILEGED_UID);
-      assert.equal(key.mode! & 0o777, 0o640);
+      // The operating system lets the daemon user read the keys it loads: the NSS database
+      // (which wins) and the PEM export beside it.
+      for (const file of ["key4.db", "cert9.db", "qnetd-key.pem"]) {
+        const key = Deno.statSync(`${keyDir}/${file}`);
+        assert.equal(key.uid, UNPRIVILEGED_UID, file);
+        assert.equal(key.mode! & 0o400, 0o400, file);
+        assert.equal(key.mode! & 0o007, 0, `${file} is not readable by others`);
+      }
 
       const port = PORT + 2;
       const args = [
