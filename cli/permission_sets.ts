@@ -27,6 +27,7 @@
  * @module
  */
 import { listenDescriptor } from "./privilege_drop.ts";
+import { metricsListenDescriptor, parseMetricsListen } from "../core/metrics/listen_address.ts";
 import { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE } from "./config_file.ts";
 import { parseOptions } from "./getopt.ts";
 import { JOURNAL_STREAM_ENV } from "./logging.ts";
@@ -128,6 +129,8 @@ export interface CertutilInvocation {
 }
 
 const tlsOn = (i: QnetdInvocation) => i.options.tls !== TlsSupported.Unsupported;
+const metricsListenOf = (i: QnetdInvocation) =>
+  parseMetricsListen(i.options.settings.metricsListen);
 
 /**
  * The daemon's rules. Row order is the order grants are listed in (deno.json and the
@@ -149,6 +152,15 @@ export const QNETD_RULES: readonly PermissionRule<QnetdInvocation>[] = [
     option: "-l, -p, -4/-6",
     why: "the TCP listen address",
     grant: (i) => ({ net: [listenDescriptor(i.options)] }),
+  },
+  {
+    option: "-S metrics_listen",
+    why: "the Prometheus metrics endpoint, exactly its address (revoked once bound)",
+    when: (i) => metricsListenOf(i) !== undefined,
+    grant: (i) => {
+      const listen = metricsListenOf(i);
+      return listen === undefined ? {} : { net: [metricsListenDescriptor(listen)] };
+    },
   },
   {
     option: "-S lock_file",

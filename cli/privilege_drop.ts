@@ -15,8 +15,8 @@
  *   but every TLS read and write also builds pointer views (`Deno.UnsafePointer.of`,
  *   `UnsafePointerView`), and those check the ffi permission on each call;
  * - write of the lock file: the lock is held through the open file, which needs no permission;
- * - net for the TCP listen address and the unix socket: `accept()` on a bound listener is
- *   not checked again.
+ * - net for the TCP listen address, the metrics address and the unix socket: `accept()` on a
+ *   bound listener is not checked again.
  *
  * - write of the key directory, sys, run, env: the worker the launcher (cli/sandbox.ts)
  *   starts the daemon in is never given them; revoking them costs nothing and keeps the
@@ -72,6 +72,8 @@ export interface StartupGrants {
   readonly listen: string;
   /** TLS on: OpenSSL calls need ffi for the daemon's whole life. */
   readonly tls: boolean;
+  /** The metrics endpoint's address as the net permission names it, when it listens. */
+  readonly metrics?: string;
 }
 
 /** The permissions {@link dropStartupPermissions} revokes, in order. */
@@ -83,6 +85,7 @@ export function startupOnlyPermissions(grants: StartupGrants): Deno.PermissionDe
     { name: "write", path: absolute(grants.lockFile) },
     { name: "net", host: grants.listen },
     { name: "net", host: `unix:${absolute(grants.socketFile)}` },
+    ...(grants.metrics === undefined ? [] : [{ name: "net", host: grants.metrics } as const]),
     ...(grants.tls ? [] : [{ name: "ffi" } as const]),
     // Never needed by the daemon and never given to its worker; revoked in case it runs
     // without the launcher (a process holding another subcommand's grants).
