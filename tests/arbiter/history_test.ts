@@ -246,3 +246,34 @@ Deno.test("DPD expiry is recorded before the disconnection it causes", () => {
   assertEquals(tail[0]!.text, "dead peer detection: no message for 1500 ms");
   assertEquals(tail[1]!.reason, "dead peer detection (no message in time)");
 });
+
+Deno.test("2nodelms: heuristics decide in the issue's words, and the change is recorded", () => {
+  const h = new Harness();
+  for (const id of [1, 2]) {
+    h.join(id, { algorithm: DecisionAlgorithm.TwoNodeLms, config: [1, 2], tieBreaker: LOWEST });
+  }
+  h.membership(2, [2], [2, 2], Heuristics.Fail);
+  h.membership(1, [1], [1, 2], Heuristics.Pass);
+  assertEquals(votes(h).at(-1), "1 ack: heuristics: pass beats fail");
+  h.send(2, { type: MsgType.HeuristicsChange, heuristics: Heuristics.Pass });
+  const change = h.arbiter.history.events().findLast((e) => e.kind === HistoryEventKind.Heuristics);
+  assertEquals([change?.nodeId, change?.text], [2, "heuristics change: fail -> pass"]);
+});
+
+Deno.test("a refused INIT is recorded with its error, in the cluster it named", () => {
+  const h = new Harness();
+  h.join(1, { algorithm: DecisionAlgorithm.Ffsplit, config: [1, 2], tieBreaker: LOWEST });
+  h.join(1, {
+    algorithm: DecisionAlgorithm.Ffsplit,
+    config: [1, 2],
+    tieBreaker: LOWEST,
+    upTo: "init",
+  });
+  const refused = h.arbiter.history.events({ cluster: "cluster" })
+    .find((e) => e.text.includes("refused"));
+  assert(refused !== undefined, kinds(h).join("\n"));
+  assert(
+    /^init from 127\.0\.0\.1:40001 refused: duplicateNodeId \(17\)$/.test(refused.text),
+    refused.text,
+  );
+});

@@ -110,6 +110,39 @@ interopTest(
 );
 
 interopTest(
+  ours ? skip : "qnet's daemon (QNET_INTEROP_ARBITER names one without --events)",
+  `qnetd-tool --events shows an lms split's NACK and its tie-breaker reason (${arbiter.name})`,
+  async () => {
+    await using cluster = await Cluster.start({
+      arbiter,
+      nodeCount: 2,
+      algorithm: "lms",
+      tieBreaker: "highest",
+      port: 44202,
+    });
+    await cluster.waitForQuorum(expectNodes([
+      [1, { quorate: true, qdeviceVote: true, members: [1, 2] }],
+      [2, { quorate: true, qdeviceVote: true, members: [1, 2] }],
+    ]));
+    await cluster.cutLink(1);
+    await cluster.waitForQuorum(expectNodes([
+      [1, { quorate: false, qdeviceVote: false, members: [1] }],
+      [2, { quorate: true, qdeviceVote: true, members: [2] }],
+    ]));
+    const socket = arbiterSocket(cluster.arbiter.dir);
+    const history = await waitUntil("the NACK of node 1 in --events", async () => {
+      const r = await events(socket);
+      assert.equal(r.code, 0, r.err);
+      const list = r.out.trimEnd().split("\n").map((line) => JSON.parse(line) as EventJson);
+      const done = list.some((e) => e.nodeId === 1 && e.vote === "nack");
+      return { done, value: list, seen: `${list.length} events` };
+    }, { timeoutMs: 15_000, intervalMs: 200 });
+    const nack = history.findLast((e) => e.nodeId === 1 && e.vote === "nack")!;
+    assert.equal(nack.reason, "tie: the partition with node 2 (highest node id) wins");
+  },
+);
+
+interopTest(
   skip,
   "log_format=json: the sandboxed daemon's log is JSON lines naming the real qdevices",
   async () => {
