@@ -31,14 +31,15 @@ import {
   needProgram,
   type RunningArbiter,
   type SanEntry,
-  startArbiter,
+  startArbiterOnFreePort,
   testNeeding,
   tlsRequest,
   WireConn,
   writeCertificatePem,
 } from "../support/mod.ts";
 
-const PORTS = { qnet: 46001, c: 46002 } as const;
+/** This file's ports. */
+const PORT_RANGE = [46000, 46099] as const;
 
 /** One certificate, the cluster names tried with it, and NSS's outcome for each. */
 interface Case {
@@ -293,13 +294,11 @@ testNeeding(
         const ca = await issueCertificate({ subject: [[cnOf("QNet CA")]], ca: true });
         const { ours, nss } = await serverFiles(dir, ca);
         const settings = { "dpd_enabled": "off" };
-        await using qnet = await startArbiter("qnet", {
-          port: PORTS.qnet,
+        await using qnet = await startArbiterOnFreePort("qnet", PORT_RANGE, {
           args: ["-s", "req"],
           settings: { ...settings, nss_db_dir: ours },
         });
-        await using c = await startArbiter("c", {
-          port: PORTS.c,
+        await using c = await startArbiterOnFreePort("c", PORT_RANGE, {
           args: ["-s", "req"],
           settings: { ...settings, nss_db_dir: nss },
         });

@@ -15,13 +15,14 @@ import {
   needAll,
   needKind,
   QNET_ARGV,
-  startArbiter,
+  startArbiterOnFreePort,
   testNeeding,
 } from "../support/mod.ts";
 
-const PORTS: Record<ArbiterKind, number> = { qnet: 46201, c: 46202 };
 /** The port of the second daemon, which must never get as far as binding it. */
-const SECOND_PORT = 46203;
+const SECOND_PORT = 46299;
+/** The first daemon's ports. */
+const HOLDER_PORTS = [46200, 46298] as const;
 
 /** Runs a daemon in the foreground to its exit (SIGKILL after 20 s); its log without dates. */
 async function runToExit(kind: ArbiterKind, args: readonly string[]) {
@@ -64,8 +65,7 @@ for (const [holderKind, secondKind] of PAIRS) {
     sanitizeOps: false,
     sanitizeResources: false,
     fn: async () => {
-      await using holder = await startArbiter(holderKind, {
-        port: PORTS[holderKind],
+      await using holder = await startArbiterOnFreePort(holderKind, HOLDER_PORTS, {
         args: ["-s", "off"],
       });
       const lockFile = `${holder.dir}/qnetd.pid`;

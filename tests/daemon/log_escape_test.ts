@@ -10,11 +10,12 @@ import {
   needAll,
   needCQnetd,
   needProgram,
-  startArbiter,
+  startArbiterOnFreePort,
   testNeeding,
 } from "../support/mod.ts";
 
-const PORTS = { qnet: 46111, c: 46112, log: 46113 } as const;
+/** This file's ports. */
+const PORT_RANGE = [46100, 46199] as const;
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
 /** A name that would add a line of its own and recolour a terminal. */
 const EVIL = "evil\nNov 02 23:23:11 error   forged line\x1b[31m";
@@ -24,8 +25,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    await using daemon = await startArbiter("qnet", {
-      port: PORTS.log,
+    await using daemon = await startArbiterOnFreePort("qnet", PORT_RANGE, {
       args: ["-s", "off", "-d"],
       settings: { "dpd_enabled": "off" },
     });
@@ -51,8 +51,7 @@ testNeeding(needAll(needCQnetd(), needProgram(C_TOOL, "corosync-qnetd")), {
   fn: async () => {
     const outputs = new Map<ArbiterKind, string>();
     for (const kind of ["c", "qnet"] as const) {
-      await using daemon = await startArbiter(kind, {
-        port: PORTS[kind],
+      await using daemon = await startArbiterOnFreePort(kind, PORT_RANGE, {
         args: ["-s", "off"],
         settings: { "dpd_enabled": "off" },
       });

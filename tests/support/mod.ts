@@ -29,6 +29,7 @@
  * @module
  */
 export * from "./arbiter_harness.ts";
+export * from "./arbiter_on_free_port.ts";
 export * from "./c_names_sandbox.ts";
 export * from "./cert_der.ts";
 export * from "./certutil_tools.ts";
