@@ -27,7 +27,12 @@ import {
   passwordKey,
   verifyAttribute,
 } from "./pbe.ts";
-import { type RsaKeyParts, rsaPartsToPkcs8, stripLeadingZeros } from "./rsa_key.ts";
+import {
+  RSA_KEY_ATTRIBUTES,
+  type RsaKeyParts,
+  rsaPartsToPkcs8,
+  stripLeadingZeros,
+} from "./rsa_key.ts";
 import { certificateFields } from "./x509_fields.ts";
 import { NssDbError } from "./errors.ts";
 
@@ -255,17 +260,6 @@ async function decryptAttribute(
   throw fail("fails its integrity check (sig_key entry missing or wrong)");
 }
 
-const RSA_ATTRIBUTES: ReadonlyArray<readonly [keyof RsaKeyParts, number]> = [
-  ["modulus", CKA.modulus],
-  ["publicExponent", CKA.publicExponent],
-  ["privateExponent", CKA.privateExponent],
-  ["prime1", CKA.prime1],
-  ["prime2", CKA.prime2],
-  ["exponent1", CKA.exponent1],
-  ["exponent2", CKA.exponent2],
-  ["coefficient", CKA.coefficient],
-];
-
 /** The private key object whose CKA_ID is `ckaId`, or undefined. */
 export function privateKeyObject(
   content: NssDbContent,
@@ -293,7 +287,7 @@ export async function privateKeyPkcs8(
     );
   }
   const parts: Partial<RsaKeyParts> = {};
-  for (const [name, type] of RSA_ATTRIBUTES) {
+  for (const [name, type] of RSA_KEY_ATTRIBUTES) {
     const value = PRIVATE_ATTRIBUTES.has(type)
       ? await decryptAttribute(content, object, type, passKey)
       : object.attributes.get(type);

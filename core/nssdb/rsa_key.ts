@@ -18,6 +18,7 @@ import {
   sequenceOf,
   unsignedIntegerBytes,
 } from "./der.ts";
+import { CKA } from "./attributes.ts";
 
 /** rsaEncryption */
 export const RSA_ENCRYPTION_OID = "1.2.840.113549.1.1.1";
@@ -44,6 +45,23 @@ export const RSA_PART_ORDER: readonly (keyof RsaKeyParts)[] = [
   "exponent1",
   "exponent2",
   "coefficient",
+];
+
+/** The PKCS #11 attribute holding each private number of an RSA key (NSS encrypts these). */
+export const RSA_PRIVATE_ATTRIBUTES: ReadonlyArray<readonly [keyof RsaKeyParts, number]> = [
+  ["privateExponent", CKA.privateExponent],
+  ["prime1", CKA.prime1],
+  ["prime2", CKA.prime2],
+  ["exponent1", CKA.exponent1],
+  ["exponent2", CKA.exponent2],
+  ["coefficient", CKA.coefficient],
+];
+
+/** The attribute of every number of an RSA key: the public ones, then the private ones. */
+export const RSA_KEY_ATTRIBUTES: ReadonlyArray<readonly [keyof RsaKeyParts, number]> = [
+  ["modulus", CKA.modulus],
+  ["publicExponent", CKA.publicExponent],
+  ...RSA_PRIVATE_ATTRIBUTES,
 ];
 
 /** Leading zero bytes removed (NSS stores the magnitudes so). */

@@ -38,7 +38,7 @@ import {
   signAttribute,
 } from "./pbe.ts";
 import { md5 } from "./md5.ts";
-import { pkcs8ToRsaParts, type RsaKeyParts } from "./rsa_key.ts";
+import { pkcs8ToRsaParts, RSA_PRIVATE_ATTRIBUTES, type RsaKeyParts } from "./rsa_key.ts";
 import { certificateFields } from "./x509_fields.ts";
 import { ckaIdOfModulus } from "./read.ts";
 import { NssDbError } from "./errors.ts";
@@ -203,15 +203,6 @@ export async function certificateObjects(
   return additions;
 }
 
-const PRIVATE_NUMBERS: ReadonlyArray<readonly [keyof RsaKeyParts, number]> = [
-  ["privateExponent", CKA.privateExponent],
-  ["prime1", CKA.prime1],
-  ["prime2", CKA.prime2],
-  ["exponent1", CKA.exponent1],
-  ["exponent2", CKA.exponent2],
-  ["coefficient", CKA.coefficient],
-];
-
 /** An RSA key pair from a PKCS #8 key: private key in key4.db, public key in cert9.db. */
 export async function rsaKeyObjects(
   pkcs8: Uint8Array,
@@ -255,7 +246,7 @@ export async function rsaKeyObjects(
       [CKA.nssDb, parts.modulus],
     ]),
   };
-  for (const [name, type] of PRIVATE_NUMBERS) {
+  for (const [name, type] of RSA_PRIVATE_ATTRIBUTES) {
     const plain = parts[name];
     privateKey.attributes.set(
       type,
