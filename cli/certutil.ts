@@ -61,6 +61,14 @@ import {
   SerialFileError,
 } from "../core/certs/errors.ts";
 import { dirname } from "../core/path.ts";
+import { errorText } from "../core/error_text.ts";
+import {
+  DEFAULT_WARN_DAYS,
+  type Expiry,
+  expiryOf,
+  ExpiryStatus,
+  needsAttention,
+} from "../core/certs/expiry.ts";
 import {
   addCertificate,
   addPrivateKey,
@@ -83,6 +91,8 @@ export const CertutilExit = {
   Success: 0,
   Failure: 1,
   BadRequest: 2,
+  /** `--list` (ours): a certificate has expired, is not yet valid or expires within `--warn-days`. */
+  Attention: 3,
 } as const;
 
 const USAGE = `${PROGRAM}: [-i|-s] [-c certificate] [-G] [-n cluster_name]
@@ -93,7 +103,10 @@ const USAGE = `${PROGRAM}: [-i|-s] [-c certificate] [-G] [-n cluster_name]
  -G                  Do not set group write bit for new files
  -n cluster_name     Name of cluster (for -s operation)
  -d directory        Directory of the NSS database (default ${DEFAULT_CERT_DIR})
- --list              List CA, server and cluster certificates with serial number and expiry
+ --list              List CA, server and cluster certificates with serial number and expiry;
+                     exit 3 when one has expired or expires within --warn-days days
+ --warn-days days    With --list: days of warning before expiry (default ${DEFAULT_WARN_DAYS})
+ --json              With --list: one JSON document instead of the table
  --export-pem dir    Write the CA and server certificates and keys as PEM files into dir
 `;
 
@@ -130,6 +143,9 @@ interface Options {
   groupWrite: boolean;
   dir: string;
   target: string;
+  /** `--warn-days` as given (checked when --list runs). */
+  warnDays: string;
+  json: boolean;
 }
 
 /** A bad option's message in the C script's words (the `\?` and `:` cases of its getopts). */
@@ -160,6 +176,8 @@ export const CERTUTIL_ARGS: ArgsSpec<Options> = {
     groupWrite: true,
     dir: DEFAULT_CERT_DIR,
     target: "",
+    warnDays: String(DEFAULT_WARN_DAYS),
+    json: false,
   }),
   options: [
     { flag: "G", set: { groupWrite: false } },
@@ -171,6 +189,8 @@ export const CERTUTIL_ARGS: ArgsSpec<Options> = {
     { flag: "d", arg: "directory", store: "dir" },
     { flag: "--help", stop: HELP },
     { flag: "--list", set: { operation: "list" } },
+    { flag: "--warn-days", arg: "days", store: "warnDays" },
+    { flag: "--json", set: { json: true } },
     { flag: "--export-pem", arg: "dir", set: { operation: "export" }, store: "target" },
     { flag: "--import-nssdb", arg: "dir", set: { operation: "import" }, store: "target" },
   ],
@@ -206,7 +226,7 @@ export async function main(args: string[], io: CliIo): Promise<number> {
         );
         return CertutilExit.Success;
       case "list":
-        return await listCertificates(files, io);
+        return await listCertificates(files, io, listOptions(parsed));
       default:
         io.out(USAGE);
         return CertutilExit.Success;
@@ -622,29 +642,70 @@ async function exportPem(files: CertFiles, target: string, io: CliIo): Promise<v
 // ---------------------------------------------------------------------------------------------
 // --list
 
-/** Lists the CA, the server and the cluster certificates found in the directory. */
-async function listCertificates(files: CertFiles, io: CliIo): Promise<number> {
+/** How `--list` reports. */
+interface ListOptions {
+  readonly warnDays: number;
+  readonly json: boolean;
+  readonly now: Date;
+}
+
+/** `--warn-days` must be a whole number of days. */
+function listOptions(parsed: Options): ListOptions {
+  if (!/^\d{1,6}$/.test(parsed.warnDays)) {
+    throw new CertutilError(`--warn-days: "${parsed.warnDays}" is not a number of days`);
+  }
+  return { warnDays: Number(parsed.warnDays), json: parsed.json, now: new Date() };
+}
+
+/** One listed certificate. */
+interface ListedCertificate {
+  readonly source: string;
+  readonly subject: string;
+  readonly serial: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly expiry: Expiry;
+}
+
+/** The version of `--list --json`'s document; raised when a field changes meaning. */
+const LIST_JSON_SCHEMA_VERSION = 1;
+
+const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/**
+ * Lists the CA, the server and the cluster certificates found in the directory, each with its
+ * standing at `options.now`; exit {@link CertutilExit.Attention} when one needs attention.
+ */
+async function listCertificates(
+  files: CertFiles,
+  io: CliIo,
+  options: ListOptions,
+): Promise<number> {
   const names: string[] = [];
   try {
     for await (const entry of Deno.readDir(files.dir)) {
       if (entry.isFile && clusterNameOfFile(entry.name) !== undefined) names.push(entry.name);
     }
   } catch (error) {
-    throw new CertutilError(`Cannot read ${files.dir}: ${(error as Error).message}`);
+    throw new CertutilError(`Cannot read ${files.dir}: ${errorText(error)}`, undefined, {
+      cause: error,
+    });
   }
   names.sort();
-  const rows: string[][] = [["FILE", "SUBJECT", "SERIAL", "NOT AFTER"]];
-  const row = (name: string, cert: x509.X509Certificate) =>
-    rows.push([
-      name,
-      cert.subject,
-      String(serialFromHex(cert.serialNumber)),
-      cert.notAfter.toISOString().replace(".000Z", "Z"),
-    ]);
+  const listed: ListedCertificate[] = [];
+  const add = (source: string, cert: x509.X509Certificate) =>
+    listed.push({
+      source,
+      subject: cert.subject,
+      serial: String(serialFromHex(cert.serialNumber)),
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+      expiry: expiryOf(cert.notBefore, cert.notAfter, options.now, options.warnDays),
+    });
   let status: number = CertutilExit.Success;
   if (await exists(files.path(CERT_DB_FILE))) {
     for (const entry of await listNssCertificates(files.dir)) {
-      row(`${CERT_DB_FILE}:${entry.nickname}`, new x509.X509Certificate(entry.der));
+      add(`${CERT_DB_FILE}:${entry.nickname}`, new x509.X509Certificate(entry.der));
     }
   }
   const pem = await files.hasPemCa() ? [CA_CERT_FILE, SERVER_CERT_FILE] : [];
@@ -657,22 +718,62 @@ async function listCertificates(files: CertFiles, io: CliIo): Promise<number> {
       throw error;
     }
     try {
-      row(name, parseCertificateFile(bytes, name));
+      add(name, parseCertificateFile(bytes, name));
     } catch (error) {
-      io.err(`${(error as Error).message}\n`);
+      io.err(`${errorText(error)}\n`);
       status = CertutilExit.Failure;
     }
   }
-  if (rows.length === 1) {
-    io.out(`No certificates in ${files.dir}\n`);
-    return status;
-  }
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  for (const r of rows) {
+  const attention = listed.filter((c) => needsAttention(c.expiry.status)).length;
+  if (options.json) {
     io.out(
-      r.map((cell, col) => col === r.length - 1 ? cell : cell.padEnd(widths[col]!)).join("  ") +
-        "\n",
+      JSON.stringify(
+        {
+          schema_version: LIST_JSON_SCHEMA_VERSION,
+          directory: files.dir,
+          time: isoSeconds(options.now),
+          warn_days: options.warnDays,
+          certificates: listed.map((c) => ({
+            source: c.source,
+            subject: c.subject,
+            serial: c.serial,
+            not_before: isoSeconds(c.notBefore),
+            not_after: isoSeconds(c.notAfter),
+            days_left: c.expiry.daysLeft,
+            status: c.expiry.status,
+          })),
+          needing_attention: attention,
+        },
+        null,
+        2,
+      ) + "\n",
     );
+  } else if (listed.length === 0) {
+    io.out(`No certificates in ${files.dir}\n`);
+  } else {
+    const rows: string[][] = [["FILE", "SUBJECT", "SERIAL", "NOT AFTER", "STATUS"]];
+    for (const c of listed) {
+      const standing = c.expiry.status === ExpiryStatus.Valid
+        ? "valid"
+        : c.expiry.status === ExpiryStatus.Expiring
+        ? `EXPIRES IN ${c.expiry.daysLeft} DAYS`
+        : c.expiry.status.toUpperCase();
+      rows.push([c.source, c.subject, c.serial, isoSeconds(c.notAfter), standing]);
+    }
+    const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+    for (const r of rows) {
+      io.out(
+        r.map((cell, col) => col === r.length - 1 ? cell : cell.padEnd(widths[col]!)).join("  ") +
+          "\n",
+      );
+    }
+  }
+  if (status === CertutilExit.Success && attention > 0) {
+    io.err(
+      `${attention} certificate(s) expired, not yet valid or expiring within ` +
+        `${options.warnDays} days\n`,
+    );
+    return CertutilExit.Attention;
   }
   return status;
 }
