@@ -21,6 +21,11 @@ export interface ScrapeFigures {
    * exposition: the direct cost of a scrape, which a busy machine does not blur.
    */
   readonly renderCpuMs: number | null;
+  /**
+   * The largest `qnetd_event_loop_lag_seconds` any scrape saw (ms): how long the daemon's
+   * event loop was held up at worst, whatever held it (rendering, GC, the machine).
+   */
+  readonly maxLagMs: number | null;
 }
 
 /** Tail of the exposition holding the daemon's own cost counters (written last). */
@@ -40,6 +45,7 @@ export class MetricsScraper {
   #failures = 0;
   #bytes = 0;
   #tail = "";
+  #maxLagMs: number | null = null;
   #busy = false;
 
   constructor(url: string, intervalMs: number) {
@@ -59,6 +65,8 @@ export class MetricsScraper {
       this.#tail = new TextDecoder().decode(
         new Uint8Array(body, Math.max(0, body.byteLength - TAIL_BYTES)),
       );
+      const lag = sampleValue(this.#tail, "qnetd_event_loop_lag_seconds");
+      if (lag !== undefined) this.#maxLagMs = Math.max(this.#maxLagMs ?? 0, lag * 1000);
       this.#times.push(performance.now() - t0);
     } catch {
       this.#failures++;
@@ -76,6 +84,7 @@ export class MetricsScraper {
       p50Ms: percentile([...this.#times].sort((a, b) => a - b), 0.5),
       bytes: this.#bytes,
       renderCpuMs: this.#renderCpuMs(),
+      maxLagMs: this.#maxLagMs,
     };
   }
 

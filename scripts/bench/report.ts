@@ -63,6 +63,11 @@ const ROWS: readonly Row[] = [
     digits: 2,
   },
   {
+    name: "metrics: worst event-loop lag (ms)",
+    value: (f) => f.metricsScrapes?.maxLagMs ?? null,
+    digits: 0,
+  },
+  {
     name: "metrics: exposition size (KiB)",
     value: (f) => f.metricsScrapes === null ? null : f.metricsScrapes.bytes / 1024,
     digits: 0,

@@ -52,6 +52,7 @@ Deno.test({
     assert.equal(on.metricsScrapes.failures, 0);
     assert.ok(on.metricsScrapes.bytes > 1000, "an exposition with the 8 clients' series");
     assert.ok(on.metricsScrapes.renderCpuMs > 0, "the daemon's own render cost, read back");
+    assert.equal(typeof on.metricsScrapes.maxLagMs, "number", "the event-loop lag, read back");
     assert.equal(off.errors + on.errors, 0, io.stderr);
     assert.match(io.stderr, /metrics: scrapes done\s+-\s+\d+/);
   },
