@@ -29,7 +29,7 @@ Deno.test("defaultQnetdSettings() returns the qnet-config.h defaults", () => {
     ipcMaxSendSize: 10485760,
     keepActivePartitionTieBreaker: false,
     historyEventsPerCluster: 200,
-    historyMaxMemory: 8 * 1024 * 1024,
+    historyMaxMemory: 4 * 1024 * 1024,
     logFormat: "text",
   });
 });
