@@ -233,6 +233,8 @@ export async function main(args: string[], io: CliIo): Promise<number> {
 
 /** True for the errors of Deno's file and process APIs (NotFound, PermissionDenied, ...). */
 function isDenoError(error: unknown): error is Error {
+  // A refused access goes on to cli/subcommands.ts, which names the path and its option.
+  if (error instanceof Deno.errors.NotCapable) return false;
   return Object.values(Deno.errors).some((type) => error instanceof type);
 }
 

@@ -37,6 +37,7 @@ import type { IpcHandler } from "../ipc/server.ts";
 import type { ClientConnection } from "../net/client_connection.ts";
 import { ConfigLoadError, loadOptions } from "./config_file.ts";
 import type { QnetdOptions } from "./qnetd_args.ts";
+import type { ReloadStats } from "./metrics_daemon.ts";
 
 /** How often runtime keys are refreshed while trackers exist. */
 export const TRACKING_REFRESH_MS = 1000;
@@ -84,6 +85,8 @@ export class DaemonCmap implements Disposable {
   /** The `stats` map: empty and read-only (our counters live under `runtime.`). */
   readonly stats = new CmapStore([{ name: "", prefix: true }]);
   readonly state: QnetdConfigState;
+  /** SIGHUP reloads by result, for the metrics. */
+  readonly reloads: ReloadStats = { succeeded: 0, failed: 0 };
   readonly #options: DaemonCmapOptions;
   readonly #ipc = new Map<string, IpcCounters>();
   #ipcNext = 1;
@@ -264,7 +267,10 @@ export class DaemonCmap implements Disposable {
     if (extras === undefined) return { [Symbol.dispose]() {} };
     const onHup = () => {
       this.#options.log(Priority.Debug, "SIGHUP received - reloading configuration");
-      this.reload(extras.args, extras.configPath);
+      const applied = this.reload(extras.args, extras.configPath);
+      if (applied) this.reloads.succeeded++;
+      else this.reloads.failed++;
+      this.reloads.lastAt = Date.now();
     };
     Deno.addSignalListener("SIGHUP", onHup);
     return { [Symbol.dispose]: () => Deno.removeSignalListener("SIGHUP", onHup) };

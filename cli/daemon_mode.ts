@@ -17,6 +17,7 @@
  */
 import process from "node:process";
 import { bakedFlags } from "./baked_flags.ts";
+import { ExitStatus } from "./exit_status.ts";
 import { parseQnetdArgs } from "./qnetd_args.ts";
 import { DETACHED_ENV } from "./permission_sets.ts";
 import { READY_MARKER } from "./readiness.ts";
@@ -62,9 +63,10 @@ export async function startDetached(dropPermissions: () => Promise<void>): Promi
   }).spawn();
   await dropPermissions();
   const ready = await relayUntilReady(child.stderr, (bytes) => writeAll(Deno.stderr, bytes));
-  if (ready) return 0;
+  if (ready) return ExitStatus.Success;
   const status = await child.status;
-  return status.success ? 0 : status.code === 0 ? 1 : status.code;
+  if (status.success) return ExitStatus.Success;
+  return status.code === 0 ? ExitStatus.Failure : status.code;
 }
 
 /**

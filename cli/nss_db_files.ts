@@ -3,11 +3,15 @@
  * `node:sqlite`; the format itself is in core/nssdb/. Reading opens the files read-only.
  *
  *   readNssDb(dir, nickname)           the server certificate, its key and the trusted CAs
+ *   loadNssDb(dir)                     every object and metaData entry, for core/nssdb
+ *   listNssCertificates(dir)           the certificates that have a nickname
  *   createNssDb(dir)                   new empty databases (certutil -N, empty password)
  *   addCertificate(dir, name, der, t)  a certificate with trust flags (certutil -A)
  *   addPrivateKey(dir, pkcs8)          an RSA key pair (as certutil -S leaves it)
  *
  * Every failure is an {@link NssDbError}: a `kind`, the file, and one line saying what to do.
+ * Files, rows, values and bytes are bounded (MAX_*), a locked database waits at most
+ * READ_BUSY_TIMEOUT_MS, and nothing stays open between calls.
  *
  * @module
  */
@@ -69,8 +73,38 @@ export const MAX_OBJECTS = 10_000;
 export const MAX_META_ENTRIES = 20 * MAX_OBJECTS;
 /** Largest attribute value read (a certificate or an encrypted RSA number is far smaller). */
 export const MAX_VALUE_BYTES = 64 * 1024;
+/** Largest database file opened (the C tool's are 28 KiB and 52 KiB). */
+export const MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** At most this many value bytes read from one file, all rows together. */
+export const MAX_TOTAL_BYTES = 32 * 1024 * 1024;
 
 const FIX = "restore it from a backup or create the database again (qnet certutil -i)";
+
+/**
+ * How long a read waits for a writer's lock (NSS waits 1 s, SDB_SQLITE_BUSY_TIMEOUT): short, as
+ * the daemon's event loop waits with it; a database still locked then is a "busy" error.
+ */
+export const READ_BUSY_TIMEOUT_MS = 500;
+/** How long `qnet certutil` waits for another writer's lock. */
+export const WRITE_BUSY_TIMEOUT_MS = 5_000;
+/** SQLite's SQLITE_BUSY and SQLITE_LOCKED result codes. */
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
+
+/** True for SQLite's "database is locked" errors. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === "number" && [SQLITE_BUSY, SQLITE_LOCKED].includes(code & 0xff);
+}
+
+function busy(path: string, cause: unknown): NssDbError {
+  return new NssDbError(
+    "busy",
+    path,
+    `${path} is locked by another program writing it (NSS's certutil?); try again when it is done`,
+    { cause },
+  );
+}
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -105,24 +139,48 @@ function blob(path: string, value: unknown, where: string): Uint8Array | undefin
 
 function openReadOnly(path: string): DatabaseSync {
   try {
-    return new DatabaseSync(path, { readOnly: true });
+    const db = new DatabaseSync(path, { readOnly: true });
+    db.exec(`PRAGMA busy_timeout = ${READ_BUSY_TIMEOUT_MS}`);
+    return db;
   } catch (error) {
     throw corrupt(path, `cannot be opened as SQLite (${(error as Error).message})`, error);
   }
 }
 
-function readObjects(db: DatabaseSync, path: string, table: string): NssObject[] {
-  let rows: Record<string, unknown>[];
+/**
+ * The rows of a query, one at a time, within the row and byte limits; SQLite's errors as
+ * NssDbErrors.
+ */
+function* rowsOf(
+  db: DatabaseSync,
+  path: string,
+  sql: string,
+  maxRows: number,
+  what: string,
+): Generator<Record<string, unknown>> {
+  let count = 0;
+  let bytes = 0;
   try {
-    rows = db.prepare(`SELECT * FROM ${table} LIMIT ${MAX_OBJECTS + 1}`).all() as Record<
-      string,
-      unknown
-    >[];
+    for (const row of db.prepare(sql).iterate() as Iterable<Record<string, unknown>>) {
+      if (++count > maxRows) throw corrupt(path, `holds more than ${maxRows} ${what}`);
+      for (const value of Object.values(row)) {
+        if (value instanceof Uint8Array) bytes += value.length;
+      }
+      if (bytes > MAX_TOTAL_BYTES) {
+        throw corrupt(path, `holds more than ${MAX_TOTAL_BYTES} bytes of ${what}`);
+      }
+      yield row;
+    }
   } catch (error) {
+    if (error instanceof NssDbError) throw error;
+    if (isBusy(error)) throw busy(path, error);
     throw corrupt(path, `is not an NSS database (${(error as Error).message})`, error);
   }
-  if (rows.length > MAX_OBJECTS) throw corrupt(path, `holds more than ${MAX_OBJECTS} objects`);
-  return rows.map((row) => {
+}
+
+function readObjects(db: DatabaseSync, path: string, table: string): NssObject[] {
+  const objects: NssObject[] = [];
+  for (const row of rowsOf(db, path, `SELECT * FROM ${table}`, MAX_OBJECTS, "objects")) {
     const id = row["id"];
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id > 0xffffffff) {
       throw corrupt(path, `holds an object with a bad id in ${table}`);
@@ -134,23 +192,15 @@ function readObjects(db: DatabaseSync, path: string, table: string): NssObject[]
       const bytes = blob(path, value, `${table}.${column}`);
       if (bytes !== undefined) attributes.set(type, storedValue(bytes));
     }
-    return { id, attributes };
-  });
+    objects.push({ id, attributes });
+  }
+  return objects;
 }
 
 function readMeta(db: DatabaseSync, path: string): Map<string, MetaEntry> {
-  let rows: Record<string, unknown>[];
-  try {
-    rows = db.prepare(`SELECT id, item1, item2 FROM ${META_TABLE} LIMIT ${MAX_META_ENTRIES + 1}`)
-      .all() as Record<string, unknown>[];
-  } catch (error) {
-    throw corrupt(path, `is not an NSS key database (${(error as Error).message})`, error);
-  }
-  if (rows.length > MAX_META_ENTRIES) {
-    throw corrupt(path, `holds more than ${MAX_META_ENTRIES} metaData entries`);
-  }
   const meta = new Map<string, MetaEntry>();
-  for (const row of rows) {
+  const sql = `SELECT id, item1, item2 FROM ${META_TABLE}`;
+  for (const row of rowsOf(db, path, sql, MAX_META_ENTRIES, "metaData entries")) {
     const id = row["id"];
     if (typeof id !== "string") continue;
     const item1 = blob(path, row["item1"], `${META_TABLE}.item1`);
@@ -158,6 +208,12 @@ function readMeta(db: DatabaseSync, path: string): Map<string, MetaEntry> {
     meta.set(id, { item1, item2: blob(path, row["item2"], `${META_TABLE}.item2`) });
   }
   return meta;
+}
+
+/** A "corrupt" error for a database file too large to be one qnet reads. */
+async function checkSize(path: string): Promise<void> {
+  const size = (await Deno.stat(path)).size;
+  if (size > MAX_FILE_BYTES) throw corrupt(path, `is ${size} bytes (limit ${MAX_FILE_BYTES})`);
 }
 
 /** Reads both databases of `dir` into memory (read-only); the files are closed again. */
@@ -170,7 +226,8 @@ export async function loadNssDb(dir: string): Promise<NssDbContent> {
         "legacy",
         `${dir}/${LEGACY_CERT_DB_FILE}`,
         `${dir}/${LEGACY_CERT_DB_FILE} is a legacy (DBM) NSS database, which qnet does not read; ` +
-          `convert it to the SQL format with certutil -K -X -d sql:${dir}`,
+          `convert it to the SQL format with certutil -L -X -d sql:${dir} and give the new cert9.db, ` +
+          `key4.db and pkcs11.txt the owner, group and mode of cert8.db`,
       );
     }
     throw new NssDbError(
@@ -187,6 +244,8 @@ export async function loadNssDb(dir: string): Promise<NssDbContent> {
         `again (qnet certutil -i)`,
     );
   }
+  await checkSize(certFile);
+  await checkSize(keyFile);
   const certDb = openReadOnly(certFile);
   try {
     const keyDb = openReadOnly(keyFile);
@@ -237,7 +296,9 @@ const NEW_FILE_MODE = 0o600;
 
 function openReadWrite(path: string): DatabaseSync {
   try {
-    return new DatabaseSync(path);
+    const db = new DatabaseSync(path);
+    db.exec(`PRAGMA busy_timeout = ${WRITE_BUSY_TIMEOUT_MS}`);
+    return db;
   } catch (error) {
     throw corrupt(path, `cannot be opened for writing (${(error as Error).message})`, error);
   }
@@ -335,7 +396,20 @@ function insertObject(db: DatabaseSync, table: string, object: NssObject): void 
 }
 
 /** Writes objects and signatures; each database in one transaction, key4.db first. */
-function store(dbs: { certDb: DatabaseSync; keyDb: DatabaseSync }, additions: NssDbAdditions) {
+function store(
+  dir: string,
+  dbs: { certDb: DatabaseSync; keyDb: DatabaseSync },
+  additions: NssDbAdditions,
+) {
+  try {
+    storeIn(dbs, additions);
+  } catch (error) {
+    if (isBusy(error)) throw busy(`${dir}/${KEY_DB_FILE}`, error);
+    throw error;
+  }
+}
+
+function storeIn(dbs: { certDb: DatabaseSync; keyDb: DatabaseSync }, additions: NssDbAdditions) {
   const { certDb, keyDb } = dbs;
   keyDb.exec("BEGIN IMMEDIATE");
   try {
@@ -377,12 +451,12 @@ export async function addCertificate(
     db.context,
     `certificate '${nickname}'`,
   );
-  store(db, additions);
+  store(dir, db, additions);
 }
 
 /** Adds an RSA key pair from a PKCS #8 DER private key (the key of a certificate to add). */
 export async function addPrivateKey(dir: string, pkcs8Der: Uint8Array): Promise<void> {
   using db = await openForWriting(dir);
   const additions = await rsaKeyObjects(pkcs8Der, db.newId, db.context, "private key");
-  store(db, additions);
+  store(dir, db, additions);
 }

@@ -39,23 +39,30 @@ export function parseNotCapable(message: string): MissingPermission | undefined 
   return { kind, target };
 }
 
-/** True when `granted` and `refused` name the same thing or neighbours (same file tree). */
-function related(kind: string, granted: string, refused: string): boolean {
-  if (granted === refused) return true;
+/**
+ * How near a granted value is to the refused one: 3 the same, 2 one inside the other, 1 the
+ * same directory or host (for libraries: another path of the same library), 0 unrelated.
+ */
+function nearness(kind: string, granted: string, refused: string): number {
+  if (granted === refused) return 3;
   // Libraries share a directory: only the same library (another path of it) is near.
-  if (kind === "ffi") return basename(granted) === basename(refused);
+  if (kind === "ffi") return basename(granted) === basename(refused) ? 1 : 0;
   if (kind === "net") {
-    const host = (v: string) => v.startsWith("unix:") ? v : v.slice(0, v.lastIndexOf(":"));
-    if (!granted.startsWith("unix:") || !refused.startsWith("unix:")) {
-      return host(granted) === host(refused);
+    const unix = (v: string) => v.startsWith("unix:");
+    if (unix(granted) && unix(refused)) {
+      return nearness("read", granted.slice("unix:".length), refused.slice("unix:".length));
     }
-    return related("read", granted.slice("unix:".length), refused.slice("unix:".length));
+    const host = (v: string) => unix(v) ? v : v.slice(0, v.lastIndexOf(":"));
+    return host(granted) === host(refused) ? 1 : 0;
   }
-  return refused.startsWith(`${granted}/`) || granted.startsWith(`${refused}/`) ||
-    dirname(granted) === dirname(refused);
+  if (refused.startsWith(`${granted}/`) || granted.startsWith(`${refused}/`)) return 2;
+  return dirname(granted) === dirname(refused) ? 1 : 0;
 }
 
-/** The row whose grant is nearest to the refused access: the same kind first. */
+/**
+ * The row whose grant is nearest to the refused access: the same value first, then a path
+ * inside the other, then the same directory or host; the same kind before another kind.
+ */
 export function nearestRule(
   missing: MissingPermission,
   rows: readonly AppliedRule[],
@@ -64,17 +71,24 @@ export function nearestRule(
     return rows.find((row) => row.grant[missing.kind as PermissionKind] !== undefined);
   }
   const target = missing.target;
-  const values = (row: AppliedRule, kind: string) => row.grant[kind as PermissionKind] ?? [];
-  const sameKind = rows.find((row) =>
-    values(row, missing.kind).some((v) => related(missing.kind, v, target))
-  );
-  if (sameKind !== undefined) return sameKind;
-  const pathLike = (v: string) => v.startsWith("unix:") ? v.slice("unix:".length) : v;
-  return rows.find((row) =>
-    Object.values(row.grant).some((vs: string[] | undefined) =>
-      (vs ?? []).some((v) => v.includes("/") && related("read", pathLike(v), pathLike(target)))
-    )
-  );
+  const pathOf = (v: string) => v.startsWith("unix:") ? v.slice("unix:".length) : v;
+  let best: { row: AppliedRule; score: number } | undefined;
+  for (const row of rows) {
+    for (const [kind, values] of Object.entries(row.grant) as [string, string[] | undefined][]) {
+      for (const value of values ?? []) {
+        const same = kind === missing.kind;
+        const near = same
+          ? nearness(kind, value, target)
+          : value.includes("/")
+          ? nearness("read", pathOf(value), pathOf(target))
+          : 0;
+        // The same kind counts before another kind at equal nearness.
+        const score = near === 0 ? 0 : near * 2 + (same ? 1 : 0);
+        if (score > (best?.score ?? 0)) best = { row, score };
+      }
+    }
+  }
+  return best?.row;
 }
 
 /**

@@ -27,11 +27,12 @@
  * @module
  */
 import { listenDescriptor } from "./privilege_drop.ts";
+import { metricsListenDescriptor, parseMetricsListen } from "../core/metrics/listen_address.ts";
 import { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE } from "./config_file.ts";
 import { parseOptions } from "./getopt.ts";
 import { JOURNAL_STREAM_ENV } from "./logging.ts";
 import { parseQnetdArgs, type QnetdOptions } from "./qnetd_args.ts";
-import { DEFAULT_SOCKET_PATH } from "./qnetd_tool.ts";
+import { DEFAULT_QNETD_SETTINGS } from "../core/settings.ts";
 import { DEFAULT_CERT_DIR } from "../core/certs/layout.ts";
 import { TlsSupported } from "../core/protocol/constants.ts";
 import { dirname } from "../core/path.ts";
@@ -46,6 +47,13 @@ export interface PermissionSet {
   sys?: string[];
   env?: string[];
 }
+
+/**
+ * The daemon's local socket by default, where qnetd-tool and cmapctl look without -p/-P
+ * (cli/qnetd_tool.ts has the same path; taken from the settings so that the launcher does
+ * not load the tool's code).
+ */
+const DEFAULT_SOCKET_PATH = DEFAULT_QNETD_SETTINGS.localSocketFile;
 
 /** The permission kinds, in the order flags are printed. */
 export const PERMISSION_KINDS = ["read", "write", "net", "ffi", "run", "sys", "env"] as const;
@@ -121,6 +129,8 @@ export interface CertutilInvocation {
 }
 
 const tlsOn = (i: QnetdInvocation) => i.options.tls !== TlsSupported.Unsupported;
+const metricsListenOf = (i: QnetdInvocation) =>
+  parseMetricsListen(i.options.settings.metricsListen);
 
 /**
  * The daemon's rules. Row order is the order grants are listed in (deno.json and the
@@ -142,6 +152,15 @@ export const QNETD_RULES: readonly PermissionRule<QnetdInvocation>[] = [
     option: "-l, -p, -4/-6",
     why: "the TCP listen address",
     grant: (i) => ({ net: [listenDescriptor(i.options)] }),
+  },
+  {
+    option: "-S metrics_listen",
+    why: "the Prometheus metrics endpoint, exactly its address (revoked once bound)",
+    when: (i) => metricsListenOf(i) !== undefined,
+    grant: (i) => {
+      const listen = metricsListenOf(i);
+      return listen === undefined ? {} : { net: [metricsListenDescriptor(listen)] };
+    },
   },
   {
     option: "-S lock_file",
@@ -333,6 +352,37 @@ export async function commandLinePermissions(
   subcommand: string | undefined,
   args: string[],
   configFile = DEFAULT_CONFIG_FILE,
+  cwd: string = Deno.cwd(),
+): Promise<ComputedPermissions> {
+  const { rows } = await relativePermissions(subcommand, args, configFile);
+  const absolute = rows.map((row) => ({ ...row, grant: absoluteSet(row.grant, cwd) }));
+  return { set: unionOf(absolute.map((row) => row.grant)), rows: absolute };
+}
+
+/**
+ * `set` with relative paths made absolute against `cwd`, as the subcommand will resolve
+ * them: a Worker's permissions take absolute paths only (and `unix:` sockets must be).
+ */
+export function absoluteSet(set: PermissionSet, cwd: string): PermissionSet {
+  const absolute = (path: string) => path.startsWith("/") ? path : `${cwd}/${path}`;
+  const out: PermissionSet = {};
+  for (const kind of PERMISSION_KINDS) {
+    const values = set[kind];
+    if (values === undefined) continue;
+    out[kind] = kind === "read" || kind === "write" || kind === "ffi"
+      ? values.map(absolute)
+      : kind === "net"
+      ? values.map((v) => v.startsWith("unix:") ? `unix:${absolute(v.slice("unix:".length))}` : v)
+      : values;
+  }
+  return out;
+}
+
+/** {@link commandLinePermissions} before relative paths are made absolute. */
+async function relativePermissions(
+  subcommand: string | undefined,
+  args: string[],
+  configFile: string,
 ): Promise<ComputedPermissions> {
   switch (subcommand) {
     case "qnetd": {

@@ -15,8 +15,8 @@
  *   but every TLS read and write also builds pointer views (`Deno.UnsafePointer.of`,
  *   `UnsafePointerView`), and those check the ffi permission on each call;
  * - write of the lock file: the lock is held through the open file, which needs no permission;
- * - net for the TCP listen address and the unix socket: `accept()` on a bound listener is
- *   not checked again.
+ * - net for the TCP listen address, the metrics address and the unix socket: `accept()` on a
+ *   bound listener is not checked again.
  *
  * - write of the key directory, sys, run, env: the worker the launcher (cli/sandbox.ts)
  *   starts the daemon in is never given them; revoking them costs nothing and keeps the
@@ -47,6 +47,21 @@ export function listenDescriptor(
   return `${host.includes(":") ? `[${host}]` : host}:${options.port}`;
 }
 
+let workingDirectory: string | undefined;
+
+/**
+ * The directory relative paths of the command line are resolved against. The sandbox worker
+ * is told the launcher's (cli/sandbox_worker.ts): it may not read its own (`Deno.cwd()`).
+ */
+export function setWorkingDirectory(cwd: string): void {
+  workingDirectory = cwd;
+}
+
+/** `path` made absolute, as the grants are (a `unix:` permission must be absolute). */
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : `${workingDirectory ?? Deno.cwd()}/${path}`;
+}
+
 /** What the daemon was granted for start-up. */
 export interface StartupGrants {
   /** `nss_db_dir`, read at start-up and on SIGHUP when TLS is on. */
@@ -57,21 +72,24 @@ export interface StartupGrants {
   readonly listen: string;
   /** TLS on: OpenSSL calls need ffi for the daemon's whole life. */
   readonly tls: boolean;
+  /** The metrics endpoint's address as the net permission names it, when it listens. */
+  readonly metrics?: string;
 }
 
 /** The permissions {@link dropStartupPermissions} revokes, in order. */
 export function startupOnlyPermissions(grants: StartupGrants): Deno.PermissionDescriptor[] {
   return [
     // With TLS on, SIGHUP reads the keys again (key rotation): the read grant stays.
-    ...(grants.tls ? [] : [{ name: "read", path: grants.keyDir } as const]),
-    { name: "read", path: grants.socketFile },
-    { name: "write", path: grants.lockFile },
+    ...(grants.tls ? [] : [{ name: "read", path: absolute(grants.keyDir) } as const]),
+    { name: "read", path: absolute(grants.socketFile) },
+    { name: "write", path: absolute(grants.lockFile) },
     { name: "net", host: grants.listen },
-    { name: "net", host: `unix:${grants.socketFile}` },
+    { name: "net", host: `unix:${absolute(grants.socketFile)}` },
+    ...(grants.metrics === undefined ? [] : [{ name: "net", host: grants.metrics } as const]),
     ...(grants.tls ? [] : [{ name: "ffi" } as const]),
     // Never needed by the daemon and never given to its worker; revoked in case it runs
     // without the launcher (a process holding another subcommand's grants).
-    { name: "write", path: grants.keyDir },
+    { name: "write", path: absolute(grants.keyDir) },
     { name: "sys" },
     { name: "run" },
     { name: "env" },

@@ -19,20 +19,23 @@ import { revokeLibc } from "../net/libc_ffi.ts";
 import { osErrorSuffix } from "../net/os_error.ts";
 import { QnetdServer } from "../net/qnetd_server.ts";
 import { ListenError } from "../net/listen_socket.ts";
+import { EdgeCounters } from "../net/edge_counters.ts";
+import { Arbiter } from "../core/arbiter/arbiter.ts";
+import { MetricsHttpServer, MetricsListenError } from "../net/metrics_http.ts";
+import { metricsListenDescriptor, parseMetricsListen } from "../core/metrics/listen_address.ts";
+import { DaemonMetrics, METRICS_IPC_COMMAND } from "./metrics_daemon.ts";
 import type { TlsServerContext } from "../net/tls_server.ts";
 import type { CliIo } from "./io.ts";
 // cmap and configuration file (cli/daemon_cmap.ts)
 import { applyConfigFile, configFilePath, ConfigLoadError } from "./config_file.ts";
-import { CountingArbiter } from "./counting_arbiter.ts";
 import { DaemonCmap, type DaemonCmapExtras } from "./daemon_cmap.ts";
-import { newMessageCounters } from "../core/cmap/qnetd_keys.ts";
 import { setupLogging, stderrIsJournal } from "./logging.ts";
 import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { ExitStatus } from "./exit_status.ts";
 import { parseQnetdArgs, QNETD_PROGRAM_NAME, type QnetdOptions } from "./qnetd_args.ts";
 import { daemonReady } from "./readiness.ts";
-import { loadServerKeyMaterial } from "./server_keys.ts";
+import { type LoadedKeys, loadServerKeyMaterial } from "./server_keys.ts";
 import { describeServerCertificate, KeyRotation, type KeyRotationOptions } from "./key_rotation.ts";
 import { errorText } from "../core/error_text.ts";
 
@@ -113,13 +116,19 @@ export async function runDaemon(
   log(Priority.Debug, "Initializing nss");
   let tls: TlsServerContext | undefined;
   let createContext: KeyRotationOptions["createContext"] | undefined;
+  let loadedKeys: LoadedKeys | undefined;
+  const forMetrics: { metrics?: DaemonMetrics } = {};
   if (tlsOn) {
     try {
       const { TlsServerContext } = await import("../net/tls_server.ts");
-      createContext = ({ keys }, requireClientCert) =>
-        TlsServerContext.create({ keys, requireClientCert });
+      createContext = ({ keys }, requireClientCert) => {
+        const context = TlsServerContext.create({ keys, requireClientCert });
+        forMetrics.metrics?.useKeys(keys); // a SIGHUP rotation: the new certificates' expiry
+        return context;
+      };
       const loaded = await loadServerKeyMaterial(settings.nssDbDir, settings.certNickname);
       tls = createContext(loaded, settings.tlsClientCertRequired);
+      loadedKeys = loaded;
       log(Priority.Debug, `TLS key material: ${await describeServerCertificate(loaded)}`);
     } catch (error) {
       if (findNotCapable(error) !== undefined) throw error;
@@ -131,17 +140,15 @@ export async function runDaemon(
   let currentTls = tls;
   using _tls = { [Symbol.dispose]: () => currentTls?.[Symbol.dispose]() };
 
-  const messages = newMessageCounters();
-  const arbiter = new CountingArbiter(
-    {
-      settings,
-      clock: systemClock,
-      log,
-      wallClock: Date.now,
-      logFields: () => settings.logFormat === "json",
-    },
-    messages,
-  );
+  const arbiter = new Arbiter({
+    settings,
+    clock: systemClock,
+    log,
+    wallClock: Date.now,
+    logFields: () => settings.logFormat === "json",
+  });
+  // The TCP edge counts its traffic into these (net/edge_counters.ts); cmap reads them.
+  const counters = new EdgeCounters();
   const listenAddress = options.listenAddr ?? "*";
   const stopped = Promise.withResolvers<void>();
   // cmap: settings, runtime keys and the IPC `cmap` command (cli/daemon_cmap.ts).
@@ -154,22 +161,37 @@ export async function runDaemon(
     debug: extras?.debug ?? { debugLevel: options.debugLevel, setDebug: () => {} },
     snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
     tcpConnections: () => forCmap.server?.connections() ?? [],
-    tcpClosed: () => arbiter.accepted - arbiter.clientCount,
-    messages,
+    tcpClosed: () => counters.closedAfterAccept,
+    messages: counters,
   });
+
+  // Metrics (cli/metrics_daemon.ts): read at scrape time, over IPC and optionally HTTP.
+  using metrics = new DaemonMetrics({
+    clusters: () => arbiter.liveClusters(),
+    connectedClients: () => arbiter.clientCount,
+    tlsSupported: settings.tlsSupported,
+    counters,
+    nodeTimes: (id) => forCmap.server?.connectionStats(id),
+    admissionQueueLength: () => forCmap.server?.admission.waiting ?? 0,
+    reloads: cmap.reloads,
+    log,
+  });
+  if (loadedKeys !== undefined) metrics.useKeys(loadedKeys.keys);
+  forMetrics.metrics = metrics;
+  const ipcHandlers = qnetdIpcHandlers({
+    snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
+    shutdown: () => stopped.resolve(),
+    log,
+  });
+  ipcHandlers.set(METRICS_IPC_COMMAND, metrics.ipcHandler());
+  ipcHandlers.set("events", eventsIpcHandler({ history: arbiter.history, log }));
 
   log(Priority.Debug, "Initializing local socket");
   let ipc: IpcServer;
   try {
     ipc = IpcServer.listen({
       path: settings.localSocketFile,
-      handlers: cmap.wrapHandlers(
-        qnetdIpcHandlers({
-          snapshot: () => arbiter.snapshot({ address: listenAddress, port: options.port }),
-          shutdown: () => stopped.resolve(),
-          log,
-        }).set("events", eventsIpcHandler({ history: arbiter.history, log })),
-      ),
+      handlers: cmap.wrapHandlers(ipcHandlers),
       largeRequest: cmap.largeRequest,
       maxClients: settings.ipcMaxClients,
       maxReceiveSize: settings.ipcMaxReceiveSize,
@@ -195,6 +217,7 @@ export async function runDaemon(
       arbiter,
       log,
       limits: settings,
+      counters,
       ...(tls === undefined ? {} : { tls }),
     });
   } catch (error) {
@@ -205,6 +228,25 @@ export async function runDaemon(
   }
   forCmap.server = server;
 
+  const metricsListen = parseMetricsListen(settings.metricsListen);
+  let metricsHttp: MetricsHttpServer | undefined;
+  if (metricsListen !== undefined) {
+    log(Priority.Debug, "Creating metrics listening socket");
+    try {
+      metricsHttp = MetricsHttpServer.listen({
+        ...metricsListen,
+        source: metrics,
+        log,
+      });
+    } catch (error) {
+      await ipc.close();
+      await server.close();
+      if (!(error instanceof MetricsListenError)) throw error;
+      log(Priority.Crit, error.message);
+      return ExitStatus.Failure;
+    }
+  }
+
   // Keys loaded, lock held, both listeners bound: give back what only start-up needed.
   log(
     Priority.Debug,
@@ -214,6 +256,7 @@ export async function runDaemon(
       socketFile: settings.localSocketFile,
       listen: listenDescriptor(options),
       tls: tlsOn,
+      ...(metricsListen === undefined ? {} : { metrics: metricsListenDescriptor(metricsListen) }),
     }),
   );
 
@@ -244,6 +287,7 @@ export async function runDaemon(
   daemonReady();
   log(Priority.Debug, "Running QNetd main loop");
   const serving = server.serve();
+  const servingMetrics = metricsHttp?.serve();
 
   await stopped.promise;
   Deno.removeSignalListener("SIGINT", onInt);
@@ -253,6 +297,8 @@ export async function runDaemon(
   await ipc.close();
   await server.close();
   await serving;
+  await metricsHttp?.close();
+  await servingMetrics;
   log(Priority.Debug, "Closing log");
   return ExitStatus.Success;
 }

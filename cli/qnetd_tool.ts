@@ -5,7 +5,9 @@
  * Port of qdevices/corosync-qnetd-tool.c (3.0.3): the same options (GNU getopt rules), the
  * same request bytes, exit codes ({@link ToolExit}: 1 usage, 2 internal, 3 socket or bad reply, 4 the daemon
  * answered Error) and messages. Our extensions, which only qnet's daemon serves: `--json`
- * with -s or -l asks for the JSON form; `--events` prints the decision history.
+ * with -s or -l asks for the JSON form; `--events` prints the decision history; `--metrics`
+ * prints the Prometheus exposition (docs/monitoring.md), e.g. for node_exporter's textfile
+ * collector.
  *
  * @module
  */
@@ -38,12 +40,14 @@ const HELP = `${USAGE}
             reason, DPD, disconnections), oldest first; -c NAME: one cluster only.
             Only qnet's daemon serves this (see docs/decision-history.md).
   --follow  with --events: go on printing new events until interrupted (Ctrl-C)
+  --metrics print the daemon's Prometheus metrics (text format 0.0.4), as its
+            -S metrics_listen endpoint serves them. Only qnet's daemon serves this.
   --help    this help
 `;
 
 export { ToolExit } from "./qnetd_tool_exit.ts";
 
-type Operation = "none" | "shutdown" | "status" | "list" | "events";
+type Operation = "none" | "shutdown" | "status" | "list" | "events" | "metrics";
 
 interface ToolOptions {
   operation: Operation;
@@ -66,6 +70,7 @@ const OPTIONS: readonly OptionDecl<ToolOptions>[] = [
   { flag: "--json", set: { json: true } },
   { flag: "--events", set: { operation: "events" } },
   { flag: "--follow", set: { follow: true } },
+  { flag: "--metrics", set: { operation: "metrics" } },
   { flag: "--help", stop: { exitCode: ToolExit.Ok, stdout: HELP } },
 ];
 
@@ -83,7 +88,7 @@ export const TOOL_ARGS: ArgsSpec<ToolOptions> = {
   onError: (error) => ({ exitCode: ToolExit.Usage, stderr: error.message ?? "", stdout: USAGE }),
   check(options) {
     if (options.operation === "none") return { exitCode: ToolExit.Usage, stdout: USAGE };
-    if (options.json && options.operation === "shutdown") {
+    if (options.json && (options.operation === "shutdown" || options.operation === "metrics")) {
       return {
         exitCode: ToolExit.Usage,
         stderr: `${PROGRAM}: --json needs -s, -l or --events\n`,
@@ -153,8 +158,8 @@ function printReply(reply: Uint8Array, io: CliIo): number {
 }
 
 /**
- * `qnet qnetd-tool [-Hhlsv] [-c cluster_name] [-p socket] [--json]`, and
- * `--events [-c cluster_name] [--json] [--follow]` (cli/qnetd_tool_events.ts).
+ * `qnet qnetd-tool [-Hhlsv] [-c cluster_name] [-p socket] [--json]`,
+ * `--events [-c cluster_name] [--json] [--follow]` (cli/qnetd_tool_events.ts) and `--metrics`.
  */
 export async function main(args: string[], io: CliIo): Promise<number> {
   const parsed = parseOptions(args, TOOL_ARGS);

@@ -20,6 +20,7 @@
  */
 import { configFilePath, DEFAULT_CONFIG_FILE } from "./config_file.ts";
 import { daemonizes, startDetached } from "./daemon_mode.ts";
+import { ExitStatus } from "./exit_status.ts";
 import {
   commandLinePermissions,
   type ComputedPermissions,
@@ -76,7 +77,7 @@ export function runInWorker(run: SandboxRun): Promise<number> {
     });
   } catch (error) {
     Deno.stderr.writeSync(new TextEncoder().encode(launchError(run, error)));
-    return Promise.resolve(1);
+    return Promise.resolve(ExitStatus.Failure);
   }
   const send = (message: ToWorker) => worker.postMessage(message);
   worker.onmessage = async (event: MessageEvent<FromWorker>) => {
@@ -91,7 +92,7 @@ export function runInWorker(run: SandboxRun): Promise<number> {
   worker.onerror = (event) => {
     event.preventDefault();
     Deno.stderr.writeSync(new TextEncoder().encode(`${run.program}: ${event.message}\n`));
-    done.resolve(1);
+    done.resolve(ExitStatus.Failure);
   };
   send({
     type: "init",
@@ -99,6 +100,7 @@ export function runInWorker(run: SandboxRun): Promise<number> {
     programName: run.programName,
     rows: run.computed.rows,
     detached: run.detached,
+    cwd: Deno.cwd(),
   });
   return done.promise;
 }
@@ -117,10 +119,10 @@ export async function launch(args: string[], programName: string): Promise<never
   const daemon = dispatch.subcommand === "qnetd";
   const configFile = daemon ? configFilePath() : DEFAULT_CONFIG_FILE;
   const computed = await commandLinePermissions(dispatch.subcommand, dispatch.args, configFile);
-  const detached = daemon && Deno.env.get(DETACHED_ENV) === "1";
-  if (daemon && !detached && daemonizes(dispatch.args)) {
-    Deno.exit(await startDetached(revokeAll));
-  }
+  const detaches = daemon && daemonizes(dispatch.args);
+  // The copy a starter made (cli/daemon_mode.ts); with -f the mark means nothing.
+  const detached = detaches && Deno.env.get(DETACHED_ENV) === "1";
+  if (detaches && !detached) Deno.exit(await startDetached(revokeAll));
   Deno.exit(
     await runInWorker({ args, programName, program: dispatch.program, computed, detached }),
   );

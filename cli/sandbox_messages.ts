@@ -14,6 +14,8 @@ export type ToWorker =
     readonly programName: string;
     readonly rows: readonly AppliedRule[];
     readonly detached: boolean;
+    /** The launcher's working directory, against which relative paths were granted. */
+    readonly cwd: string;
   }
   | { readonly type: "run" };
 

@@ -8,7 +8,9 @@
  *
  * @module
  */
+import { ExitStatus } from "./exit_status.ts";
 import { closeStderr, closeStderrWhenBroken, processIo, setProcessExit } from "./io.ts";
+import { setWorkingDirectory } from "./privilege_drop.ts";
 import { onDaemonReady, READY_MARKER } from "./readiness.ts";
 import { dispatchOf, LATE_MODULES, run, SUBCOMMANDS } from "./subcommands.ts";
 import type { FromWorker, ToWorker } from "./sandbox_messages.ts";
@@ -30,6 +32,7 @@ function exitThroughLauncher(code: number): never {
 async function start(message: Extract<ToWorker, { type: "init" }>): Promise<void> {
   init = message;
   setProcessExit(exitThroughLauncher);
+  setWorkingDirectory(message.cwd);
   const { subcommand } = dispatchOf(message.args, message.programName);
   if (subcommand !== undefined) {
     await SUBCOMMANDS[subcommand]!();
@@ -53,7 +56,7 @@ async function runCommandLine(): Promise<void> {
   } catch (error) {
     const text = error instanceof Error ? error.stack ?? error.message : String(error);
     processIo.err(`error: Uncaught ${text}\n`);
-    code = 1;
+    code = ExitStatus.Failure;
   }
   scope.postMessage({ type: "exit", code });
 }

@@ -7,9 +7,18 @@
  * @module
  */
 
-/** The message of `reason`: an Error's message, else `String(reason)`. */
+/**
+ * Deno's advice in a refused access (`Requires read access to "/x", run again with the
+ * --allow-read flag`): flags mean nothing to a user of the compiled binary.
+ */
+const FLAG_ADVICE = /, run again with the --allow-\w+ flag/g;
+
+/**
+ * The message of `reason`: an Error's message, else `String(reason)`; without Deno's
+ * `--allow-*` advice.
+ */
 export function errorText(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason);
+  return (reason instanceof Error ? reason.message : String(reason)).replace(FLAG_ADVICE, "");
 }
 
 /** Deno's "(os error N)" after the strerror() text; what follows it names the call. */

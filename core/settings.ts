@@ -6,6 +6,7 @@
  * @module
  */
 import { asciiLower, parseBoolStr, strtod, strtonum } from "./c_parse.ts";
+import { parseMetricsListen } from "./metrics/listen_address.ts";
 import { DEFAULT_HISTORY_LIMITS } from "./arbiter/history.ts";
 
 /** Every advanced setting, typed. Sizes and counts are plain numbers (see `settingsTable`). */
@@ -30,6 +31,8 @@ export interface QnetdSettings {
   ipcMaxReceiveSize: number;
   ipcMaxSendSize: number;
   keepActivePartitionTieBreaker: boolean;
+  /** `ADDR:PORT` of the Prometheus metrics endpoint (`GET /metrics`); empty: none (qnet only). */
+  metricsListen: string;
   /** Decision-history events kept per cluster (`qnetd-tool --events`); 0 = no history. */
   historyEventsPerCluster: number;
   /** Bytes the decision history may use over every cluster (oldest events go first). */
@@ -60,6 +63,7 @@ export const DEFAULT_QNETD_SETTINGS: Readonly<QnetdSettings> = Object.freeze({
   ipcMaxReceiveSize: 4 * 1024,
   ipcMaxSendSize: 10 * 1024 * 1024,
   keepActivePartitionTieBreaker: false,
+  metricsListen: "",
   historyEventsPerCluster: DEFAULT_HISTORY_LIMITS.historyEventsPerCluster,
   historyMaxMemory: DEFAULT_HISTORY_LIMITS.historyMaxMemory,
   logFormat: "text",
@@ -128,6 +132,12 @@ const SETTING_SPECS: readonly SettingSpec[] = [
     name: "keep_active_partition_tie_breaker",
     key: "keepActivePartitionTieBreaker",
     parse: bool,
+  },
+  // qnet's own settings, after the C table.
+  {
+    name: "metrics_listen",
+    key: "metricsListen",
+    parse: (value) => value === "" || parseMetricsListen(value) !== undefined ? value : undefined,
   },
   // Ours (not in corosync-qnetd):
   {

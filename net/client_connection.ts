@@ -32,6 +32,7 @@ import type { DecodeResult } from "../core/protocol/types.ts";
 import type { PeerCertNames } from "../core/certs/peer_names.ts";
 import type { TlsServerContext, TlsSession } from "./tls_server.ts";
 import { errorText } from "../core/error_text.ts";
+import { CloseReason } from "../core/metrics/traffic.ts";
 
 /** Bytes an idle connection keeps for its pending read (an echo request is 16 bytes). */
 const IDLE_READ_SIZE = 128;
@@ -104,8 +105,11 @@ export interface ConnectionHost {
   frame(conn: ClientConnection, event: FrameEvent, decoded?: DecodeResult): void;
   /** The TLS handshake finished (peer names as NSS reads them; undefined: no certificate). */
   tlsEstablished(conn: ClientConnection, peerCertNames: PeerCertNames | undefined): void;
-  /** The connection is gone for a reason of its own (EOF, read/write error, TLS failure). */
-  gone(conn: ClientConnection): void;
+  /**
+   * The connection is gone for a reason of its own (EOF, read/write error, TLS failure);
+   * `cause` is the error that ended it, if any.
+   */
+  gone(conn: ClientConnection, reason?: CloseReason, cause?: unknown): void;
   /** The connection is closed and its last read has settled: nothing of it runs any more. */
   ended(conn: ClientConnection): void;
 }
@@ -127,6 +131,12 @@ export interface ConnectionStats {
   sendRetries: number;
   /** Messages queued and not yet fully written. */
   queueSize: number;
+  /** When the last message (complete or skipped) arrived, `performance.now()` ms; 0: none. */
+  lastMessageAt: number;
+  /** When the last vote other than NO_CHANGE was queued, ms since the epoch; 0: none. */
+  lastDecisionAt: number;
+  /** That vote: the one the client holds (NO_CHANGE keeps it); 0 (undefined): none yet. */
+  currentVote: number;
 }
 
 /** A connected TCP client. Created by the server after the arbiter accepted it. */
@@ -140,6 +150,9 @@ export class ClientConnection {
     overload: 0,
     sendRetries: 0,
     queueSize: 0,
+    lastMessageAt: 0,
+    lastDecisionAt: 0,
+    currentVote: 0,
   };
   readonly #conn: Deno.TcpConn;
   readonly #host: ConnectionHost;
@@ -235,7 +248,7 @@ export class ClientConnection {
     if (this.#closed) return this.#end();
     if (n === null) {
       this.#host.log(Priority.Debug, "Client closed connection");
-      this.#fail();
+      this.#fail(CloseReason.PeerClosed);
       return this.#end();
     }
     const buffer = this.#burst ?? this.#slot!;
@@ -273,7 +286,7 @@ export class ClientConnection {
           nssErrorText(error)
         }`,
       );
-      this.#fail();
+      this.#fail(peerWentAway(error) ? CloseReason.PeerClosed : CloseReason.IoError, error);
     }
     this.#end();
   };
@@ -382,10 +395,10 @@ export class ClientConnection {
     this.#readNext();
   }
 
-  #fail(): void {
+  #fail(reason: CloseReason, cause?: unknown): void {
     if (this.#closed) return;
     this.close();
-    this.#host.gone(this);
+    this.#host.gone(this, reason, cause);
   }
 
   #received(chunk: Uint8Array): void {
@@ -408,7 +421,7 @@ export class ClientConnection {
           }`,
         );
         this.#queueTlsOutput();
-        this.#fail();
+        this.#fail(CloseReason.TlsError, error);
         return;
       }
       this.#frames(plain);
@@ -468,7 +481,7 @@ export class ClientConnection {
         Priority.Err,
         "Can't queue TLS output: client send queue is full. Disconnecting client connection.",
       );
-      this.#fail();
+      this.#fail(CloseReason.SendQueueFull);
       return;
     }
     this.#queue.push(out);
@@ -502,7 +515,7 @@ export class ClientConnection {
             }`,
           );
         }
-        this.#fail();
+        this.#fail(peerWentAway(error) ? CloseReason.PeerClosed : CloseReason.IoError, error);
       }
     } finally {
       this.#writing = false;

@@ -15,8 +15,16 @@ import type { FrameEvent } from "../core/protocol/frame_decoder.ts";
 import { encodeServerMsg } from "../core/protocol/encode_server.ts";
 import { MSG_TYPE_NAMES, MsgType } from "../core/protocol/constants.ts";
 import { type Log, Priority } from "../core/log.ts";
-import { ClientConnection, type ConnectionHost, ReadBuffers } from "./client_connection.ts";
+import {
+  ClientConnection,
+  type ConnectionHost,
+  type ConnectionStats,
+  ReadBuffers,
+} from "./client_connection.ts";
 import type { TlsServerContext } from "./tls_server.ts";
+import { decidedVote, EdgeCounters } from "./edge_counters.ts";
+import { CloseReason } from "../core/metrics/traffic.ts";
+import { TLS_ABORTED_REASON, tlsFailureReason } from "./tls_failure_reason.ts";
 import { type ListenAddress, listenTcp } from "./listen_socket.ts";
 
 /**
@@ -104,6 +112,8 @@ export interface QnetdServerOptions {
   readonly arbiter: Arbiter;
   readonly log: Log;
   readonly tls?: TlsServerContext;
+  /** Where to count the traffic (default: fresh counters, see {@link QnetdServer.counters}). */
+  readonly counters?: EdgeCounters;
   /** Admission rules other than the defaults (tests only). */
   readonly admission?: Partial<AdmissionPolicy>;
   /** Live limits (cmap may change them while the daemon runs). */
@@ -121,6 +131,10 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   readonly log: Log;
   #tls: TlsServerContext | undefined;
   readonly readBuffers = new ReadBuffers();
+  /** Traffic counters (cmap runtime keys, metrics), counted where each event is handled. */
+  readonly counters: EdgeCounters;
+  /** Connections whose TLS handshake started and has not completed. */
+  readonly #tlsPending = new Set<number>();
   readonly #arbiter: Arbiter;
   readonly #listener: Deno.TcpListener;
   readonly #limits: QnetdServerOptions["limits"];
@@ -152,6 +166,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#tls = options.tls;
     this.#arbiter = options.arbiter;
     this.#limits = options.limits;
+    this.counters = options.counters ?? new EdgeCounters();
     this.#listener = listener;
     this.#policy = {
       window: options.tls === undefined ? ADMISSION_WINDOW.plain : ADMISSION_WINDOW.tls,
@@ -224,9 +239,11 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   #accepted(conn: Deno.TcpConn): void {
     const remote = conn.remoteAddr;
     const address = `${remote.hostname}:${remote.port}`;
+    this.counters.accepted++;
     this.#makeRoom(address);
     const accepted = this.#arbiter.accept(address);
     if (accepted === undefined) {
+      this.counters.closed[CloseReason.MaxClients]!++;
       conn.close();
       return;
     }
@@ -240,7 +257,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     );
     this.#connections.set(client.id, client);
     this.#reading++;
-    this.#apply(accepted.actions);
+    this.#apply(accepted.actions, CloseReason.ProtocolError);
     const now = performance.now();
     if (!client.closed) this.#silent.set(client.id, { conn: client, at: now });
     client.start();
@@ -266,7 +283,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
         Math.round(silentMs)
       } ms, and ${address} needs its place (max_clients ${max})`,
     );
-    this.#drop(oldest.value.conn);
+    this.#drop(oldest.value.conn, CloseReason.Silent);
   }
 
   /**
@@ -285,7 +302,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
           Math.round(now - oldest.at)
         } ms, beyond the ${silentBudget} silent connections allowed`,
       );
-      this.#drop(oldest.conn);
+      this.#drop(oldest.conn, CloseReason.Silent);
     }
   }
 
@@ -386,40 +403,76 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
         this.#arbiter.skipStarted(conn.id, event.reason, event.msgType, event.length);
         return;
       case "skipped":
-        this.#apply(this.#arbiter.skipped(conn.id, event.reason));
+        conn.stats.lastMessageAt = performance.now();
+        this.counters.skipped();
+        this.#apply(this.#arbiter.skipped(conn.id, event.reason), CloseReason.ProtocolError);
         break;
-      case "message":
-        this.#apply(this.#arbiter.received(conn.id, event.bytes, decoded!));
+      case "message": {
+        conn.stats.lastMessageAt = performance.now();
+        const bytes = event.bytes;
+        this.counters.received(bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : -1);
+        this.#apply(this.#arbiter.received(conn.id, bytes, decoded!), CloseReason.ProtocolError);
         break;
+      }
     }
     this.#armTimer();
   }
 
   tlsEstablished(conn: ClientConnection, peerCertNames: PeerCertNames | undefined): void {
+    if (this.#tlsPending.delete(conn.id)) this.counters.tlsHandshakesOk++;
     this.#arbiter.tlsEstablished(conn.id, peerCertNames);
   }
 
-  /** The connection is gone; `reason` (for the decision history) when we closed it. */
-  gone(conn: ClientConnection, reason?: string): void {
+  /**
+   * The connection is gone: `reason` for the metrics, `cause` the error that ended it, `text`
+   * (for the decision history) when we closed it.
+   */
+  gone(
+    conn: ClientConnection,
+    reason: CloseReason = CloseReason.IoError,
+    cause?: unknown,
+    text?: string,
+  ): void {
     this.#silent.delete(conn.id);
     this.#admitted(conn.id);
     if (!this.#connections.delete(conn.id)) return;
-    this.#apply(this.#arbiter.closed(conn.id, reason));
+    this.#countClosed(conn.id, reason, cause);
+    this.#apply(this.#arbiter.closed(conn.id, text), CloseReason.ProtocolError);
     this.#armTimer();
+  }
+
+  /** Counts a closed connection, and a failed handshake if it was in one. */
+  #countClosed(id: number, reason: CloseReason, cause?: unknown): void {
+    this.counters.closed[reason]!++;
+    if (this.#tlsPending.delete(id)) {
+      this.counters.tlsFailed(
+        reason === CloseReason.TlsError ? tlsFailureReason(cause) : TLS_ABORTED_REASON,
+      );
+    }
   }
 
   ended(_conn: ClientConnection): void {
     if (--this.#reading === 0) this.#allEnded?.resolve();
   }
 
-  /** Carries out the arbiter's decisions, in order. */
-  #apply(actions: readonly Action[]): void {
+  /**
+   * Carries out the arbiter's decisions, in order. `reason` is what a disconnect among them
+   * counts as: the event that produced the actions tells (a message: a protocol error; the
+   * timers: DPD; shutdown).
+   */
+  #apply(actions: readonly Action[], reason: CloseReason): void {
     for (const action of actions) {
       const conn = this.#connections.get(action.clientId);
       if (conn === undefined) continue;
       switch (action.kind) {
         case "send": {
           if (action.msg.type === MsgType.InitReply) this.#admitted(conn.id);
+          this.counters.sent(action.msg);
+          const vote = decidedVote(action.msg);
+          if (vote !== undefined) {
+            conn.stats.lastDecisionAt = Date.now();
+            conn.stats.currentVote = vote;
+          }
           const bytes = encodeServerMsg(action.msg);
           if (!conn.send(bytes)) {
             this.log(
@@ -430,6 +483,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
             );
             this.#drop(
               conn,
+              CloseReason.SendQueueFull,
               "send queue full (max_client_send_buffers): the client reads too slowly",
             );
           }
@@ -442,13 +496,16 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
               Priority.Err,
               "Can't start TLS. Disconnecting client. (-8187): security library: invalid arguments.",
             );
-            this.#drop(conn, "TLS could not start");
+            this.#drop(conn, CloseReason.TlsError, "TLS could not start");
+          } else {
+            this.#tlsPending.add(conn.id);
           }
           break;
         case "disconnect":
           this.#silent.delete(conn.id);
           this.#admitted(conn.id);
           this.#connections.delete(conn.id);
+          this.#countClosed(conn.id, reason);
           conn.close();
           break;
       }
@@ -461,9 +518,9 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   }
 
   /** Closes a connection on our initiative and runs the arbiter's disconnect path. */
-  #drop(conn: ClientConnection, reason?: string): void {
+  #drop(conn: ClientConnection, reason: CloseReason, text?: string): void {
     conn.close();
-    this.gone(conn, reason);
+    this.gone(conn, reason, undefined, text);
   }
 
   /** One timer for all clients: the arbiter's timer heap says when the next one is due. */
@@ -481,7 +538,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#timerDeadline = Infinity;
-      this.#apply(this.#arbiter.expireTimers());
+      this.#apply(this.#arbiter.expireTimers(), CloseReason.Dpd);
       this.#armTimer();
     }, Math.max(0, Math.ceil(ms)));
   }
@@ -489,6 +546,11 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
   /** The open connections with their counters, for cmap's runtime.connections keys. */
   connections(): Iterable<ClientConnection> {
     return this.#connections.values();
+  }
+
+  /** The counters and timing of the open connection `id` (the arbiter's client id). */
+  connectionStats(id: number): ConnectionStats | undefined {
+    return this.#connections.get(id)?.stats;
   }
 
   /** Where the connections are in admission now. */
@@ -523,7 +585,7 @@ export class QnetdServer implements ConnectionHost, AsyncDisposable {
       // Already closed.
     }
     this.log(Priority.Debug, "Closing server socket");
-    this.#apply(this.#arbiter.shutdown());
+    this.#apply(this.#arbiter.shutdown(), CloseReason.Shutdown);
     for (const conn of this.#connections.values()) conn.close();
     this.#connections.clear();
     // Clients still waiting for the window were closed above (their close() reported ended()).

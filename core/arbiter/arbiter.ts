@@ -24,7 +24,7 @@ import {
 import type { DecodeFailure, DecodeResult, RingId, ServerMsg } from "../protocol/types.ts";
 import { algorithmFor, type Reason } from "./algorithm.ts";
 import { Client } from "./client.ts";
-import { ClusterList } from "./cluster_list.ts";
+import { type Cluster, ClusterList } from "./cluster_list.ts";
 import { clusterNameText, logClientDisconnect, logSendVoteInfo } from "./log_debug.ts";
 import { DecisionHistory, type HistoryRecord } from "./history.ts";
 import {
@@ -331,6 +331,14 @@ export class Arbiter {
         };
       }),
     };
+  }
+
+  /**
+   * The clusters and their clients as they are, not copied: the metrics read them once a
+   * scrape and must not allocate per client. Read-only for the caller.
+   */
+  liveClusters(): readonly Cluster[] {
+    return this.#clusters.clusters;
   }
 
   #makeContext(): HandlerContext {

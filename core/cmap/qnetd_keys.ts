@@ -133,6 +133,7 @@ const SETTING_TYPES: ReadonlyMap<keyof QnetdSettings, ValueType> = new Map<
   ["ipcMaxReceiveSize", "u64"],
   ["ipcMaxSendSize", "u64"],
   ["keepActivePartitionTieBreaker", "u8"],
+  ["metricsListen", "str"],
   ["historyEventsPerCluster", "u32"],
   ["historyMaxMemory", "u64"],
   ["logFormat", "str"],

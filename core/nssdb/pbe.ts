@@ -13,6 +13,12 @@
  *
  * With an empty password NSS uses 1 PBKDF2 iteration (sftkdb_finishPasswordCheck).
  *
+ * A database NSS converted from the legacy DBM format keeps NSS's old PBE for the password check
+ * and the private values ("PKCS #12" PBE with SHA-1 and 3DES-CBC, OID 1.2.840.113549.1.12.5.1.3):
+ * PBKDF1-SHA-1 over the password key and the entry salt, stretched to 32 bytes with NSS's
+ * HMAC-SHA-1 extension (nsspkcs5_PFXPBE), the first 24 the key, the last 8 the IV. Those values
+ * carry no HMAC (NSS signs only AES-256 entries). Read only: qnet writes the current format.
+ *
  * @module
  */
 import { concatBytes } from "../bytes.ts";
@@ -31,6 +37,7 @@ import {
   sequenceOf,
 } from "./der.ts";
 import { encodeUlong } from "./attributes.ts";
+import { decryptDesEde3Cbc, DES_BLOCK, DES_EDE3_KEY_LENGTH } from "./des.ts";
 
 /** Object identifiers of the algorithms in key4.db. */
 export const OID = {
@@ -44,6 +51,8 @@ export const OID = {
   aes128Cbc: "2.16.840.1.101.3.4.1.2",
   aes192Cbc: "2.16.840.1.101.3.4.1.22",
   aes256Cbc: "2.16.840.1.101.3.4.1.42",
+  /** SEC_OID_PKCS12_PBE_WITH_SHA1_AND_TRIPLE_DES_CBC, NSS's legacy key encryption. */
+  pbeSha1TripleDesCbc: "1.2.840.113549.1.12.5.1.3",
 } as const;
 
 const HMAC_HASHES: ReadonlyArray<readonly [string, string, number]> = [
@@ -108,6 +117,14 @@ export interface Pbes2Entry {
   data: Uint8Array;
 }
 
+/** A decoded legacy entry: NSS's old PBE with SHA-1 and 3DES-CBC. */
+export interface LegacyDesEntry {
+  kind: "legacy-3des";
+  salt: Uint8Array;
+  iterations: number;
+  data: Uint8Array;
+}
+
 /** A decoded PBMAC1 entry. */
 export interface Pbmac1Entry {
   kind: "pbmac1";
@@ -145,7 +162,10 @@ function decodePbkdf2(algorithm: DerElement | undefined, what: string): Pbkdf2Pa
 }
 
 /** Decodes a stored PBES2 or PBMAC1 entry; {@link DerError} for anything else. */
-export function decodeEntry(bytes: Uint8Array, what: string): Pbes2Entry | Pbmac1Entry {
+export function decodeEntry(
+  bytes: Uint8Array,
+  what: string,
+): Pbes2Entry | Pbmac1Entry | LegacyDesEntry {
   const outer = readOnly(bytes, DER_TAG.sequence, what);
   const [algorithm, data] = sequenceOf(outer, 2, what);
   if (data === undefined || data.tag !== DER_TAG.octetString) {
@@ -168,6 +188,18 @@ export function decodeEntry(bytes: Uint8Array, what: string): Pbes2Entry | Pbmac
     }
     return { kind: "pbes2", kdf, aesKeyLength: aes[1], iv: ivBytes, data: data.content };
   }
+  if (isOid(oid, OID.pbeSha1TripleDesCbc)) {
+    const [salt, count] = sequenceOf(params, 2, `${what} PBE parameters`);
+    if (salt!.tag !== DER_TAG.octetString) throw new DerError(`${what}: salt expected`);
+    const iterations = readSmallInteger(count, `${what} iterations`);
+    if (iterations < 1 || iterations > MAX_ITERATIONS) {
+      throw new DerError(`${what}: iteration count ${iterations} out of range`);
+    }
+    if (data.content.length === 0 || data.content.length % DES_BLOCK !== 0) {
+      throw new DerError(`${what}: cipher text is not whole 3DES blocks`);
+    }
+    return { kind: "legacy-3des", salt: salt!.content, iterations, data: data.content };
+  }
   if (isOid(oid, OID.pbmac1)) {
     const [kdfAlg, macAlg] = sequenceOf(params, 2, `${what} PBMAC1 parameters`);
     const kdf = decodePbkdf2(kdfAlg, what);
@@ -188,11 +220,48 @@ async function pbkdf2(passKey: Uint8Array, kdf: Pbkdf2Params, length: number) {
   );
 }
 
-/** Decrypts a PBES2 entry; undefined when the key is wrong (bad padding). */
+/** HMAC-SHA-1 of `data` under `key`. */
+async function hmacSha1(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+  const k = await crypto.subtle.importKey(
+    "raw",
+    ownBytes(key),
+    { name: "HMAC", hash: "SHA-1" },
+    false,
+    ["sign"],
+  );
+  return new Uint8Array(await crypto.subtle.sign("HMAC", k, ownBytes(data)));
+}
+
+/** SHA-1 output length. */
+const SHA1_LENGTH = 20;
+
+/** Key and IV of a legacy entry (nsspkcs5_PBKDF1Extended with SHA-1, 24 + 8 bytes). */
+async function legacyKeyAndIv(passKey: Uint8Array, entry: LegacyDesEntry) {
+  let hash = concatBytes([passKey, entry.salt]);
+  for (let i = 0; i < entry.iterations; i++) {
+    hash = new Uint8Array(await crypto.subtle.digest("SHA-1", ownBytes(hash)));
+  }
+  const needed = DES_EDE3_KEY_LENGTH + DES_BLOCK;
+  let state: Uint8Array = new Uint8Array(Math.max(SHA1_LENGTH, entry.salt.length));
+  state.set(entry.salt);
+  const out: Uint8Array[] = [];
+  for (let produced = 0; produced < needed; produced += SHA1_LENGTH) {
+    out.push(await hmacSha1(hash, concatBytes([state, entry.salt])));
+    state = await hmacSha1(hash, state);
+  }
+  const bits = concatBytes(out);
+  return { key: bits.subarray(0, DES_EDE3_KEY_LENGTH), iv: bits.subarray(bits.length - DES_BLOCK) };
+}
+
+/** Decrypts a PBES2 or legacy entry; undefined when the key is wrong (bad padding). */
 export async function decryptEntry(
   passKey: Uint8Array,
-  entry: Pbes2Entry,
+  entry: Pbes2Entry | LegacyDesEntry,
 ): Promise<Uint8Array | undefined> {
+  if (entry.kind === "legacy-3des") {
+    const { key, iv } = await legacyKeyAndIv(passKey, entry);
+    return decryptDesEde3Cbc(key, iv, entry.data);
+  }
   const keyLength = entry.kdf.keyLength ?? entry.aesKeyLength;
   if (keyLength !== entry.aesKeyLength) throw new DerError("PBES2 key length does not fit AES");
   const bits = await pbkdf2(passKey, entry.kdf, keyLength);

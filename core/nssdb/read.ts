@@ -91,7 +91,7 @@ export async function unlock(content: NssDbContent, password: string): Promise<U
   let plain: Uint8Array | undefined;
   try {
     const check = decodeEntry(entry.item2, "password check");
-    if (check.kind !== "pbes2") throw new DerError("password check is not PBES2");
+    if (check.kind === "pbmac1") throw new DerError("password check is a signature");
     plain = await decryptEntry(key, check);
   } catch (error) {
     throw new NssDbError(
@@ -230,14 +230,19 @@ async function decryptAttribute(
       cause === undefined ? undefined : { cause },
     );
   let plain: Uint8Array | undefined;
+  let legacy = false;
   try {
     const entry = decodeEntry(cipher, what);
-    if (entry.kind !== "pbes2") throw new DerError("not PBES2");
+    if (entry.kind === "pbmac1") throw new DerError("a signature, not a value");
+    legacy = entry.kind === "legacy-3des";
     plain = await decryptEntry(passKey, entry);
   } catch (error) {
     throw fail(`cannot be decoded (${(error as Error).message})`, error);
   }
   if (plain === undefined) throw fail("does not decrypt");
+  // NSS authenticates AES-256 entries only; a legacy 3DES value (a database converted from
+  // key3.db) has no signature, and NSS takes it as it decrypts.
+  if (legacy) return plain;
   for (const id of [object.id, (object.id | MISFILED_ID_BITS) >>> 0]) {
     const signature = content.meta.get(signatureMetaId("key", id, type))?.item1;
     if (signature === undefined) continue;
@@ -323,6 +328,55 @@ function parsedCertificate(content: NssDbContent, cert: CertificateObject) {
   }
 }
 
+/**
+ * The certificate NSS picks among several with one nickname (PK11_FindCertFromNickname ->
+ * nssCertificateArray_FindBestCertificate): one valid at `now` over one that is not, then the
+ * newer (CERT_IsNewer: later notBefore and notAfter; when only one is later, the one issued
+ * later unless it has expired). Renewing a certificate under the same nickname so takes effect
+ * as in NSS.
+ */
+function bestCertificate(
+  certs: readonly CertificateObject[],
+  now: number,
+): CertificateObject | undefined {
+  let best: { cert: CertificateObject; notBefore: number; notAfter: number } | undefined;
+  for (const cert of certs) {
+    let validity;
+    try {
+      validity = certificateFields(cert.der).validity;
+    } catch {
+      continue; // NSS skips a certificate it cannot decode
+    }
+    const candidate = { cert, ...validity };
+    if (best === undefined) {
+      best = candidate;
+      continue;
+    }
+    const valid = (c: typeof candidate) => c.notBefore <= now && now <= c.notAfter;
+    if (valid(best) !== valid(candidate)) {
+      if (valid(candidate)) best = candidate;
+      continue;
+    }
+    if (!isNewer(best, candidate, now)) best = candidate;
+  }
+  // None decodes: the first, so that the caller names the damaged certificate.
+  return best?.cert ?? certs[0];
+}
+
+/** CERT_IsNewer() of NSS lib/certdb/certdb.c. */
+function isNewer(
+  a: { notBefore: number; notAfter: number },
+  b: { notBefore: number; notAfter: number },
+  now: number,
+): boolean {
+  const newerBefore = a.notBefore > b.notBefore;
+  const newerAfter = a.notAfter > b.notAfter;
+  if (newerBefore && newerAfter) return true;
+  if (!newerBefore && !newerAfter) return false;
+  if (newerBefore) return !(a.notAfter < now);
+  return b.notAfter < now;
+}
+
 /** SHA-1 of an RSA modulus: the CKA_ID NSS gives a key and its certificate. */
 export async function ckaIdOfModulus(modulus: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-1", ownBytes(stripLeadingZeros(modulus))));
@@ -336,10 +390,11 @@ export async function serverKeyMaterial(
   content: NssDbContent,
   nickname: string,
   password = "",
+  now: number = Date.now(),
 ): Promise<ServerKeyMaterial> {
   const passKey = await unlock(content, password);
   const certs = certificates(content);
-  const server = certs.find((c) => c.nickname === nickname);
+  const server = bestCertificate(certs.filter((c) => c.nickname === nickname), now);
   if (server === undefined) {
     const names = [...new Set(certs.flatMap((c) => c.nickname === undefined ? [] : [c.nickname]))];
     throw new NssDbError(

@@ -4,7 +4,8 @@
  * wrapper that then `exec`s, so the PID we hold is the arbiter's own), waits until its
  * port accepts, samples its CPU time and memory from /proc/PID, and stops it.
  *
- * Placeholders in the command: `{port}` (the TCP port), `{dir}` (a fresh temporary
+ * Placeholders in the command: `{port}` (the TCP port), `{mport}` (the metrics port,
+ * {@link METRICS_PORT_OFFSET} above it), `{dir}` (a fresh temporary
  * directory for the lock file and local socket, removed afterwards).
  *
  * @module
@@ -19,6 +20,9 @@ export interface ProcSample {
   /** Peak resident set size (VmHWM), in KiB. */
   readonly peakRssKiB: number;
 }
+
+/** The metrics port of an arbiter (`{mport}`) is this far above its TCP port. */
+export const METRICS_PORT_OFFSET = 500;
 
 let clockTicks: number | undefined;
 
@@ -154,7 +158,8 @@ export class ArbiterProcess implements AsyncDisposable {
   /** Starts the command and waits until `port` accepts connections. */
   static async start(s: ArbiterStart): Promise<ArbiterProcess> {
     const dir = Deno.makeTempDirSync({ prefix: "qnet-bench-" });
-    const command = s.command.replaceAll("{port}", String(s.port)).replaceAll("{dir}", dir);
+    const command = s.command.replaceAll("{port}", String(s.port)).replaceAll("{dir}", dir)
+      .replaceAll("{mport}", String(s.port + METRICS_PORT_OFFSET));
     const pin = s.cpus === undefined ? "" : `taskset -c ${shQuote(s.cpus)} `;
     // `ulimit -n` above the hard limit fails: fall back to the hard limit.
     const script = `ulimit -n ${s.openFiles} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ` +

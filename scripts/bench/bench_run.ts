@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { ArbiterProcess, type ProcSample, readProcStats } from "./arbiter_process.ts";
+import {
+  ArbiterProcess,
+  METRICS_PORT_OFFSET,
+  type ProcSample,
+  readProcStats,
+} from "./arbiter_process.ts";
+import { MetricsScraper, type ScrapeFigures } from "./metrics_scraper.ts";
 import { type LoadPhase, type LoadResult, runLoad } from "./load_run.ts";
 import { leastSquaresSlope } from "./stats.ts";
 import type { TlsClientFiles } from "./tls_client.ts";
@@ -13,7 +19,12 @@ import type { TlsClientFiles } from "./tls_client.ts";
 export interface ArbiterSpec {
   readonly label: string;
   readonly command: string;
+  /** Scrape `http://127.0.0.1:{mport}/metrics` every second for the whole run. */
+  readonly scrapeMetrics?: boolean;
 }
+
+/** How often a run with `scrapeMetrics` scrapes, as a demanding Prometheus job would. */
+export const SCRAPE_INTERVAL_MS = 1000;
 
 /** Load shape and limits shared by every arbiter of an invocation. */
 export interface BenchConfig {
@@ -91,6 +102,8 @@ export interface ArbiterFigures {
   readonly arbiterExit: string;
   /** The last lines the arbiter wrote to stderr. */
   readonly arbiterLogTail: string;
+  /** What the metrics scraper saw (runs with `scrapeMetrics` only). */
+  readonly metricsScrapes: ScrapeFigures | null;
 }
 
 /** Set while an arbiter runs, so that a hard deadline can stop it. */
@@ -157,6 +170,13 @@ export async function benchArbiter(
     }
   };
   let result: LoadResult;
+  const scraper = spec.scrapeMetrics
+    ? new MetricsScraper(
+      `http://127.0.0.1:${port + METRICS_PORT_OFFSET}/metrics`,
+      SCRAPE_INTERVAL_MS,
+    )
+    : undefined;
+  let scrapes: ScrapeFigures | null = null;
   try {
     mark("idle");
     result = await runLoad({
@@ -183,6 +203,7 @@ export async function benchArbiter(
     });
   } finally {
     clearInterval(rssTimer);
+    scrapes = scraper?.stop() ?? null;
     mark("end");
     current = null;
   }
@@ -252,5 +273,6 @@ export async function benchArbiter(
     arbiterDied: died,
     arbiterExit: status.signal === null ? `code ${status.code}` : `signal ${status.signal}`,
     arbiterLogTail: arbiter.log.slice(-1500),
+    metricsScrapes: scrapes,
   };
 }

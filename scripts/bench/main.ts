@@ -54,6 +54,18 @@ export const C_QNETD: ArbiterSpec = {
   label: "C",
   command: `/usr/bin/corosync-qnetd ${DAEMON_FLAGS}`,
 };
+/** `--metrics`: ours with the metrics endpoint on, scraped every second. */
+const METRICS_SETTING = ",metrics_listen=127.0.0.1:{mport}";
+export const OURS_METRICS: ArbiterSpec = {
+  label: "qnet+metrics",
+  command: `${OURS_PREFIX} ${DAEMON_FLAGS}${METRICS_SETTING}`,
+  scrapeMetrics: true,
+};
+export const OURS_TLS_METRICS: ArbiterSpec = {
+  label: "qnet+metrics",
+  command: `${OURS_PREFIX} ${tlsFlags("qnetd")}${METRICS_SETTING}`,
+  scrapeMetrics: true,
+};
 /** Both daemons with TLS on (`--compare --tls`). */
 export const OURS_TLS: ArbiterSpec = {
   label: "qnet",
@@ -101,6 +113,9 @@ Options:
                          with --tls: ${tlsFlags("qnetd")}
                          (C: nss_db_dir={pki}/nssdb)
   --ceiling              also run against a trivial arbiter: the generator's own ceiling
+  --metrics              the cost of the metrics: ours twice, without the endpoint ("qnet"),
+                         then with -S metrics_listen=127.0.0.1:{mport} ({port} + 500) and a
+                         GET /metrics every second for the whole run ("qnet+metrics")
   --port N               first TCP port, one more per arbiter (default 17100)
   --workers N            spread the clients over N Workers (default 1)
   --processes N          spread the clients over N child processes instead (each has its own
@@ -187,6 +202,7 @@ export function parseOptions(args: string[]): Options | "help" {
       arbiter: { type: "string", multiple: true },
       compare: { type: "boolean" },
       ceiling: { type: "boolean" },
+      metrics: { type: "boolean" },
       port: { type: "string" },
       workers: { type: "string" },
       processes: { type: "string" },
@@ -214,9 +230,12 @@ export function parseOptions(args: string[]): Options | "help" {
   const arbiters: ArbiterSpec[] = [];
   const tls = values.tls ?? false;
   if (values.compare) arbiters.push(...(tls ? [OURS_TLS, C_QNETD_TLS] : [OURS, C_QNETD]));
+  if (values.metrics) arbiters.push(...(tls ? [OURS_TLS, OURS_TLS_METRICS] : [OURS, OURS_METRICS]));
   (values.arbiter ?? []).forEach((a, i) => arbiters.push(parseArbiter(a, i)));
   if (values.ceiling) arbiters.push(CEILING);
-  if (arbiters.length === 0) throw new RangeError("Give --compare, --arbiter or --ceiling");
+  if (arbiters.length === 0) {
+    throw new RangeError("Give --compare, --metrics, --arbiter or --ceiling");
+  }
   const port = positiveInt("port", values.port, 17100);
   const rssStepMs = values["rss-step"] === undefined
     ? undefined

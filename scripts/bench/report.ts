@@ -46,6 +46,27 @@ const ROWS: readonly Row[] = [
   { name: "TLS handshakes", value: (f) => f.tlsHandshakes, digits: 0 },
   { name: "generator CPU storm (% of a core)", value: (f) => f.generatorCpuStormPct, digits: 1 },
   { name: "generator CPU steady (% of a core)", value: (f) => f.generatorCpuSteadyPct, digits: 1 },
+  { name: "metrics: scrapes done", value: (f) => f.metricsScrapes?.scrapes ?? null, digits: 0 },
+  {
+    name: "metrics: scrapes failed",
+    value: (f) => f.metricsScrapes?.failures ?? null,
+    digits: 0,
+  },
+  {
+    name: "metrics: scrape time p50 (ms)",
+    value: (f) => f.metricsScrapes?.p50Ms ?? null,
+    digits: 1,
+  },
+  {
+    name: "metrics: daemon CPU per rendering (ms)",
+    value: (f) => f.metricsScrapes?.renderCpuMs ?? null,
+    digits: 2,
+  },
+  {
+    name: "metrics: exposition size (KiB)",
+    value: (f) => f.metricsScrapes === null ? null : f.metricsScrapes.bytes / 1024,
+    digits: 0,
+  },
 ];
 
 function fmt(v: number | null, digits: number): string {

@@ -171,6 +171,7 @@ Deno.test("formatTable() prints every arbiter and the ratio of the first two", (
     arbiterDied: false,
     arbiterExit: "code 0",
     arbiterLogTail: "",
+    metricsScrapes: null,
   };
   const a: ArbiterFigures = { ...base, label: "qnet", stormMs: 300 };
   const b: ArbiterFigures = { ...base, label: "C", stormMs: 100, errors: 2, errorCounts: { x: 2 } };

@@ -130,6 +130,8 @@ Deno.test("parseQnetdArgs() applies every -S setting", () => {
     "-S",
     "ipc_max_send_size=2048,keep_active_partition_tie_breaker=on",
     "-S",
+    "metrics_listen=[::1]:9404",
+    "-S",
     "history_events_per_cluster=5,history_max_memory=4096,log_format=JSON",
   ]).settings;
   deepStrictEqual(s, {
@@ -150,6 +152,7 @@ Deno.test("parseQnetdArgs() applies every -S setting", () => {
     ipcMaxReceiveSize: 1024,
     ipcMaxSendSize: 2048,
     keepActivePartitionTieBreaker: true,
+    metricsListen: "[::1]:9404",
     historyEventsPerCluster: 5,
     historyMaxMemory: 4096,
     logFormat: "json",

@@ -28,6 +28,7 @@ Deno.test("defaultQnetdSettings() returns the qnet-config.h defaults", () => {
     ipcMaxReceiveSize: 4096,
     ipcMaxSendSize: 10485760,
     keepActivePartitionTieBreaker: false,
+    metricsListen: "",
     historyEventsPerCluster: 200,
     historyMaxMemory: 4 * 1024 * 1024,
     logFormat: "text",

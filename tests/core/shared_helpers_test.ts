@@ -9,6 +9,15 @@ Deno.test("errorText() is an Error's message, anything else as String()", () => 
   assert.equal(errorText("thrown text"), "thrown text");
   assert.equal(errorText(7), "7");
   assert.equal(errorText(undefined), "undefined");
+  // A refused access keeps what and where, not Deno's --allow-* advice (a binary takes none).
+  assert.equal(
+    errorText(
+      new Deno.errors.NotCapable(
+        'Requires net access to "unix:/r/q.sock", run again with the --allow-net flag',
+      ),
+    ),
+    'Requires net access to "unix:/r/q.sock"',
+  );
 });
 
 Deno.test("osError() and strerrorText() split Deno's '(os error N)' as C prints strerror", () => {

@@ -4,10 +4,10 @@
  * and the same exit code as corosync-qnetd on the same directory.
  */
 import assert from "node:assert/strict";
-import { C_QNETD, needCQnetd, testNeeding } from "../support/mod.ts";
+import { C_QNETD, needCQnetd, QNET_ARGV, testNeeding } from "../support/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const OURS = [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd"];
+const OURS = [...QNET_ARGV, "qnetd"];
 /** A database as the real corosync-qnetd-certutil -i made it (tests/fixtures/README.md). */
 const C_DB = `${ROOT}tests/fixtures/nssdb/c-qnetd-certutil`;
 

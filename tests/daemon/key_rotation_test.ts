@@ -33,40 +33,46 @@ import type { DecodedMsg } from "../../core/protocol/types.ts";
 import {
   CLUSTER,
   describeNames,
+  freePort,
   handshake,
   type HandshakeOutcome,
   makePki,
   type MemoryClient,
   MemoryClientContext,
   type Pki,
+  QNET_ARGV,
   type RunningArbiter,
   startArbiter,
   tlsRequest,
   WireConn,
 } from "../support/mod.ts";
 
-/** First ports of the two tests (the nssops range); see {@link startOnFreePort}. */
-const PORTS = { pem: 42101, nss: 42102 } as const;
+/** Port ranges of the two tests (in the nssops range); see {@link startOnFreePort}. */
+const PORTS = { pem: [42100, 42149], nss: [42150, 42199] } as const;
 
 /**
- * Starts our daemon with TLS on `keyDir`, on `first` or, when another test's client socket holds
- * that port (the range lies in the kernel's ephemeral range), on the next ones (step 10).
+ * Starts our daemon with TLS on `keyDir` on a free port of `range` (tests/support/ports.ts);
+ * another program's client socket may still take it before the daemon binds (the range lies in
+ * the kernel's ephemeral range): then another port is tried, up to 8 times.
  */
-async function startOnFreePort(first: number, keyDir: string): Promise<RunningArbiter> {
-  for (let port = first; port < first + 100; port += 10) {
+async function startOnFreePort(
+  range: readonly [number, number],
+  keyDir: string,
+): Promise<RunningArbiter> {
+  for (let attempt = 0; attempt < 8; attempt++) {
     try {
       return await startArbiter("qnet", {
-        port,
+        port: freePort(...range),
         args: ["-s", "on", "-d"],
         settings: { nss_db_dir: keyDir, dpd_enabled: "off" },
       });
     } catch (error) {
-      if (!/Address already in use/.test(String(error))) throw error;
+      const taken = /Address already in use|Local Network address is in use/;
+      if (!taken.test(String(error))) throw error;
     }
   }
-  throw new Error(`no free port from ${first} on`);
+  throw new Error(`no port of ${range.join("-")} stayed free long enough`);
 }
-const ROOT = new URL("../../", import.meta.url).pathname;
 const RING = { nodeId: 1, seq: 4n };
 
 /** The PEM files of `pki` laid out as `qnet certutil -i` (before NSS databases) wrote them. */
@@ -198,8 +204,8 @@ async function untilVote(session: Session): Promise<Vote> {
 }
 
 async function toolList(socket: string): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", `${ROOT}mod.ts`, "qnetd-tool", "-l", "-p", socket],
+  const out = await new Deno.Command(QNET_ARGV[0]!, {
+    args: [...QNET_ARGV.slice(1), "qnetd-tool", "-l", "-p", socket],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -348,7 +354,7 @@ async function run(cmd: string, args: string[]): Promise<void> {
 
 /** `qnet certutil` with `args`. */
 function certutil(args: string[]): Promise<void> {
-  return run(Deno.execPath(), ["run", "--quiet", "-A", `${ROOT}mod.ts`, "certutil", ...args]);
+  return run(QNET_ARGV[0]!, [...QNET_ARGV.slice(1), "certutil", ...args]);
 }
 
 /**

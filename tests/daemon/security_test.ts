@@ -209,7 +209,8 @@ async function caOf(keys: string): Promise<{ cert: x509.X509Certificate; key: Cr
 
 /**
  * A key directory as `qnet certutil -i` makes it (an NSS database), with the PEM files of
- * `--export-pem` next to it for caOf() and for a daemon that reads PEM files.
+ * `--export-pem` next to it for caOf() and the test clients' OpenSSL contexts (the daemon reads
+ * the database, which wins over PEM files).
  */
 async function keyDir(parent: string): Promise<string> {
   const dir = `${parent}/keys`;

@@ -39,10 +39,10 @@ const CLUSTER = "pcsclu";
 const CRM_CLUSTER = "crmclu";
 const QNETD_DB = "/etc/corosync/qnetd/nssdb";
 const NODE_DB = "/etc/corosync/qdevice/net/nssdb";
-/** Ports of this file (the nssops range), tried in turn, one series per kind. */
-const PORTS: Readonly<Record<ArbiterKind, readonly number[]>> = {
-  c: [42301, 42311, 42321, 42331, 42341, 42351, 42361, 42371],
-  qnet: [42302, 42312, 42322, 42332, 42342, 42352, 42362, 42372],
+/** Port ranges of this file (in the nssops range), one per kind. */
+const PORTS: Readonly<Record<ArbiterKind, readonly [number, number]>> = {
+  c: [42300, 42349],
+  qnet: [42350, 42399],
 };
 
 /** Output with what differs between two runs replaced: temp names, ports, addresses, times. */
@@ -159,7 +159,7 @@ async function pcsFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>> {
   );
 
   // Status, with the daemon running and one cluster connected.
-  const port = await startOnFreePort(box, PORTS[kind]);
+  const port = await startOnFreePort(box, ...PORTS[kind]);
   let client: QdeviceClient | undefined;
   try {
     client = await joinFfsplit(port, CLUSTER, 1, [1]);
@@ -232,7 +232,7 @@ async function crmshFlow(kind: ArbiterKind): Promise<Map<string, SandboxOutput>>
   );
   // valid_qnetd: with the service active, `corosync-qnetd-tool -l -c CLUSTER` must print nothing
   // for a new cluster name, and something once the cluster is connected.
-  const port = await startOnFreePort(box, PORTS[kind]);
+  const port = await startOnFreePort(box, ...PORTS[kind]);
   let client: QdeviceClient | undefined;
   try {
     steps.set(

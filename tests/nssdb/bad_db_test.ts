@@ -7,10 +7,13 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import {
+  MAX_FILE_BYTES,
   MAX_OBJECTS,
+  MAX_TOTAL_BYTES,
   MAX_VALUE_BYTES,
   NssDbError,
   type NssDbErrorKind,
+  READ_BUSY_TIMEOUT_MS,
   readNssDb,
 } from "../../cli/nss_db_files.ts";
 import {
@@ -191,6 +194,29 @@ Deno.test("bad database: hostile sizes are refused before any work", async () =>
     await expectError(db.dir, "corrupt", "cert9.db", /more than/);
   }
   {
+    // Many values each under the per-value limit, together over the per-file budget.
+    await using db = await copyOfFixture();
+    const keyDb = new DatabaseSync(`${db.dir}/key4.db`);
+    try {
+      keyDb.exec("BEGIN");
+      const insert = keyDb.prepare("INSERT INTO metaData (id, item1) VALUES (?, ?)");
+      const big = new Uint8Array(MAX_VALUE_BYTES);
+      for (let i = 0; i * MAX_VALUE_BYTES <= MAX_TOTAL_BYTES; i++) insert.run(`pad_${i}`, big);
+      keyDb.exec("COMMIT");
+    } finally {
+      keyDb.close();
+    }
+    await expectError(db.dir, "corrupt", "key4.db", /bytes of metaData entries/);
+  }
+  {
+    // A file larger than any database qnet reads is refused before it is opened.
+    await using db = await copyOfFixture();
+    const file = await Deno.open(`${db.dir}/cert9.db`, { write: true });
+    await file.truncate(MAX_FILE_BYTES + 1);
+    file.close();
+    await expectError(db.dir, "corrupt", "cert9.db", /bytes \(limit/);
+  }
+  {
     // A password check entry asking for 2^31-1 PBKDF2 iterations (NSS writes 1 or 10000).
     await using db = await copyOfFixture();
     const octets = (bytes: Uint8Array) => encodeElement(DER_TAG.octetString, bytes);
@@ -273,3 +299,53 @@ Deno.test("bad database: flipped bytes anywhere in the SQLite files give the sam
   }
   assert.ok((outcomes.get("same") ?? 0) > 0, JSON.stringify([...outcomes]));
 });
+
+Deno.test("bad database: one locked by a writer is 'busy' after a short wait, not corrupt", async () => {
+  await using db = await copyOfFixture();
+  for (const file of ["cert9.db", "key4.db"]) {
+    const writer = new DatabaseSync(`${db.dir}/${file}`);
+    try {
+      writer.exec("BEGIN EXCLUSIVE");
+      writer.exec(`UPDATE ${file === "cert9.db" ? "nssPublic" : "nssPrivate"} SET a170 = a170`);
+      const started = performance.now();
+      await expectError(db.dir, "busy", file, /locked by another program/);
+      const waited = performance.now() - started;
+      assert.ok(waited >= READ_BUSY_TIMEOUT_MS * 0.8 && waited < 4_000, `waited ${waited} ms`);
+      writer.exec("ROLLBACK");
+    } finally {
+      writer.close();
+    }
+  }
+  await readNssDb(db.dir); // and it reads once the writer is done
+});
+
+testNeeding(
+  needNssTools(),
+  "bad database: a legacy DBM database, and the conversion the message advises",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "qnet-nssdb-bad-" });
+    try {
+      await mustRun("certutil", ["-N", "-d", `dbm:${dir}`, "--empty-password"]);
+      await mustRun("certutil", [
+        "-A",
+        "-d",
+        `dbm:${dir}`,
+        "-n",
+        "QNet CA",
+        "-t",
+        "CT,,",
+        "-i",
+        `${FIXTURE}/qnetd-cacert.crt`,
+      ]);
+      const legacy = await expectError(dir, "legacy", "cert8.db");
+      const advice = /certutil( -\S+)+ sql:\S+/.exec(legacy.message)?.[0];
+      assert.ok(advice !== undefined, legacy.message);
+      const [cmd, ...args] = advice.split(" ");
+      await mustRun(cmd!, args);
+      // Converted: what is missing now is the server certificate, not the format.
+      await expectError(dir, "nickname", "cert9.db");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -48,6 +48,25 @@ Deno.test("readNssDb: the server certificate, key and CA of a C-made database", 
   assert.ok(await crypto.subtle.verify(alg, pub, signature, data));
 });
 
+Deno.test("readNssDb: a database NSS converted from DBM (legacy SHA-1/3DES keys)", async () => {
+  const dir = new URL("../fixtures/nssdb/c-qnetd-certutil-dbm-converted", import.meta.url).pathname;
+  const m = await readNssDb(dir);
+  const cert = new x509.X509Certificate(new Uint8Array(m.certDer));
+  assert.equal(cert.subject, "CN=Qnetd Server");
+  const exported = parseCertificateFile(
+    await Deno.readFile(`${dir}/qnetd-cacert.crt`),
+    "qnetd-cacert.crt",
+  );
+  assert.deepEqual(m.caCertsDer, [new Uint8Array(exported.rawData)]);
+  const alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+  const key = await crypto.subtle.importKey("pkcs8", new Uint8Array(m.keyPkcs8Der), alg, false, [
+    "sign",
+  ]);
+  const data = new TextEncoder().encode("qnet");
+  const pub = await cert.publicKey.export(alg, ["verify"]);
+  assert.ok(await crypto.subtle.verify(alg, pub, await crypto.subtle.sign(alg, key, data), data));
+});
+
 Deno.test("readNssDb: the CA's own key is found by its nickname too", async () => {
   const m = await readNssDb(FIXTURE, "QNet CA");
   assert.equal(new x509.X509Certificate(new Uint8Array(m.certDer)).subject, "CN=QNet CA");

@@ -170,3 +170,52 @@ testNeeding(needRealTools(), {
     }
   },
 });
+
+testNeeding(needProgram(C_TOOL, "corosync-qnetd"), {
+  name: "relative paths: lock and socket in the working directory, qnetd-tool -p and certutil -d",
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "qnet-relative-" });
+    const port = freePort(47050, 47054);
+    const inDir = (argv: readonly string[]) =>
+      new Deno.Command(argv[0]!, {
+        args: argv.slice(1),
+        cwd: dir,
+        env: { QNETD_CONFIG_FILE: "qnetd.toml" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      });
+    const daemon = inDir([
+      ...QNET_ARGV,
+      "qnetd",
+      "-f",
+      "-d",
+      "-s",
+      "off",
+      "-p",
+      String(port),
+      "-S",
+      "lock_file=q.pid,local_socket_file=q.sock",
+    ]).spawn();
+    try {
+      await waitFor(`${dir}/q.sock`);
+      for (const tool of [[...QNET_ARGV, "qnetd-tool"], [C_TOOL]]) {
+        const out = await inDir([...tool, "-s", "-p", "q.sock"]).output();
+        assert.equal(out.code, 0, text.decode(out.stderr));
+        assert.match(text.decode(out.stdout), new RegExp(`QNetd address:\\s+\\*:${port}\n`));
+      }
+      const init = await inDir([...QNET_ARGV, "certutil", "-i", "-d", "keys"]).output();
+      assert.equal(init.code, 0, text.decode(init.stderr));
+      assert.ok(pathExists(`${dir}/keys/qnetd-cacert.crt`));
+    } finally {
+      daemon.kill("SIGTERM");
+      const out = await daemon.output();
+      const stderr = text.decode(out.stderr);
+      assert.equal(out.code, 0, stderr);
+      // The start-up grants were given back under their absolute names.
+      assert.match(stderr, new RegExp(`Dropped permissions: .*net unix:${dir}/q\\.sock`));
+      assert.equal(pathExists(`${dir}/q.sock`), false);
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});

@@ -15,7 +15,8 @@ import {
   qnetdPermissions,
 } from "../../cli/permission_sets.ts";
 import { parseQnetdArgs } from "../../cli/qnetd_args.ts";
-import { daemonArgs, makeKeyDir, runToExit } from "../support/mod.ts";
+import { daemonArgs, makeKeyDir, ROOT, runToExit } from "../support/mod.ts";
+import { bakedFlags } from "../../cli/baked_flags.ts";
 
 Deno.test("parseNotCapable() reads kind and target from Deno's message", () => {
   const cases: Array<[string, ReturnType<typeof parseNotCapable>]> = [
@@ -114,6 +115,40 @@ Deno.test("qnetd in a worker without one needed grant exits 1 naming it and its 
       assert.doesNotMatch(stderr, /--allow-/);
       assert.doesNotMatch(stderr, /\n\s+at /);
     }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("certutil in a worker without write of its directory names it and -d, no --allow", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "qnet-deny-" });
+  try {
+    const keys = `${dir}/keys`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        ...bakedFlags(),
+        `${ROOT}tests/support/launch_with.ts`,
+        JSON.stringify({ read: [dir], sys: ["uid"] }),
+        "certutil",
+        "-i",
+        "-d",
+        keys,
+      ],
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.match(
+      stderr,
+      new RegExp(
+        `^qnet certutil: access refused: write access to "${keys}[^"]*" \\(nearest grant: .*, from -d: `,
+        "m",
+      ),
+    );
+    assert.doesNotMatch(stderr, /--allow-/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -161,3 +161,28 @@ Deno.test("every computed set fits in the widest set the binary is built with", 
     }
   }
 });
+
+Deno.test("commandLinePermissions() grants relative paths as absolute ones under the cwd", async () => {
+  const { commandLinePermissions, LIBC_PATHS } = await import("../../cli/permission_sets.ts");
+  const { set } = await commandLinePermissions(
+    "qnetd",
+    ["-s", "off", "-S", "lock_file=run/q.pid,local_socket_file=q.sock"],
+    "c.toml",
+    "/w",
+  );
+  assert.deepEqual(set, {
+    read: ["/w/c.toml", "/w/q.sock"],
+    write: ["/w/run/q.pid", "/w/q.sock"],
+    net: ["[::]:5403", "unix:/w/q.sock"],
+    ffi: [...LIBC_PATHS],
+    env: ["QNETD_CONFIG_FILE", "JOURNAL_STREAM"],
+  });
+  const tool = await commandLinePermissions("qnetd-tool", ["-s", "-p", "s.sock"], undefined, "/w");
+  assert.deepEqual(tool.set.net, ["unix:/w/s.sock"]);
+});
+
+Deno.test("the tools' default socket is the daemon's default socket", async () => {
+  const { DEFAULT_SOCKET_PATH } = await import("../../cli/qnetd_tool.ts");
+  const { socketClientPermissions } = await import("../../cli/permission_sets.ts");
+  assert.deepEqual(socketClientPermissions().net, [`unix:${DEFAULT_SOCKET_PATH}`]);
+});

@@ -9,31 +9,36 @@ import { pathExists } from "../support/mod.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PORT = 18530;
 
-/** Runs scripts/start with `env` until its socket answers, stops it with SIGINT. */
+/**
+ * Runs scripts/start with `env` until the daemon says it is ready (its SIGINT handler is
+ * installed then, as corosync-qnetd installs its own after both sockets: a SIGINT before
+ * that ends either daemon by the signal), then stops it with SIGINT.
+ */
 async function startAndStop(env: Record<string, string>, dir: string) {
   const child = new Deno.Command(`${ROOT}scripts/start`, {
     args: ["-p", String(PORT)],
     env,
     stdin: "null",
-    stdout: "piped",
+    stdout: "null",
     stderr: "piped",
   }).spawn();
+  let stderr = "";
+  const collected = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
+  })();
   const socket = `${dir}/qnetd.sock`;
   let up = false;
   for (let i = 0; i < 400 && !up; i++) {
-    try {
-      (await Deno.connect({ transport: "unix", path: socket })).close();
-      up = true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    up = /QNetd ready to provide service/.test(stderr) && pathExists(socket);
+    if (!up) await new Promise((r) => setTimeout(r, 50));
   }
   const mode = up ? Deno.statSync(dir).mode! & 0o777 : undefined;
   child.kill("SIGINT");
-  const out = await child.output();
-  const stderr = new TextDecoder().decode(out.stderr);
+  const status = await child.status;
+  await collected;
   assert.ok(up, `the daemon did not come up in 20 s:\n${stderr}`);
-  return { code: out.code, stderr, mode, socketLeft: pathExists(socket) };
+  return { code: status.code, stderr, mode, socketLeft: pathExists(socket) };
 }
 
 Deno.test({

@@ -14,11 +14,15 @@
  * @module
  */
 import type { ArbiterKind } from "./daemons.ts";
+import { freePort } from "./ports.ts";
+import { QNET_ARGV } from "./qnet_command.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-/** How qnet runs under a C tool's name: `deno run` of mod.ts with the subcommand. */
-const QNET_COMMAND = [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}mod.ts`];
+/**
+ * How qnet runs under a C tool's name: as the binary runs (the launcher computes the least set
+ * of each command line and runs the subcommand in its worker, tests/support/qnet_command.ts),
+ * with the subcommand.
+ */
+const QNET_COMMAND = QNET_ARGV;
 
 /** The C names qnet takes over, and its subcommand behind each. */
 const C_NAMES: ReadonlyMap<string, string> = new Map([
@@ -36,26 +40,29 @@ export class DaemonStartError extends Error {
 }
 
 /**
- * Ports of the range given to these tests (42000-42999) lie in the kernel's ephemeral range,
- * where another test's client socket may hold one for a while: a daemon that finds its port
- * taken is started again on the next one.
+ * Starts `corosync-qnetd` in `box` on a free port of `first..last` (tests/support/ports.ts) and
+ * returns it. Another program's client socket may still take the port between the check and
+ * the daemon's bind (the range lies in the kernel's ephemeral range): then another port is
+ * tried, up to 8 times.
  */
 export async function startOnFreePort(
   box: CNamesSandbox,
-  ports: readonly number[],
+  first: number,
+  last: number,
   args: readonly string[] = [],
 ): Promise<number> {
-  for (const port of ports) {
+  // Deno's words, then NSS's (the C daemon).
+  const taken = /Address already in use|Local Network address is in use/;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const port = freePort(first, last);
     try {
       await box.startDaemon(["-p", String(port), ...args]);
       return port;
     } catch (error) {
-      if (!(error instanceof DaemonStartError) || !/Address already in use/.test(error.log)) {
-        throw error;
-      }
+      if (!(error instanceof DaemonStartError) || !taken.test(error.log)) throw error;
     }
   }
-  throw new Error(`no free port among ${ports.join(", ")}`);
+  throw new Error(`no port of ${first}-${last} stayed free long enough`);
 }
 
 /** The result of one command. */

@@ -10,7 +10,7 @@
  *   `c_names_sandbox.ts` (qnet or the C tools under the C names in a private mount namespace,
  *   for pcs and crmsh);
  * - the pure arbiter: `arbiter_harness.ts`, `conformance_rows.ts`;
- * - fixtures and formats: `vectors.ts`, `ipc_snapshots.ts`, `ipc_exchange.ts`, `frame_feed.ts`,
+ * - fixtures and formats: `exposition.ts` (Prometheus text read back, promtool), `vectors.ts`, `ipc_snapshots.ts`, `ipc_exchange.ts`, `frame_feed.ts`,
  *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `nss_tools.ts` (NSS's certutil and pk12util
  *   as oracles), `files.ts`, `cert_der.ts` (certificates built byte by byte), `peer_names.ts`,
  *   `lock_holder.ts` (a lock held by another process);
@@ -35,6 +35,7 @@ export * from "./certutil_tools.ts";
 export * from "./cmap.ts";
 export * from "./conformance_rows.ts";
 export * from "./daemons.ts";
+export * from "./exposition.ts";
 export * from "./files.ts";
 export * from "./frame_feed.ts";
 export * from "./full_session.ts";

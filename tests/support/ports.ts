@@ -9,19 +9,33 @@
  * @module
  */
 
-/** A port in `first..last` that can be bound now; throws when none can. */
+function isFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "::", port }).close();
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    return false;
+  }
+}
+
+/**
+ * A port in `first..last` that can be bound now (tried from a random start); when every one is
+ * held (a machine flooded with connections), one the kernel picks as free.
+ */
 export function freePort(first: number, last: number): number {
   const count = last - first + 1;
   const start = Math.floor(Math.random() * count);
   for (let i = 0; i < count; i++) {
     const port = first + (start + i) % count;
-    try {
-      Deno.listen({ hostname: "::", port }).close();
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-    }
+    if (isFree(port)) return port;
   }
-  throw new Error(`No free TCP port in ${first}-${last}`);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const listener = Deno.listen({ hostname: "::", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    listener.close();
+    if (isFree(port)) return port;
+  }
+  throw new Error(`No free TCP port in ${first}-${last}, nor one from the kernel`);
 }

@@ -25,7 +25,8 @@ export async function makeKeyDir(parent: string): Promise<string> {
   const io = new RecordingIo();
   const code = await certutilMain(["-i", "-d", dir], io);
   if (code !== 0) throw new Error(`certutil -i failed: ${io.stderr}`);
-  // PEM files next to the NSS database, for a daemon that reads PEM files.
+  // PEM copies next to the NSS database (which the daemon reads; it wins over PEM files), for
+  // the tests that look at the key files or give them to an OpenSSL client.
   if (await certutilMain(["-d", dir, "--export-pem", dir], io) !== 0) {
     throw new Error(`certutil --export-pem failed: ${io.stderr}`);
   }

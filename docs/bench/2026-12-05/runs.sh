@@ -25,3 +25,5 @@ run flood_before_tls --flood --tls --flood-duration 15 \
 # and the same with $OLD/mod.ts -> *_old.txt. 5,000 plain clients with a 1 s heartbeat did not
 # all vote on the loaded machine either before (0/5000, output not kept) or after (89/5000,
 # storm5000_plain_new.txt, --clients 5000).
+# After the launcher/worker merge (08:15), the same compare again:
+#   main.ts --flood --compare --flood-duration 15            -> flood_compare_worker.{txt,json}

@@ -3,7 +3,8 @@
  * readNssDb() runs on the rows it read): the input is the objects and metaData entries of a
  * database pair in a compact binary form, seeded with the database the real
  * corosync-qnetd-certutil made (tests/fixtures/nssdb). The reader must end in its result or in
- * an NssDbError, never another exception; what it returns must hold together (the key is the
+ * an NssDbError, never another exception (the second seed is a database NSS converted from DBM,
+ * with legacy 3DES keys); what it returns must hold together (the key is the
  * certificate's, every certificate parses).
  *
  * Record format (big-endian), repeated (metaData entries first, the password check leading,
@@ -24,7 +25,9 @@ import { bytesEqual } from "../../../core/nssdb/der.ts";
 import { loadNssDb } from "../../../cli/nss_db_files.ts";
 import type { FuzzTarget } from "./targets.ts";
 
-const FIXTURE = new URL("../../fixtures/nssdb/c-qnetd-certutil", import.meta.url).pathname;
+const FIXTURES = ["c-qnetd-certutil", "c-qnetd-certutil-dbm-converted"].map((name) =>
+  new URL(`../../fixtures/nssdb/${name}`, import.meta.url).pathname
+);
 
 const KIND_PUBLIC = 0;
 const KIND_PRIVATE = 1;
@@ -126,9 +129,11 @@ export function decodeNssContent(input: Uint8Array): NssDbContent {
   };
 }
 
-/** The seed: the database the real corosync-qnetd-certutil made. */
+/** The seeds: the database the real corosync-qnetd-certutil made, and one NSS converted from DBM. */
 export async function nssdbSeeds(): Promise<Uint8Array[]> {
-  return [encodeNssContent(await loadNssDb(FIXTURE))];
+  const seeds: Uint8Array[] = [];
+  for (const dir of FIXTURES) seeds.push(encodeNssContent(await loadNssDb(dir)));
+  return seeds;
 }
 
 export const nssdbTarget: FuzzTarget = {
