@@ -67,7 +67,7 @@ export interface HistoryLimits {
 /** The defaults of the two settings. */
 export const DEFAULT_HISTORY_LIMITS: HistoryLimits = Object.freeze({
   historyEventsPerCluster: 200,
-  historyMaxMemory: 8 * 1024 * 1024,
+  historyMaxMemory: 4 * 1024 * 1024,
 });
 
 /**

@@ -30,7 +30,7 @@ Deno.test("defaultQnetdSettings() returns the qnet-config.h defaults", () => {
     keepActivePartitionTieBreaker: false,
     metricsListen: "",
     historyEventsPerCluster: 200,
-    historyMaxMemory: 8 * 1024 * 1024,
+    historyMaxMemory: 4 * 1024 * 1024,
     logFormat: "text",
   });
 });
