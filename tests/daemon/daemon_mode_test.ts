@@ -18,26 +18,11 @@ import {
   procFile,
   QNET_ARGV,
   QNET_MOD,
+  runToEnd,
   testNeeding,
 } from "../support/mod.ts";
 
-const text = new TextDecoder();
 const INIT_SCRIPT = "/etc/init.d/corosync-qnetd";
-
-/** Runs `argv` to its end (bounded: 30 s). */
-async function runArgv(argv: readonly string[], env: Record<string, string> = {}) {
-  const child = new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    env: { QNETD_CONFIG_FILE: "/nonexistent/qnetd.toml", LC_ALL: "C", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const out = await child.output();
-  clearTimeout(killer);
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
 
 const alive = processAlive;
 
@@ -57,7 +42,7 @@ Deno.test("qnetd without -f returns 0 once ready; the daemon runs on until SIGTE
   const settings = ["-S", `lock_file=${lock},local_socket_file=${socket}`];
   let pid = 0;
   try {
-    const started = await runArgv([...QNET_ARGV, "qnetd", ...args, ...settings]);
+    const started = await runToEnd([...QNET_ARGV, "qnetd", ...args, ...settings]);
     assert.equal(started.code, 0, started.stderr);
     // Ready means ready: no waiting here.
     (await Deno.connect({ hostname: "127.0.0.1", port })).close();
@@ -72,12 +57,12 @@ Deno.test("qnetd without -f returns 0 once ready; the daemon runs on until SIGTE
     const [sid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ").slice(3, 4);
     assert.equal(Number(sid), pid, "the daemon leads its own session");
 
-    const tool = await runArgv([...QNET_ARGV, "qnetd-tool", "-s", "-p", socket]);
+    const tool = await runToEnd([...QNET_ARGV, "qnetd-tool", "-s", "-p", socket]);
     assert.equal(tool.code, 0, tool.stderr);
     assert.match(tool.stdout, new RegExp(`QNetd address:\\s+127\\.0\\.0\\.1:${port}`));
 
     // A second daemon on the same lock fails at start: exit 1 and the reason, on stderr.
-    const second = await runArgv([...QNET_ARGV, "qnetd", ...args, ...settings]);
+    const second = await runToEnd([...QNET_ARGV, "qnetd", ...args, ...settings]);
     assert.equal(second.code, 1, second.stderr);
     assert.match(second.stderr, /Another instance is running|lock/i);
     assert.ok(alive(pid), "the first daemon still runs");
@@ -96,7 +81,7 @@ Deno.test("qnetd without -f that cannot start returns its error and exit 1, leav
   const dir = Deno.makeTempDirSync({ prefix: "qnet-detach-" });
   try {
     // 192.0.2.1 (TEST-NET-1) is no address of this machine: the listen fails.
-    const started = await runArgv([
+    const started = await runToEnd([
       ...QNET_ARGV,
       "qnetd",
       "-s",
@@ -161,7 +146,7 @@ testNeeding(NEED_INIT, {
   name:
     "Debian's init script starts, reports and stops our daemon (private mount and PID namespace)",
   async fn() {
-    const result = await runArgv(
+    const result = await runToEnd(
       [
         "unshare",
         "--mount",

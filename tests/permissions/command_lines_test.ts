@@ -15,26 +15,13 @@ import {
   needRoot,
   pathExists,
   QNET_ARGV,
+  runToEnd,
   Scratch,
   testNeeding,
 } from "../support/mod.ts";
 
 const text = new TextDecoder();
 const C_TOOL = "/usr/bin/corosync-qnetd-tool";
-
-async function runArgv(argv: readonly string[], env: Record<string, string> = {}) {
-  const child = new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    env: { QNETD_CONFIG_FILE: "/nonexistent/qnetd.toml", LC_ALL: "C", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const out = await child.output();
-  clearTimeout(killer);
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
 
 async function waitFor(path: string): Promise<void> {
   const until = Date.now() + 20_000;
@@ -80,11 +67,11 @@ testNeeding(needProgram(C_TOOL, "corosync-qnetd"), {
       await waitFor(socket);
       (await Deno.connect({ hostname: "127.0.0.1", port })).close();
       for (const tool of [[...QNET_ARGV, "qnetd-tool"], [C_TOOL]]) {
-        const status = await runArgv([...tool, "-s", "-p", socket]);
+        const status = await runToEnd([...tool, "-s", "-p", socket]);
         assert.equal(status.code, 0, `${tool.at(-1)}: ${status.stderr}`);
         assert.match(status.stdout, new RegExp(`QNetd address:\\s+127\\.0\\.0\\.1:${port}\n`));
       }
-      const cmap = await runArgv([...QNET_ARGV, "cmapctl", "-P", socket, "qnetd."]);
+      const cmap = await runToEnd([...QNET_ARGV, "cmapctl", "-P", socket, "qnetd."]);
       assert.equal(cmap.code, 0, cmap.stderr);
       assert.match(cmap.stdout, /^qnetd\.dpd_enabled \(u8\) = 1$/m);
     } finally {
@@ -121,7 +108,7 @@ ${qnet} qnetd-tool -s | grep -c ':${port}' | sed 's|^|ours default=|'
 ${C_TOOL} -s -p /run/${sock} | grep -c ':${port}' | sed 's|^|c /run=|'
 kill -TERM $!; wait $!; echo "daemon=$?"
 `;
-    const result = await runArgv(
+    const result = await runToEnd(
       ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "bash", "-c", scenario],
     );
     const report = Object.fromEntries(
@@ -142,7 +129,7 @@ testNeeding(needRealTools(), {
   async fn() {
     await using s = await Scratch.create();
     const keys = `${s.root}/elsewhere/keys`;
-    const init = await runArgv([...QNET_ARGV, "certutil", "-i", "-d", keys]);
+    const init = await runToEnd([...QNET_ARGV, "certutil", "-i", "-d", keys]);
     assert.equal(init.code, 0, init.stderr);
     const node = await s.node("-i", "-c", `${keys}/qnetd-cacert.crt`);
     assert.equal(node.code, 0, node.stderr);
@@ -152,7 +139,7 @@ testNeeding(needRealTools(), {
     const tmp = Deno.makeTempFileSync({ dir: "/tmp", prefix: "qnet-perm-req-" });
     try {
       Deno.copyFileSync(`${s.nodeDb}/qdevice-net-node.crq`, tmp);
-      const sign = await runArgv([
+      const sign = await runToEnd([
         ...QNET_ARGV,
         "certutil",
         "-d",
