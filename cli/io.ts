@@ -95,6 +95,16 @@ function writeStdout(data: string | Uint8Array): void {
   }
 }
 
+/**
+ * An environment variable, read only where the permission set grants it (a variable outside
+ * the set reads as unset, instead of throwing): the launcher grants a subcommand only the
+ * variables its command line needs (cli/permission_sets.ts).
+ */
+export function grantedEnv(variable: string): string | undefined {
+  if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") return undefined;
+  return Deno.env.get(variable);
+}
+
 /** The process's real stdout and stderr. */
 export const processIo: CliIo = {
   out: (text) => writeStdout(text),

@@ -12,8 +12,14 @@
  * set), each line, text or JSON, starts with the `<N>` priority prefix (sd-daemon(3)), so
  * journald stores the real priority and `journalctl -p warning` filters.
  *
- * Not done yet: syslog (C logs there always, ident `corosync-qnetd`, facility daemon). Without
- * `-f` nothing is written until a syslog sink is passed in as `syslog`.
+ * Syslog, as C: ident `corosync-qnetd`, with the pid, facility daemon, the priority bumped by
+ * `-dd`. C always logs there (`log_init(..., LOG_TARGET_SYSLOG | (foreground ? STDERR : 0))`);
+ * Debian's unit for it even sends stderr to /dev/null. qnet does too, with one exception:
+ * when stderr already is the journal (`JOURNAL_STREAM`, qnet's own unit), the lines would
+ * reach the journal twice, so they go to stderr only. The datagrams are written as glibc's
+ * syslog(3) writes them (`<PRI>Mmm dd hh:mm:ss ident[pid]: message`, see
+ * {@link formatSyslogDatagram}), through a non-blocking socket (net/unix_datagram.ts), so a
+ * stalled syslog daemon loses lines instead of stalling the arbiter.
  *
  * @module
  */
@@ -27,7 +33,9 @@ import {
 import { type Log, type LogFields, Priority, PRIORITY_NAMES } from "../core/log.ts";
 import { escapeControlCharacters } from "../core/log_escape.ts";
 import type { LogFormat } from "../core/settings.ts";
-import { processIo } from "./io.ts";
+import { LibcLoadError } from "../net/libc_ffi.ts";
+import { UnixDatagramError, UnixDatagramSender } from "../net/unix_datagram.ts";
+import { grantedEnv, processIo } from "./io.ts";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -81,9 +89,61 @@ export const JOURNAL_STREAM_ENV = "JOURNAL_STREAM";
  * Without the permission to read it (a run outside the shipped permission set), false.
  */
 export function stderrIsJournal(): boolean {
-  const query = { name: "env", variable: JOURNAL_STREAM_ENV } as const;
-  if (Deno.permissions.querySync(query).state !== "granted") return false;
-  return (Deno.env.get(JOURNAL_STREAM_ENV) ?? "") !== "";
+  return (grantedEnv(JOURNAL_STREAM_ENV) ?? "") !== "";
+}
+
+/** Where glibc's syslog(3) sends (`_PATH_LOG`). */
+export const SYSLOG_PATH = "/dev/log";
+
+/** The syslog facility of the C daemon (`LOG_DAEMON`, already shifted as in <syslog.h>). */
+export const LOG_DAEMON = 3 << 3;
+
+/**
+ * One syslog datagram as glibc's syslog(3) writes it with `openlog(ident, LOG_PID, facility)`:
+ * `<facility|priority>` and the local time as `%h %e %T` (space-padded day), then
+ * `ident[pid]: ` and the message, control characters escaped as on stderr. syslog daemons and
+ * journald read the identifier and pid from it.
+ */
+export function formatSyslogDatagram(
+  date: Date,
+  facility: number,
+  priority: Priority,
+  ident: string,
+  pid: number,
+  message: string,
+): string {
+  return `<${facility | priority}>${MONTHS[date.getMonth()]} ` +
+    `${String(date.getDate()).padStart(2, " ")} ${pad2(date.getHours())}:` +
+    `${pad2(date.getMinutes())}:${pad2(date.getSeconds())} ${ident}[${pid}]: ` +
+    escapeControlCharacters(message);
+}
+
+/** Writes one line to syslog, at `priority`, stamped `date`. */
+export type SyslogWriter = (priority: Priority, message: string, date: Date) => void;
+
+/**
+ * A syslog writer for `ident` (see the module doc), to be closed at exit; undefined when no
+ * socket can be made (no libc: the daemon then logs to stderr only, and its lock fails
+ * later anyway). A line that cannot be sent (no syslog daemon, its queue full) is lost.
+ */
+export function openSyslog(
+  ident: string,
+  path = SYSLOG_PATH,
+): (SyslogWriter & Disposable) | undefined {
+  let sender: UnixDatagramSender;
+  try {
+    sender = UnixDatagramSender.open(path);
+  } catch (error) {
+    if (error instanceof UnixDatagramError || error instanceof LibcLoadError) return undefined;
+    throw error;
+  }
+  const encoder = new TextEncoder();
+  const write = (priority: Priority, message: string, date: Date): void => {
+    sender.send(
+      encoder.encode(formatSyslogDatagram(date, LOG_DAEMON, priority, ident, Deno.pid, message)),
+    );
+  };
+  return Object.assign(write, { [Symbol.dispose]: () => sender.close() });
 }
 
 /** The priority a message gets in syslog: with the bump (`-dd`), anything above info is info. */
@@ -104,8 +164,8 @@ export interface LoggingOptions {
   readonly writeStderr?: (text: string) => void;
   /** Wall-clock time in ms since the epoch, for timestamps (default `Date.now`). */
   readonly now?: () => number;
-  /** A syslog writer; receives the (possibly bumped) priority. */
-  readonly syslog?: (priority: Priority, message: string) => void;
+  /** A syslog writer ({@link openSyslog}); receives the (possibly bumped) priority. */
+  readonly syslog?: SyslogWriter | undefined;
   /** The stderr format, read at every line (a live setting); default text. */
   readonly format?: () => LogFormat;
   /** stderr is the journal: prefix each line with `<N>` (see {@link stderrIsJournal}). */
@@ -182,7 +242,7 @@ export function setupLogging(options: LoggingOptions): Logging {
         : formatLogLine(date, priority, message);
       writeStderr(prefix(priority) + line);
     }
-    options.syslog?.(syslogPriority(priority, level === 2), message);
+    options.syslog?.(syslogPriority(priority, level === 2), message, new Date(record.timestamp));
   };
   configureSync({
     reset: true,

@@ -14,7 +14,8 @@
  *   file and the socket file only (the runtime directory is created by systemd or
  *   tmpfiles.d); ffi for libc.so.6 (the fcntl lock of the lock file, as C's, revoked once it
  *   is held) and for libssl.so.3 only when TLS is not off; env QNETD_CONFIG_FILE (another
- *   configuration file) and JOURNAL_STREAM (stderr is the journal) only. No run or sys.
+ *   configuration file), JOURNAL_STREAM (stderr is the journal) and NOTIFY_SOCKET (a
+ *   Type=notify unit) only. No run or sys.
  *   The configuration file's settings (port, socket, ...) count like the command line's:
  *   compute the set from the effective values.
  * - qnetd-tool, cmapctl: the daemon's local socket (net, plus read and write of its path,
@@ -31,6 +32,7 @@ import { metricsListenDescriptor, parseMetricsListen } from "../core/metrics/lis
 import { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE } from "./config_file.ts";
 import { parseOptions } from "./getopt.ts";
 import { JOURNAL_STREAM_ENV } from "./logging.ts";
+import { NOTIFY_SOCKET_ENV } from "../net/sd_notify.ts";
 import { parseQnetdArgs, type QnetdOptions } from "./qnetd_args.ts";
 import { DEFAULT_QNETD_SETTINGS } from "../core/settings.ts";
 import { DEFAULT_CERT_DIR } from "../core/certs/layout.ts";
@@ -194,8 +196,13 @@ export const QNETD_RULES: readonly PermissionRule<QnetdInvocation>[] = [
   },
   {
     option: `${JOURNAL_STREAM_ENV} (set by systemd)`,
-    why: "stderr is the journal: log lines get the <N> priority prefix",
+    why: "stderr is the journal: log lines get the <N> priority prefix, and skip syslog",
     grant: () => ({ env: [JOURNAL_STREAM_ENV] }),
+  },
+  {
+    option: `${NOTIFY_SOCKET_ENV} (set by systemd)`,
+    why: "a Type=notify unit: the daemon sends READY=1 there once it serves",
+    grant: () => ({ env: [NOTIFY_SOCKET_ENV] }),
   },
 ];
 

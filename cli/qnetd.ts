@@ -25,11 +25,12 @@ import { MetricsHttpServer, MetricsListenError } from "../net/metrics_http.ts";
 import { metricsListenDescriptor, parseMetricsListen } from "../core/metrics/listen_address.ts";
 import { DaemonMetrics, METRICS_IPC_COMMAND } from "./metrics_daemon.ts";
 import type { TlsServerContext } from "../net/tls_server.ts";
-import type { CliIo } from "./io.ts";
+import { type CliIo, grantedEnv } from "./io.ts";
 // cmap and configuration file (cli/daemon_cmap.ts)
 import { applyConfigFile, configFilePath, ConfigLoadError } from "./config_file.ts";
 import { DaemonCmap, type DaemonCmapExtras } from "./daemon_cmap.ts";
-import { setupLogging, stderrIsJournal } from "./logging.ts";
+import { openSyslog, setupLogging, stderrIsJournal } from "./logging.ts";
+import { NOTIFY_SOCKET_ENV, READY_STATE, sdNotify } from "../net/sd_notify.ts";
 import { findNotCapable } from "./permission_error.ts";
 import { dropFfi, dropStartupPermissions, listenDescriptor } from "./privilege_drop.ts";
 import { ExitStatus } from "./exit_status.ts";
@@ -65,23 +66,44 @@ export async function main(args: string[], io: CliIo, argv0 = QNETD_PROGRAM_NAME
     return ExitStatus.Failure;
   }
   // Without -f the launcher detached this process before (cli/daemon_mode.ts); it logs to
-  // stderr until it is ready, which its starter relays, and to nothing after (there is no
-  // syslog writer yet). Under systemd use Type=simple and -f (see docs/deployment.md).
+  // stderr until it is ready, which its starter relays. To syslog always, as C, unless
+  // stderr is the journal already (cli/logging.ts).
+  const journal = stderrIsJournal();
+  using syslog = journal ? undefined : openSyslog(QNETD_PROGRAM_NAME);
   using logging = setupLogging({
     foreground: true,
     debugLevel: options.debugLevel,
     // -S log_format / TOML / cmap (live): text as the C daemon, or JSON lines.
     format: () => options.settings.logFormat,
-    journal: stderrIsJournal(),
+    journal,
+    syslog,
   });
-  return await runDaemon(options, logging.log, { debug: logging, args, configPath });
+  const notifySocket = grantedEnv(NOTIFY_SOCKET_ENV) ?? "";
+  return await runDaemon(options, logging.log, {
+    debug: logging,
+    args,
+    configPath,
+    // Debian's unit for the C daemon is Type=notify (net/sd_notify.ts).
+    onReady: notifySocket === "" ? undefined : () => {
+      const failed = sdNotify(notifySocket, READY_STATE);
+      if (failed !== undefined) {
+        logging.log(Priority.Warning, `Can't notify systemd (${notifySocket}): ${failed}`);
+      }
+    },
+  });
+}
+
+/** What the command line's daemon adds to {@link runDaemon}: cmap's reload, the readiness. */
+export interface DaemonExtras extends DaemonCmapExtras {
+  /** Called once the daemon serves (lock held, keys loaded, both sockets bound). */
+  readonly onReady?: (() => void) | undefined;
 }
 
 /** Everything after argument parsing, with the C daemon's order of steps and exit codes. */
 export async function runDaemon(
   options: QnetdOptions,
   log: Log,
-  extras?: DaemonCmapExtras,
+  extras?: DaemonExtras,
 ): Promise<number> {
   const settings: LiveSettings = Object.assign(options.settings, {
     tlsSupported: options.tls,
@@ -284,6 +306,7 @@ export async function runDaemon(
 
   log(Priority.Debug, "Registering algorithms");
   log(Priority.Debug, "QNetd ready to provide service");
+  extras?.onReady?.();
   daemonReady();
   log(Priority.Debug, "Running QNetd main loop");
   const serving = server.serve();

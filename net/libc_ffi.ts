@@ -1,7 +1,8 @@
 /**
  * The few libc calls the daemon makes through `Deno.dlopen`: open(2) with O_NOFOLLOW and
  * fcntl(2) record locks for the lock file (net/lock_file.ts), which Deno's file API offers
- * neither of. Every argument is a number or a buffer (a path, a `struct flock`), so a scoped
+ * neither of, and unix datagram sockets for syslog and sd_notify (net/unix_datagram.ts),
+ * which Deno offers only behind `--unstable-net`. Every argument is a number or a buffer (a path, a `struct flock`), so a scoped
  * `--allow-ffi=<libc path>` suffices: no pointer view is ever made. errno is copied out of
  * `__errno_location()` with memcpy into a buffer, its text comes from `__xpg_strerror_r()`.
  *
@@ -38,6 +39,17 @@ export const EINTR = 4;
 export const EAGAIN = 11;
 export const EACCES = 13;
 
+/** socket(2) and send(2) values (Linux, both architectures). */
+export const AF_UNIX = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = O_CLOEXEC;
+export const MSG_NOSIGNAL = 0x4000;
+
+/** `struct sockaddr_un`: sun_family (unsigned short), then sun_path (108 bytes). */
+export const SOCKADDR_UN_PATH = 2;
+export const SOCKADDR_UN_PATH_MAX = 108;
+
 /** `struct flock` on 64-bit Linux: l_type, l_whence (short), l_start, l_len (off_t), l_pid. */
 export const FLOCK_SIZE = 32;
 export const FLOCK_TYPE = 0;
@@ -53,6 +65,8 @@ const SYMBOLS = {
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   unlink: { parameters: ["buffer"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   __errno_location: { parameters: [], result: "pointer" },
   memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
   __xpg_strerror_r: { parameters: ["i32", "buffer", "usize"], result: "i32" },

@@ -2,11 +2,15 @@ import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import {
   formatJsonLine,
   formatLogLine,
+  formatSyslogDatagram,
+  LOG_DAEMON,
+  openSyslog,
   setupLogging,
   stderrIsJournal,
   syslogPriority,
 } from "../../cli/logging.ts";
 import { Priority } from "../../core/log.ts";
+import { NotifyReceiver } from "../support/mod.ts";
 
 // Local-time constructor, so the expected text does not depend on the machine's time zone.
 const FIXED = new Date(2026, 10, 2, 3, 4, 5); // Nov 02 03:04:05
@@ -22,6 +26,48 @@ Deno.test("formatLogLine() formats like log_vprintf() on stderr", () => {
   );
   strictEqual(formatLogLine(FIXED, Priority.Warning, ""), "Nov 02 03:04:05 warning \n");
   strictEqual(formatLogLine(FIXED, Priority.Emerg, "m"), "Nov 02 03:04:05 emerg   m\n");
+});
+
+Deno.test("formatSyslogDatagram() writes what glibc's syslog(3) writes with LOG_PID", () => {
+  // <facility|priority>, %h %e %T (day padded with a space), ident[pid]: message.
+  strictEqual(
+    formatSyslogDatagram(FIXED, LOG_DAEMON, Priority.Warning, "corosync-qnetd", 42, "m"),
+    "<28>Nov  2 03:04:05 corosync-qnetd[42]: m",
+  );
+  strictEqual(
+    formatSyslogDatagram(new Date(2026, 0, 31, 23, 59, 59), LOG_DAEMON, Priority.Debug, "q", 1, ""),
+    "<31>Jan 31 23:59:59 q[1]: ",
+  );
+  // Control characters escaped as on stderr: a name cannot forge a second line.
+  strictEqual(
+    formatSyslogDatagram(FIXED, LOG_DAEMON, Priority.Err, "q", 7, "a\nb\u0000"),
+    "<27>Nov  2 03:04:05 q[7]: a\\x0ab\\x00",
+  );
+});
+
+Deno.test("openSyslog() sends one datagram per line; none when nobody listens", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    {
+      using receiver = new NotifyReceiver(`${dir}/log`);
+      using syslog = openSyslog("corosync-qnetd", receiver.address);
+      syslog!(Priority.Notice, "first", FIXED);
+      syslog!(Priority.Info, "second", FIXED);
+      strictEqual(
+        await receiver.next(1000),
+        `<29>Nov  2 03:04:05 corosync-qnetd[${Deno.pid}]: first`,
+      );
+      strictEqual(
+        await receiver.next(1000),
+        `<30>Nov  2 03:04:05 corosync-qnetd[${Deno.pid}]: second`,
+      );
+    }
+    // The receiver is gone: the line is lost, the caller is not held up or thrown at.
+    using syslog = openSyslog("q", `${dir}/log`);
+    syslog!(Priority.Err, "lost", FIXED);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("syslogPriority() bumps only priorities above info, only with the bump", () => {

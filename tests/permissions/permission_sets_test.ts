@@ -32,7 +32,7 @@ Deno.test("qnetdPermissions() follows -4, -l, -p, -s off and -S paths", () => {
     net: ["0.0.0.0:5404", "unix:/r/q.sock"],
     // libc only, for the fcntl lock: no libssl with -s off.
     ffi: [...LIBC_PATHS],
-    env: ["QNETD_CONFIG_FILE", "JOURNAL_STREAM"],
+    env: ["QNETD_CONFIG_FILE", "JOURNAL_STREAM", "NOTIFY_SOCKET"],
   });
   assert.deepEqual(qnetdPermissions(["-l", "::1"]).net?.[0], "[::1]:5403");
   assert.throws(() => qnetdPermissions(["-p", "0"]), /Invalid qnetd command line/);
@@ -175,7 +175,7 @@ Deno.test("commandLinePermissions() grants relative paths as absolute ones under
     write: ["/w/run/q.pid", "/w/q.sock"],
     net: ["[::]:5403", "unix:/w/q.sock"],
     ffi: [...LIBC_PATHS],
-    env: ["QNETD_CONFIG_FILE", "JOURNAL_STREAM"],
+    env: ["QNETD_CONFIG_FILE", "JOURNAL_STREAM", "NOTIFY_SOCKET"],
   });
   const tool = await commandLinePermissions("qnetd-tool", ["-s", "-p", "s.sock"], undefined, "/w");
   assert.deepEqual(tool.set.net, ["unix:/w/s.sock"]);

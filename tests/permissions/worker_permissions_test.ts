@@ -101,7 +101,7 @@ const CASES: Array<[string, string[], PermissionSet]> = [
       write: ["/srv/q/q.pid", "/srv/q/q.sock"],
       net: ["127.0.0.1:47030", "unix:/srv/q/q.sock"],
       ffi: [...LIBC_PATHS],
-      env: ["QNETD_CONFIG_FILE", "JOURNAL_STREAM"],
+      env: ["QNETD_CONFIG_FILE", "JOURNAL_STREAM", "NOTIFY_SOCKET"],
     },
   ],
   [

@@ -13,7 +13,8 @@
  * - fixtures and formats: `exposition.ts` (Prometheus text read back, promtool), `vectors.ts`, `ipc_snapshots.ts`, `ipc_exchange.ts`, `frame_feed.ts`,
  *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `nss_tools.ts` (NSS's certutil and pk12util
  *   as oracles), `files.ts`, `cert_der.ts` (certificates built byte by byte), `peer_names.ts`,
- *   `lock_holder.ts` (a lock held by another process);
+ *   `lock_holder.ts` (a lock held by another process), `notify_receiver.ts` (systemd's end of
+ *   sd_notify);
  * - TLS: `tls/` (throwaway PKI, the TLS test server and the in-process OpenSSL client),
  *   `tls_keys.ts` (server keys to run either daemon with TLS on), `tls_key_update.ts`
  *   (KeyUpdate requests from that client);
@@ -61,6 +62,7 @@ export * from "./ipc_exchange.ts";
 export * from "./ipc_snapshots.ts";
 export * from "./json_schema.ts";
 export * from "./lock_holder.ts";
+export * from "./notify_receiver.ts";
 export * from "./nss_tools.ts";
 export * from "./peer_names.ts";
 export * from "./ports.ts";

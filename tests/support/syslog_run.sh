@@ -1,0 +1,84 @@
+#!/bin/bash
+# For tests/daemon/syslog_test.ts. Runs inside a private mount namespace (unshare -m): a
+# throwaway systemd-journald on tmpfs, and a private /dev whose /dev/log is journald's syslog
+# socket, as on a systemd host. Then, one after the other, each daemon logs a start-up, a
+# warning (a client sends an unsupported message type) and a shutdown:
+#   c       the real corosync-qnetd -f (stderr discarded, as Debian's unit does)
+#   fg      qnet qnetd -f (stderr discarded)
+#   daemon  qnet qnetd without -f: detached, so after start-up syslog is its only log
+#   journal qnet qnetd -f with JOURNAL_STREAM set: its stderr is the journal, no syslog
+# and prints what journald keeps of each process's syslog lines (journalctl SYSLOG_PID=),
+# one JSON object per line, under "=== NAME". Every wait is bounded.
+#   syslog_run.sh PORT_C PORT_FG PORT_DAEMON PORT_JOURNAL WORKDIR QNET_ARGV...
+set -eu
+declare -A port=([c]=$1 [fg]=$2 [daemon]=$3 [journal]=$4)
+work=$5
+shift 5
+
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /var/log/journal
+mkdir -p /run/systemd/journal /run/log
+/lib/systemd/systemd-journald &
+journald=$!
+trap 'kill $journald 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -S /run/systemd/journal/dev-log ] && break; sleep 0.1; done
+
+# The host's /dev has no /dev/log; this namespace's /dev is a directory of the device nodes
+# the daemons use, bound from the host's, plus the link journald's units make.
+mkdir "$work/dev"
+for node in null zero full random urandom; do
+  touch "$work/dev/$node"
+  mount --bind "/dev/$node" "$work/dev/$node"
+done
+ln -s /run/systemd/journal/dev-log "$work/dev/log"
+mount --rbind "$work/dev" /dev
+
+wait_listening() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# An unsupported message type (0x63) with a one-byte body: "... Skipping message" (warning).
+send_unsupported() {
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf '\x00\x63\x00\x00\x00\x01\x00' >&3
+  sleep 0.5
+  exec 3<&-
+}
+
+stop() {
+  kill -TERM "$1"
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+}
+
+settings() { echo "lock_file=$work/$1.pid,local_socket_file=$work/$1.sock"; }
+
+declare -A pid
+/usr/bin/corosync-qnetd -f -d -s off -p "${port[c]}" -S "$(settings c)" 2>/dev/null &
+pid[c]=$!
+"$@" qnetd -f -d -s off -p "${port[fg]}" -S "$(settings fg)" 2>/dev/null &
+pid[fg]=$!
+JOURNAL_STREAM=8:1 "$@" qnetd -f -d -s off -p "${port[journal]}" -S "$(settings journal)" \
+  2>/dev/null &
+pid[journal]=$!
+# Without -f the started process returns once the daemon serves; the daemon's pid is in the
+# lock file.
+"$@" qnetd -d -s off -p "${port[daemon]}" -S "$(settings daemon)" 2>"$work/daemon.stderr"
+echo "daemon started: $?"
+pid[daemon]=$(cat "$work/daemon.pid")
+
+for name in c fg daemon journal; do
+  wait_listening "${port[$name]}"
+  send_unsupported "${port[$name]}"
+  stop "${pid[$name]}"
+done
+journalctl --sync 2>/dev/null || sleep 0.5
+for name in c fg daemon journal; do
+  echo "=== $name"
+  journalctl "SYSLOG_PID=${pid[$name]}" --no-pager -o json \
+    --output-fields=SYSLOG_IDENTIFIER,SYSLOG_FACILITY,SYSLOG_PID,PRIORITY,MESSAGE
+done
