@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  freePort,
   needAll,
   needProgram,
   needRoot,
@@ -16,6 +17,7 @@ import {
   unprivilegedQnetdArgv,
 } from "../support/mod.ts";
 
+/** Daemons that fail at start never bind it; the one that serves gets a free port. */
 const PORT = 46301;
 
 /** Runs `argv` to its exit (SIGKILL after 30 s): exit code and stderr. */
@@ -126,7 +128,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     await using daemon = await startArbiter("qnet", {
-      port: PORT + 1,
+      port: freePort(46302, 46349),
       args: ["-s", "off"],
       env: { QNETD_CONFIG_FILE: "/nonexistent/qnetd.toml" },
     });
