@@ -242,12 +242,17 @@ export class ClientConnection {
     this.#conn.read(this.#burst ?? this.#slot!).then(this.#onRead, this.#onReadError);
   }
 
+  /** A log line about this connection: JSON logs name the client (`client_address`). */
+  #log(priority: Priority, message: string): void {
+    this.#host.log(priority, message, { clientAddress: this.address });
+  }
+
   /** One read settled with `n` bytes (null: EOF) in the current read buffer. */
   readonly #onRead = (n: number | null): void => {
     this.#readInFlight = false;
     if (this.#closed) return this.#end();
     if (n === null) {
-      this.#host.log(Priority.Debug, "Client closed connection");
+      this.#log(Priority.Debug, "Client closed connection");
       this.#fail(CloseReason.PeerClosed);
       return this.#end();
     }
@@ -280,7 +285,7 @@ export class ClientConnection {
   readonly #onReadError = (error: unknown): void => {
     this.#readInFlight = false;
     if (!this.#closed) {
-      this.#host.log(
+      this.#log(
         Priority.Err,
         `Unhandled error when reading from client. Disconnecting client (${errorCode(error)}): ${
           nssErrorText(error)
@@ -366,7 +371,7 @@ export class ClientConnection {
     this.#stallTimer ??= setTimeout(() => {
       this.#stallTimer = undefined;
       if (!this.#paused || this.#closed) return;
-      this.#host.log(
+      this.#log(
         Priority.Debug,
         `Client does not read its replies: send queue full for ${SEND_STALL_MS} ms`,
       );
@@ -414,7 +419,7 @@ export class ClientConnection {
         }
         plain = r.plaintext;
       } catch (error) {
-        this.#host.log(
+        this.#log(
           Priority.Err,
           `Unhandled error when reading from client. Disconnecting client (${errorCode(error)}): ${
             nssErrorText(error)
@@ -477,7 +482,7 @@ export class ClientConnection {
     if (out.length === 0) return;
     if (this.#stalled && this.#queue.length >= this.#host.maxClientSendBuffers()) {
       this.stats.overload++;
-      this.#host.log(
+      this.#log(
         Priority.Err,
         "Can't queue TLS output: client send queue is full. Disconnecting client connection.",
       );
@@ -506,9 +511,9 @@ export class ClientConnection {
       if (!this.#closed) {
         if (peerWentAway(error)) {
           // The C daemon reads before it writes, so it meets the peer's FIN first.
-          this.#host.log(Priority.Debug, "Client closed connection");
+          this.#log(Priority.Debug, "Client closed connection");
         } else {
-          this.#host.log(
+          this.#log(
             Priority.Err,
             `Unhandled error when sending message to client (${errorCode(error)}): ${
               nssErrorText(error)

@@ -91,6 +91,8 @@ Deno.test("log_format=json: one JSON object per line, with the client's fields",
   } finally {
     client[Symbol.dispose]();
   }
+  // A line of the network edge (net/client_connection.ts) names the client too.
+  await waitForLog(daemon, '"message":"Client closed connection"');
   const lines = daemon.stderr().trimEnd().split("\n");
   const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   for (const r of records) {
@@ -109,6 +111,8 @@ Deno.test("log_format=json: one JSON object per line, with the client's fields",
     /^(::ffff:)?127\.0\.0\.1:\d+$/.test(String(error.client_address)),
     String(error.client_address),
   );
+  const closed = records.find((r) => r.message === "Client closed connection")!;
+  assertEquals(closed.client_address, error.client_address);
 });
 
 Deno.test("log_format=json with JOURNAL_STREAM: each line has the <N> priority prefix", async () => {
