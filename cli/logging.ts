@@ -9,8 +9,9 @@
  * With `-S log_format=json` each stderr line is instead one JSON object ({@link formatJsonLine}):
  * time, priority, level, message, and the structured fields the core gives (cluster,
  * node_id, client_address, error_code). When stderr is the systemd journal (`JOURNAL_STREAM`
- * set), each line, text or JSON, starts with the `<N>` priority prefix (sd-daemon(3)), so
- * journald stores the real priority and `journalctl -p warning` filters.
+ * set and naming stderr, see {@link stderrIsJournal}), each line, text or JSON, starts with
+ * the `<N>` priority prefix (sd-daemon(3)), so journald stores the real priority and
+ * `journalctl -p warning` filters.
  *
  * Syslog, as C: ident `corosync-qnetd`, with the pid, facility daemon, the priority bumped by
  * `-dd`. C always logs there (`log_init(..., LOG_TARGET_SYSLOG | (foreground ? STDERR : 0))`);
@@ -23,6 +24,7 @@
  *
  * @module
  */
+import { fstatSync } from "node:fs";
 import {
   configureSync,
   getLogger,
@@ -84,12 +86,26 @@ export function journalPrefix(priority: Priority): string {
 /** The environment variable systemd sets when stderr (or stdout) is the journal. */
 export const JOURNAL_STREAM_ENV = "JOURNAL_STREAM";
 
+/** stderr's file descriptor. */
+const STDERR_FD = 2;
+
 /**
- * Whether stderr goes to the systemd journal: `JOURNAL_STREAM` is set (systemd.exec(5)).
- * Without the permission to read it (a run outside the shipped permission set), false.
+ * Whether stderr goes to the systemd journal. systemd sets `JOURNAL_STREAM` to the device and
+ * inode (`dev:ino`) of the journal stream when stdout *or* stderr is connected to it
+ * (systemd.exec(5)); it is stderr only when they match stderr's own (fstat). The difference
+ * matters: Debian's unit for corosync-qnetd has stdout on the journal and `StandardError=null`,
+ * so `JOURNAL_STREAM` is set while stderr goes nowhere and syslog must still be written.
+ * Without the permission to read the variable (a run outside the shipped permission set), false.
  */
 export function stderrIsJournal(): boolean {
-  return (grantedEnv(JOURNAL_STREAM_ENV) ?? "") !== "";
+  const match = /^(\d+):(\d+)$/.exec(grantedEnv(JOURNAL_STREAM_ENV) ?? "");
+  if (match === null) return false;
+  try {
+    const stat = fstatSync(STDERR_FD, { bigint: true });
+    return stat.dev === BigInt(match[1]!) && stat.ino === BigInt(match[2]!);
+  } catch {
+    return false; // stderr closed
+  }
 }
 
 /** Where glibc's syslog(3) sends (`_PATH_LOG`). */

@@ -1,4 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { fstatSync } from "node:fs";
 import {
   formatJsonLine,
   formatLogLine,
@@ -229,11 +230,17 @@ Deno.test("setupLogging() for the journal starts every line with the <N> priorit
   strictEqual(JSON.parse(lines[2]!.slice(3)).message, "c");
 });
 
-Deno.test("stderrIsJournal() reads JOURNAL_STREAM when it may", () => {
+Deno.test("stderrIsJournal(): JOURNAL_STREAM must name stderr itself (dev:ino)", () => {
   const before = Deno.env.get("JOURNAL_STREAM");
+  const stderr = fstatSync(2, { bigint: true });
   try {
-    Deno.env.set("JOURNAL_STREAM", "8:12345");
+    Deno.env.set("JOURNAL_STREAM", `${stderr.dev}:${stderr.ino}`);
     strictEqual(stderrIsJournal(), true);
+    // Another stream: stdout on the journal, stderr elsewhere (Debian's unit).
+    Deno.env.set("JOURNAL_STREAM", `${stderr.dev}:${stderr.ino + 1n}`);
+    strictEqual(stderrIsJournal(), false);
+    Deno.env.set("JOURNAL_STREAM", "garbage");
+    strictEqual(stderrIsJournal(), false);
     Deno.env.delete("JOURNAL_STREAM");
     strictEqual(stderrIsJournal(), false);
   } finally {

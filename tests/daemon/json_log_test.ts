@@ -3,7 +3,7 @@
  * cli/permission_sets.ts computes for its command line (so the JOURNAL_STREAM grant is
  * what makes the prefix appear): every stderr line is one JSON object, the lines about a
  * client carry its cluster, node id and address, an error reply its error code; with
- * JOURNAL_STREAM set every line starts with `<N>`. Ports 44150-44199 (branch "history").
+ * JOURNAL_STREAM naming stderr (as systemd sets it) every line starts with `<N>`. Ports 44150-44199 (branch "history").
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { encodeAskForVote } from "../../core/protocol/encode_client.ts";
@@ -13,8 +13,12 @@ interface Daemon extends AsyncDisposable {
   stderr(): string;
 }
 
-/** Starts `qnet qnetd` sandboxed by its computed permission set. */
-function start(port: number, env: Record<string, string>): Daemon {
+/**
+ * Starts `qnet qnetd` sandboxed by its computed permission set; `journal`: with
+ * JOURNAL_STREAM naming its stderr (dev:ino, as systemd sets it), set by a shell that reads
+ * them off its own stderr, the same pipe, and then runs the daemon in its place.
+ */
+function start(port: number, journal = false): Daemon {
   const dir = Deno.makeTempDirSync({ prefix: "hist-jsonlog-" });
   const configFile = `${dir}/absent.toml`;
   const args = [
@@ -28,9 +32,12 @@ function start(port: number, env: Record<string, string>): Daemon {
     `lock_file=${dir}/q.pid,local_socket_file=${dir}/q.sock,log_format=json`,
   ];
   // As the binary runs: the launcher computes the worker's set from this command line.
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...QNET_RUN_ARGS, "qnetd", ...args],
-    env: { QNETD_CONFIG_FILE: configFile, ...env },
+  const argv = [Deno.execPath(), ...QNET_RUN_ARGS, "qnetd", ...args];
+  const shell = 'JOURNAL_STREAM=$(/usr/bin/stat -L -c %d:%i /proc/self/fd/2) exec "$@"';
+  const [command, ...rest] = journal ? ["/bin/bash", "-c", shell, "bash", ...argv] : argv;
+  const child = new Deno.Command(command!, {
+    args: rest,
+    env: { QNETD_CONFIG_FILE: configFile },
     clearEnv: true,
     stdin: "null",
     stdout: "null",
@@ -82,7 +89,7 @@ async function joinWhenUp(port: number, cluster: string) {
 
 Deno.test("log_format=json: one JSON object per line, with the client's fields", async () => {
   const port = freePort(44150, 44199);
-  await using daemon = start(port, {});
+  await using daemon = start(port);
   const client = await joinWhenUp(port, "json-cluster");
   try {
     // ffsplit refuses ASK_FOR_VOTE: error 14, logged as an algorithm error.
@@ -117,7 +124,7 @@ Deno.test("log_format=json: one JSON object per line, with the client's fields",
 
 Deno.test("log_format=json with JOURNAL_STREAM: each line has the <N> priority prefix", async () => {
   const port = freePort(44150, 44199);
-  await using daemon = start(port, { JOURNAL_STREAM: "8:4242" });
+  await using daemon = start(port, true);
   const client = await joinWhenUp(port, "journal");
   try {
     await client.conn.write(encodeAskForVote({ seqNumber: client.nextSeq() }));

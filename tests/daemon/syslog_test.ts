@@ -5,8 +5,10 @@
  * stop. journald must keep every line C wrote to syslog also for ours, with the same
  * identifier (`corosync-qnetd`), facility (daemon), priority and text: in the foreground
  * (stderr discarded, as Debian's unit does) and detached without -f, where syslog is the
- * only log after start-up. With stderr on the journal (JOURNAL_STREAM) ours writes no syslog
- * line, so the journal does not get each line twice.
+ * only log after start-up, and as Debian's unit runs it (stdout on the journal, so
+ * JOURNAL_STREAM is set, and stderr to /dev/null). With stderr on the journal (JOURNAL_STREAM
+ * naming stderr) ours writes no syslog line, so the journal does not get each line twice; its
+ * stderr lines are there, with their own priorities.
  */
 import assert from "node:assert/strict";
 import {
@@ -31,7 +33,7 @@ interface Entry {
   readonly message: string;
 }
 
-/** The script's `journalctl -o json` output, by section ("c", "fg", "daemon", "journal"). */
+/** The script's `journalctl -o json` output, by section ("c", "fg", "daemon", ...). */
 function sections(output: string): Map<string, Entry[]> {
   const map = new Map<string, Entry[]>();
   let current: Entry[] | undefined;
@@ -80,7 +82,7 @@ testNeeding(
     async fn() {
       const work = await Deno.makeTempDir({ prefix: "qnet-syslog-" });
       try {
-        const ports = [0, 1, 2, 3].map((i) => freePort(47100 + i * 10, 47109 + i * 10));
+        const ports = [0, 1, 2, 3, 4].map((i) => freePort(47100 + i * 10, 47109 + i * 10));
         const output = await new Deno.Command("unshare", {
           args: [
             "-m",
@@ -106,7 +108,7 @@ testNeeding(
           c.some((e) => e.priority === "4" && /unsupported msg type 99/.test(e.message)),
           `the C daemon's syslog lines are not what this test expects:\n${stdout}`,
         );
-        for (const name of ["fg", "daemon"]) {
+        for (const name of ["fg", "daemon", "unit"]) {
           const ours = s.get(name) ?? [];
           assert.deepEqual(missing(c, ours), [], `${name}: lines C logged that ours did not`);
           // Ours may add debug lines of its own, nothing else.
@@ -114,6 +116,12 @@ testNeeding(
           assert.ok(extra.every((k) => k.startsWith("7 ")), `${name}: extra lines ${extra}`);
         }
         assert.deepEqual(s.get("journal"), [], "stderr is the journal: no syslog line");
+        assert.ok(
+          (s.get("journal stderr") ?? []).some((e) =>
+            e.priority === "4" && /unsupported msg type 99/.test(e.message)
+          ),
+          `the journal lacks the stderr warning at priority 4:\n${stdout}`,
+        );
       } finally {
         await Deno.remove(work, { recursive: true });
       }
