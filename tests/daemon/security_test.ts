@@ -51,6 +51,7 @@ import {
   needKind,
   needProgram,
   needRoot,
+  qnetKeyDir,
   settle,
   startArbiter,
   testNeeding,
@@ -213,9 +214,8 @@ async function caOf(keys: string): Promise<{ cert: x509.X509Certificate; key: Cr
  * the database, which wins over PEM files).
  */
 async function keyDir(parent: string): Promise<string> {
-  const dir = `${parent}/keys`;
+  const dir = await qnetKeyDir(parent);
   const io = new RecordingIo();
-  assert.equal(await certutilMain(["-i", "-d", dir], io), 0, io.stderr);
   assert.equal(await certutilMain(["-d", dir, "--export-pem", dir], io), 0, io.stderr);
   return dir;
 }
