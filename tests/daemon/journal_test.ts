@@ -10,62 +10,27 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
   freePort,
-  needAll,
-  needProgram,
-  needRoot,
+  needJournalScript,
   QNET_ARGV,
+  runJournalScript,
+  scriptSections,
   testNeeding,
 } from "../support/mod.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const SCRIPT = `${ROOT}tests/support/journal_run.sh`;
-
-/** The script's output, by section ("text -p warning", "json json", ...). */
-function sections(output: string): Map<string, string[]> {
-  const map = new Map<string, string[]>();
-  let current: string[] | undefined;
-  for (const line of output.split("\n")) {
-    const head = /^=== (.*)$/.exec(line);
-    if (head !== null) map.set(head[1]!, current = []);
-    else if (line !== "") current?.push(line);
-  }
-  return map;
-}
-
 testNeeding(
-  needAll(
-    needRoot(),
-    needProgram("unshare", "util-linux"),
-    needProgram("systemd-cat", "systemd"),
-    needProgram("journalctl", "systemd"),
-    needProgram("/lib/systemd/systemd-journald", "systemd"),
-    needProgram("bash", "bash"),
-  ),
+  needJournalScript(),
   {
     name: "qnetd under the journal: journalctl -p warning filters its text and JSON lines",
     async fn() {
       const work = await Deno.makeTempDir({ prefix: "hist-journal-" });
       try {
-        const output = await new Deno.Command("unshare", {
-          args: [
-            "-m",
-            "--propagation",
-            "private",
-            SCRIPT,
-            String(freePort(44120, 44134)),
-            String(freePort(44135, 44149)),
-            work,
-            ...QNET_ARGV,
-          ],
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-          signal: AbortSignal.timeout(90_000),
-        }).output();
-        const stdout = new TextDecoder().decode(output.stdout);
-        const stderr = new TextDecoder().decode(output.stderr);
-        assert(output.success, `journal_run.sh failed:\n${stderr}\n${stdout}`);
-        const s = sections(stdout);
+        const stdout = await runJournalScript("journal_run.sh", [
+          String(freePort(44120, 44134)),
+          String(freePort(44135, 44149)),
+          work,
+          ...QNET_ARGV,
+        ]);
+        const s = scriptSections(stdout);
 
         const textWarnings = s.get("text -p warning") ?? [];
         assert(

@@ -15,14 +15,12 @@ import {
   freePort,
   needAll,
   needCQnetd,
-  needProgram,
-  needRoot,
+  needJournalScript,
   QNET_ARGV,
+  runJournalScript,
+  scriptSections,
   testNeeding,
 } from "../support/mod.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-const SCRIPT = `${ROOT}tests/support/syslog_run.sh`;
 
 /** A syslog line as journald keeps it. */
 interface Entry {
@@ -33,24 +31,27 @@ interface Entry {
   readonly message: string;
 }
 
-/** The script's `journalctl -o json` output, by section ("c", "fg", "daemon", ...). */
+/** A line of `journalctl -o json`, as an {@link Entry}. */
+function entry(line: string): Entry {
+  const json = JSON.parse(line);
+  return {
+    identifier: json.SYSLOG_IDENTIFIER,
+    facility: json.SYSLOG_FACILITY,
+    priority: json.PRIORITY,
+    message: String(json.MESSAGE).replace(/(127\.0\.0\.1):\d+/g, "$1:PORT"),
+  };
+}
+
+/**
+ * The script's `journalctl -o json` output, by section ("c", "fg", "daemon", ...); lines that
+ * are not entries ("-- No entries --") are left out.
+ */
 function sections(output: string): Map<string, Entry[]> {
-  const map = new Map<string, Entry[]>();
-  let current: Entry[] | undefined;
-  for (const line of output.split("\n")) {
-    const head = /^=== (.*)$/.exec(line);
-    if (head !== null) map.set(head[1]!, current = []);
-    else if (line.startsWith("{")) {
-      const json = JSON.parse(line);
-      current?.push({
-        identifier: json.SYSLOG_IDENTIFIER,
-        facility: json.SYSLOG_FACILITY,
-        priority: json.PRIORITY,
-        message: String(json.MESSAGE).replace(/(127\.0\.0\.1):\d+/g, "$1:PORT"),
-      });
-    }
-  }
-  return map;
+  return new Map(
+    [...scriptSections(output)].map((
+      [name, lines],
+    ) => [name, lines.filter((l) => l.startsWith("{")).map(entry)]),
+  );
 }
 
 const key = (e: Entry) => `${e.priority} ${e.identifier} ${e.facility} ${e.message}`;
@@ -69,38 +70,18 @@ function missing(expected: readonly Entry[], actual: readonly Entry[]): string[]
 }
 
 testNeeding(
-  needAll(
-    needRoot(),
-    needCQnetd(),
-    needProgram("unshare", "util-linux"),
-    needProgram("journalctl", "systemd"),
-    needProgram("/lib/systemd/systemd-journald", "systemd"),
-    needProgram("bash", "bash"),
-  ),
+  needAll(needCQnetd(), needJournalScript()),
   {
     name: "qnetd logs to syslog as corosync-qnetd does: foreground, detached, not twice",
     async fn() {
       const work = await Deno.makeTempDir({ prefix: "qnet-syslog-" });
       try {
         const ports = [0, 1, 2, 3, 4].map((i) => freePort(47100 + i * 10, 47109 + i * 10));
-        const output = await new Deno.Command("unshare", {
-          args: [
-            "-m",
-            "--propagation",
-            "private",
-            SCRIPT,
-            ...ports.map(String),
-            work,
-            ...QNET_ARGV,
-          ],
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-          signal: AbortSignal.timeout(90_000),
-        }).output();
-        const stdout = new TextDecoder().decode(output.stdout);
-        const stderr = new TextDecoder().decode(output.stderr);
-        assert.ok(output.success, `syslog_run.sh failed:\n${stderr}\n${stdout}`);
+        const stdout = await runJournalScript("syslog_run.sh", [
+          ...ports.map(String),
+          work,
+          ...QNET_ARGV,
+        ]);
         assert.match(stdout, /^daemon started: 0$/m, "the detached daemon did not start");
         const s = sections(stdout);
         const c = s.get("c") ?? [];

@@ -8,15 +8,8 @@
 set -eu
 text_port=$1 json_port=$2 work=$3
 shift 3
-# Everything journald writes (/run/systemd/journal, /run/log/journal, /var/log/journal)
-# stays on these tmpfs mounts, which vanish with the namespace.
-mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /var/log/journal
-mkdir -p /run/systemd/journal /run/log
-/lib/systemd/systemd-journald &
-journald=$!
-trap 'kill $journald 2>/dev/null || true' EXIT
-for _ in $(seq 50); do [ -S /run/systemd/journal/stdout ] && break; sleep 0.1; done
+# shellcheck source=tests/support/private_journald.sh
+source "$(dirname "$0")/private_journald.sh"
 
 for format in text json; do
   tag="hist-qnetd-$format"
@@ -29,17 +22,9 @@ for format in text json; do
     "$@" qnetd -f -d -s off -p "$port" \
     -S "lock_file=$work/$format.pid,local_socket_file=$work/$format.sock,log_format=$format" &
   daemon=$!
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-  done
-  # An unsupported message type (0x63) with a one-byte body: "Skipping message" (warning).
-  exec 3<>"/dev/tcp/127.0.0.1/$port"
-  printf '\x00\x63\x00\x00\x00\x01\x00' >&3
-  sleep 0.5
-  exec 3<&-
-  kill -TERM "$daemon"
-  for _ in $(seq 50); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+  wait_listening "$port"
+  send_unsupported "$port"
+  stop "$daemon"
   journalctl --sync 2>/dev/null || sleep 0.5
   echo "=== $format -p warning"
   journalctl -t "$tag" -p warning --no-pager -o cat

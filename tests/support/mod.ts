@@ -14,7 +14,8 @@
  *   `cmap.ts`, `json_schema.ts`, `certutil_tools.ts`, `nss_tools.ts` (NSS's certutil and pk12util
  *   as oracles), `files.ts`, `cert_der.ts` (certificates built byte by byte), `peer_names.ts`,
  *   `lock_holder.ts` (a lock held by another process), `notify_receiver.ts` (systemd's end of
- *   sd_notify);
+ *   sd_notify), `journal_script.ts` (a script in a private mount namespace with a throwaway
+ *   journald: `journal_run.sh`, `syslog_run.sh`, both sourcing `private_journald.sh`);
  * - TLS: `tls/` (throwaway PKI, the TLS test server and the in-process OpenSSL client),
  *   `tls_keys.ts` (server keys to run either daemon with TLS on), `tls_key_update.ts`
  *   (KeyUpdate requests from that client);
@@ -60,6 +61,7 @@ export * from "./interop/status_text.ts";
 export * from "./interop/wait.ts";
 export * from "./ipc_exchange.ts";
 export * from "./ipc_snapshots.ts";
+export * from "./journal_script.ts";
 export * from "./json_schema.ts";
 export * from "./lock_holder.ts";
 export * from "./notify_receiver.ts";

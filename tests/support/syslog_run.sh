@@ -18,13 +18,8 @@ declare -A port=([c]=$1 [fg]=$2 [daemon]=$3 [journal]=$4 [unit]=$5)
 work=$6
 shift 6
 
-mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /var/log/journal
-mkdir -p /run/systemd/journal /run/log
-/lib/systemd/systemd-journald &
-journald=$!
-trap 'kill $journald 2>/dev/null || true' EXIT
-for _ in $(seq 50); do [ -S /run/systemd/journal/dev-log ] && break; sleep 0.1; done
+# shellcheck source=tests/support/private_journald.sh
+source "$(dirname "$0")/private_journald.sh"
 
 # The host's /dev has no /dev/log; this namespace's /dev is a directory of the device nodes
 # the daemons use, bound from the host's, plus the link journald's units make.
@@ -35,28 +30,6 @@ for node in null zero full random urandom; do
 done
 ln -s /run/systemd/journal/dev-log "$work/dev/log"
 mount --rbind "$work/dev" /dev
-
-wait_listening() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-# An unsupported message type (0x63) with a one-byte body: "... Skipping message" (warning).
-send_unsupported() {
-  exec 3<>"/dev/tcp/127.0.0.1/$1"
-  printf '\x00\x63\x00\x00\x00\x01\x00' >&3
-  sleep 0.5
-  exec 3<&-
-}
-
-stop() {
-  kill -TERM "$1"
-  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-}
 
 settings() { echo "lock_file=$work/$1.pid,local_socket_file=$work/$1.sock"; }
 
