@@ -86,19 +86,19 @@ export class LibcLoadError extends Error {
 let loaded: LibcSymbols | undefined;
 
 /**
- * Opens libc.so.6 (once) and returns its bound symbols, trying {@link DEFAULT_LIBC_PATHS} in
- * order. A refused permission is rethrown as it is (the caller reports it).
+ * Opens libc.so.6 with `symbols`, trying {@link DEFAULT_LIBC_PATHS} in order. A refused
+ * permission is rethrown as it is (the caller reports it).
  *
  * @throws {LibcLoadError} with every attempt's reason.
  */
-export function libc(): LibcSymbols {
-  if (loaded !== undefined) return loaded;
+export function dlopenLibc<S extends Deno.ForeignLibraryInterface>(
+  symbols: S,
+): Deno.DynamicLibrary<S> {
   const reasons: string[] = [];
   let refused: unknown;
   for (const path of DEFAULT_LIBC_PATHS) {
     try {
-      loaded = Deno.dlopen(path, SYMBOLS).symbols;
-      return loaded;
+      return Deno.dlopen(path, symbols);
     } catch (error) {
       if (error instanceof Deno.errors.NotCapable) refused ??= error;
       reasons.push(`${path}: ${errorText(error)}`);
@@ -106,6 +106,16 @@ export function libc(): LibcSymbols {
   }
   if (refused !== undefined) throw refused;
   throw new LibcLoadError(`Cannot load libc.so.6: ${reasons.join("; ")}`);
+}
+
+/**
+ * libc.so.6's symbols the daemon uses, opened once ({@link dlopenLibc}).
+ *
+ * @throws {LibcLoadError} with every attempt's reason.
+ */
+export function libc(): LibcSymbols {
+  loaded ??= dlopenLibc(SYMBOLS).symbols;
+  return loaded;
 }
 
 const decoder = new TextDecoder();

@@ -7,26 +7,16 @@ import assert from "node:assert/strict";
 import { RecordingIo } from "../../cli/io.ts";
 import { main } from "../../scripts/bench/main.ts";
 import { METRICS_PORT_OFFSET } from "../../scripts/bench/arbiter_process.ts";
-import { freePort } from "../support/mod.ts";
+import { freePort, portIsFree } from "../support/mod.ts";
 
 /**
  * A first port for the bench: it and the next one (one per arbiter), and the metrics port
  * 500 above the second, free now (tests/support/ports.ts says why fixed ports fail).
  */
 function basePort(): number {
-  const free = (port: number) => {
-    try {
-      Deno.listen({ hostname: "::", port }).close();
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return true;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-      return false;
-    }
-  };
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = freePort(43200, 43298);
-    if (free(port + 1) && free(port + 1 + METRICS_PORT_OFFSET)) return port;
+    if (portIsFree(port + 1) && portIsFree(port + 1 + METRICS_PORT_OFFSET)) return port;
   }
   throw new Error("no free bench ports in 43200-43799");
 }

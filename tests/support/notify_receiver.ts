@@ -8,7 +8,7 @@
  */
 import {
   AF_UNIX,
-  DEFAULT_LIBC_PATHS,
+  dlopenLibc,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
@@ -27,17 +27,6 @@ const MAX_DATAGRAM = 4096;
 /** How often {@link NotifyReceiver.next} looks for a datagram. */
 const POLL_MS = 10;
 
-function openLibc(): Deno.DynamicLibrary<typeof SYMBOLS> {
-  for (const path of DEFAULT_LIBC_PATHS) {
-    try {
-      return Deno.dlopen(path, SYMBOLS);
-    } catch {
-      // Try the next place.
-    }
-  }
-  throw new Error(`no libc.so.6 in ${DEFAULT_LIBC_PATHS.join(", ")}`);
-}
-
 /** A bound notify socket. Dispose it to close it (and remove its file). */
 export class NotifyReceiver implements Disposable {
   /** What to put in NOTIFY_SOCKET. */
@@ -48,7 +37,7 @@ export class NotifyReceiver implements Disposable {
   /** Binds `address`: a file path, or `@name` for the abstract namespace. */
   constructor(address: string) {
     this.address = address;
-    this.#lib = openLibc();
+    this.#lib = dlopenLibc(SYMBOLS);
     const s = this.#lib.symbols;
     this.#fd = s.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (this.#fd < 0) throw new Error("socket(AF_UNIX, SOCK_DGRAM) failed");

@@ -9,7 +9,8 @@
  * @module
  */
 
-function isFree(port: number): boolean {
+/** Whether `port` can be bound now, dual stack and on IPv4 loopback, as the daemons bind. */
+export function portIsFree(port: number): boolean {
   try {
     Deno.listen({ hostname: "::", port }).close();
     Deno.listen({ hostname: "127.0.0.1", port }).close();
@@ -29,13 +30,13 @@ export function freePort(first: number, last: number): number {
   const start = Math.floor(Math.random() * count);
   for (let i = 0; i < count; i++) {
     const port = first + (start + i) % count;
-    if (isFree(port)) return port;
+    if (portIsFree(port)) return port;
   }
   for (let attempt = 0; attempt < 10; attempt++) {
     const listener = Deno.listen({ hostname: "::", port: 0 });
     const { port } = listener.addr as Deno.NetAddr;
     listener.close();
-    if (isFree(port)) return port;
+    if (portIsFree(port)) return port;
   }
   throw new Error(`No free TCP port in ${first}-${last}, nor one from the kernel`);
 }
